@@ -1,0 +1,506 @@
+//! Server and app configuration: from a JSON file, from Laravel Reverb's env vars, or the
+//! built-in development app.
+//!
+//! Precedence, lowest first: defaults, the JSON file (`--config` / `PUSHBUS_CONFIG`), a
+//! dotenv file (`--env-file`), the process environment. Reverb's variable names are read
+//! unchanged so that an existing Reverb `.env` configures pushbus as is.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole server: where it listens and which apps it serves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Bind address. `0.0.0.0` listens on every interface.
+    pub host: String,
+    /// Bind port; 0 lets the OS pick one (the bound address is reported back).
+    pub port: u16,
+    /// Mount prefix for every route (Reverb's `REVERB_SERVER_PATH`), stripped before
+    /// routing and signature checks. Empty, or starting with `/`.
+    pub path: String,
+    /// Largest HTTP request body accepted, in bytes (413 above it). Large enough by
+    /// default for a full batch of ten 10 KB events.
+    pub max_request_size: usize,
+    /// Allowed clock skew of `auth_timestamp` on HTTP API requests, in seconds; 0 turns
+    /// the check off (as Reverb and Soketi do).
+    pub timestamp_window: u64,
+    /// Seconds to wait at shutdown for connections to flush before they are dropped.
+    pub shutdown_grace: f64,
+    /// Capacity of the lifecycle-event stream; a consumer that falls further behind
+    /// than this loses the oldest events (and is told how many).
+    pub event_buffer: usize,
+    pub apps: Vec<AppConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            path: String::new(),
+            max_request_size: 256 * 1024,
+            timestamp_window: 600,
+            shutdown_grace: 5.0,
+            event_buffer: 4096,
+            apps: Vec::new(),
+        }
+    }
+}
+
+/// One tenant: its credentials and limits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppConfig {
+    pub id: String,
+    pub key: String,
+    pub secret: String,
+    /// A disabled app refuses connections (4003) and HTTP requests (403).
+    pub enabled: bool,
+    /// Cap on concurrent connections (4004 above it); `None` is unlimited.
+    pub max_connections: Option<usize>,
+    /// Host patterns (`*` wildcards) allowed in the `Origin` header; `*` allows all.
+    /// Requests without an `Origin` header (servers, native apps) are always allowed.
+    pub allowed_origins: Vec<String>,
+    /// Seconds, sent to clients as `activity_timeout` (pusher-js pings after this much
+    /// silence).
+    pub activity_timeout: u64,
+    /// Seconds of client silence before the server sends `pusher:ping`.
+    pub ping_interval: f64,
+    /// Seconds to wait for any frame after our ping before closing with 4201.
+    pub pong_timeout: f64,
+    /// Largest inbound WebSocket message, in bytes.
+    pub max_message_size: usize,
+    /// Largest event `data`, in bytes, for published and client events (413 over HTTP).
+    pub max_event_data: usize,
+    pub max_channels_per_event: usize,
+    pub max_batch_size: usize,
+    pub max_channel_name_length: usize,
+    pub max_event_name_length: usize,
+    /// Distinct users per presence channel.
+    pub max_presence_members: usize,
+    /// Bytes of a presence member's `user_info`.
+    pub max_user_info_size: usize,
+    /// Channels one connection may be subscribed to at once.
+    pub max_subscriptions_per_connection: usize,
+    /// Accept `client-` events at all.
+    pub client_events: bool,
+    /// Also accept client events on public channels (Reverb does; Pusher does not).
+    pub client_events_on_public: bool,
+    /// Client events per second per connection; excess is rejected with 4301.
+    pub client_event_rate: u32,
+    /// Accept `pusher:signin`.
+    pub user_authentication: bool,
+    /// Seconds a cache channel keeps its last event.
+    pub cache_ttl: u64,
+    /// Frames queued for one connection before it is judged too slow and closed with
+    /// 4100. Each queued frame is a shared, already serialised event, so the bound is
+    /// on count, and memory per slow client is bounded by count × largest event.
+    pub outbound_queue: usize,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            id: String::new(),
+            key: String::new(),
+            secret: String::new(),
+            enabled: true,
+            max_connections: None,
+            allowed_origins: vec!["*".into()],
+            activity_timeout: 30,
+            ping_interval: 40.0,
+            pong_timeout: 30.0,
+            max_message_size: 10_000,
+            max_event_data: 10_240,
+            max_channels_per_event: 100,
+            max_batch_size: 10,
+            max_channel_name_length: 200,
+            max_event_name_length: 200,
+            max_presence_members: 100,
+            max_user_info_size: 10_000,
+            max_subscriptions_per_connection: 1000,
+            client_events: true,
+            client_events_on_public: false,
+            client_event_rate: 10,
+            user_authentication: true,
+            cache_ttl: 1800,
+            outbound_queue: 1024,
+        }
+    }
+}
+
+impl AppConfig {
+    pub fn ping_interval(&self) -> Duration {
+        secs(self.ping_interval)
+    }
+    pub fn pong_timeout(&self) -> Duration {
+        secs(self.pong_timeout)
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::from_secs(1))
+}
+
+/// Credentials of the app used when nothing is configured, so that `pushbus serve` works
+/// out of the box for local development.
+pub const DEV_APP_ID: &str = "pushbus-dev";
+pub const DEV_APP_KEY: &str = "pushbus-dev-key";
+pub const DEV_APP_SECRET: &str = "pushbus-dev-secret";
+
+/// What is wrong with a configuration, said so that a person can fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+
+fn err(msg: impl Into<String>) -> ConfigError {
+    ConfigError(msg.into())
+}
+
+impl Config {
+    /// A config with the development app only.
+    pub fn development() -> Config {
+        Config {
+            apps: vec![AppConfig {
+                id: DEV_APP_ID.into(),
+                key: DEV_APP_KEY.into(),
+                secret: DEV_APP_SECRET.into(),
+                ..AppConfig::default()
+            }],
+            ..Config::default()
+        }
+    }
+
+    /// Parses a JSON config document (the file format, also what the bindings accept).
+    pub fn from_json(text: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            serde_json::from_str(text).map_err(|e| err(format!("invalid config JSON: {e}")))?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(format!("cannot read config file {}: {e}", path.display())))?;
+        Config::from_json(&text).map_err(|e| err(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Applies Reverb-compatible variables (and pushbus's own `PUSHBUS_*` ones) on top of
+    /// this config. `vars` is usually the process environment merged over a dotenv file.
+    ///
+    /// `REVERB_APP_ID`, `REVERB_APP_KEY` and `REVERB_APP_SECRET` define (or replace) one
+    /// app; the `REVERB_APP_*` limits apply to it. Returns whether any variable was used.
+    pub fn apply_env(&mut self, vars: &HashMap<String, String>) -> Result<bool, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let mut used = false;
+
+        let has_reverb_app = ["REVERB_APP_ID", "REVERB_APP_KEY", "REVERB_APP_SECRET"]
+            .iter()
+            .any(|n| get(n).is_some());
+        if has_reverb_app {
+            let id = get("REVERB_APP_ID").ok_or_else(|| err("REVERB_APP_ID is not set"))?;
+            let key = get("REVERB_APP_KEY").ok_or_else(|| err("REVERB_APP_KEY is not set"))?;
+            let secret =
+                get("REVERB_APP_SECRET").ok_or_else(|| err("REVERB_APP_SECRET is not set"))?;
+            let mut app = AppConfig {
+                id: id.into(),
+                key: key.into(),
+                secret: secret.into(),
+                ..AppConfig::default()
+            };
+            if let Some(v) = get("REVERB_APP_ACTIVITY_TIMEOUT") {
+                app.activity_timeout = parse_num("REVERB_APP_ACTIVITY_TIMEOUT", v)?;
+            }
+            if let Some(v) = get("REVERB_APP_PING_INTERVAL") {
+                app.ping_interval = parse_num("REVERB_APP_PING_INTERVAL", v)?;
+            } else {
+                app.ping_interval = app.activity_timeout as f64 + 10.0;
+            }
+            if let Some(v) = get("REVERB_APP_MAX_CONNECTIONS") {
+                app.max_connections = Some(parse_num("REVERB_APP_MAX_CONNECTIONS", v)?);
+            }
+            if let Some(v) = get("REVERB_APP_MAX_MESSAGE_SIZE") {
+                app.max_message_size = parse_num("REVERB_APP_MAX_MESSAGE_SIZE", v)?;
+            }
+            // Reverb: `members` (default) and `all` accept client events, anything else
+            // turns them off. Reverb also accepts them on public channels.
+            match get("REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM").unwrap_or("members") {
+                "members" | "all" => {
+                    app.client_events = true;
+                    app.client_events_on_public = true;
+                }
+                _ => app.client_events = false,
+            }
+            if let Some(v) = get("PUSHBUS_ALLOWED_ORIGINS") {
+                app.allowed_origins = v.split(',').map(|s| s.trim().to_string()).collect();
+            }
+            // Replace an app with the same id from the file, keep the others.
+            self.apps.retain(|a| a.id != app.id);
+            self.apps.push(app);
+            // Reverb's server binds to every interface unless told otherwise.
+            self.host = "0.0.0.0".into();
+            used = true;
+        }
+        if let Some(v) = get("REVERB_SERVER_HOST") {
+            self.host = v.into();
+            used = true;
+        }
+        if let Some(v) = get("REVERB_SERVER_PORT") {
+            self.port = parse_num("REVERB_SERVER_PORT", v)?;
+            used = true;
+        }
+        if let Some(v) = get("REVERB_SERVER_PATH") {
+            self.path = v.into();
+            used = true;
+        }
+        if let Some(v) = get("REVERB_MAX_REQUEST_SIZE") {
+            self.max_request_size = parse_num("REVERB_MAX_REQUEST_SIZE", v)?;
+            used = true;
+        }
+        if let Some(v) = get("PUSHBUS_HOST") {
+            self.host = v.into();
+            used = true;
+        }
+        if let Some(v) = get("PUSHBUS_PORT") {
+            self.port = parse_num("PUSHBUS_PORT", v)?;
+            used = true;
+        }
+        if let Some(v) = get("PUSHBUS_TIMESTAMP_WINDOW") {
+            self.timestamp_window = parse_num("PUSHBUS_TIMESTAMP_WINDOW", v)?;
+            used = true;
+        }
+        Ok(used)
+    }
+
+    /// Checks the config as a whole; every problem a person should fix before start.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.apps.is_empty() {
+            return Err(err("no apps configured"));
+        }
+        if !self.path.is_empty() && (!self.path.starts_with('/') || self.path.ends_with('/')) {
+            return Err(err(format!(
+                "path {:?} must start with '/' and not end with '/'",
+                self.path
+            )));
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut keys = std::collections::HashSet::new();
+        for (i, app) in self.apps.iter().enumerate() {
+            let name = format!("app #{} ({:?})", i + 1, app.id);
+            if app.id.is_empty() || app.key.is_empty() || app.secret.is_empty() {
+                return Err(err(format!("{name}: id, key and secret must all be set")));
+            }
+            if !app
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return Err(err(format!(
+                    "{name}: id may only contain letters, digits, '-', '_' and '.'"
+                )));
+            }
+            if app.key.contains(':') || app.key.contains('/') {
+                return Err(err(format!("{name}: key must not contain ':' or '/'")));
+            }
+            if !ids.insert(app.id.as_str()) {
+                return Err(err(format!("{name}: duplicate app id")));
+            }
+            if !keys.insert(app.key.as_str()) {
+                return Err(err(format!("{name}: duplicate app key")));
+            }
+            if app.activity_timeout == 0 {
+                return Err(err(format!(
+                    "{name}: activity_timeout must be at least 1 (pusher-js refuses 0)"
+                )));
+            }
+            for (field, v) in [
+                ("ping_interval", app.ping_interval),
+                ("pong_timeout", app.pong_timeout),
+            ] {
+                if !(v > 0.0 && v < 86_400.0) {
+                    return Err(err(format!(
+                        "{name}: {field} must be between 0 and 86400 seconds"
+                    )));
+                }
+            }
+            if app.outbound_queue == 0 || app.max_message_size < 64 || app.client_event_rate == 0 {
+                return Err(err(format!(
+                    "{name}: outbound_queue and client_event_rate must be positive, max_message_size at least 64"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError> {
+    v.parse()
+        .map_err(|_| err(format!("{name}={v:?} is not a valid number")))
+}
+
+/// Reads a dotenv file as Laravel writes it: `KEY=value`, optional `export`, single or
+/// double quotes, `#` comments, and `${OTHER}` references inside unquoted or
+/// double-quoted values.
+pub fn parse_dotenv(text: &str) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, raw)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().to_string();
+        let raw = raw.trim();
+        let value = if let Some(inner) = raw.strip_prefix('\'') {
+            inner.split('\'').next().unwrap_or("").to_string()
+        } else if let Some(inner) = raw.strip_prefix('"') {
+            let end = inner.rfind('"').unwrap_or(inner.len());
+            expand(
+                &inner[..end].replace("\\n", "\n").replace("\\\"", "\""),
+                &vars,
+            )
+        } else {
+            let bare = raw.split(" #").next().unwrap_or("").trim();
+            expand(bare, &vars)
+        };
+        vars.insert(key, value);
+    }
+    vars
+}
+
+fn expand(value: &str, vars: &HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                if let Some(v) = vars.get(name).cloned().or_else(|| std::env::var(name).ok()) {
+                    out.push_str(&v);
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reverb_env_defines_an_app() {
+        let mut c = Config::default();
+        let used = c
+            .apply_env(&vars(&[
+                ("REVERB_APP_ID", "123456"),
+                ("REVERB_APP_KEY", "abc"),
+                ("REVERB_APP_SECRET", "shh"),
+                ("REVERB_SERVER_PORT", "9000"),
+                ("REVERB_APP_ACTIVITY_TIMEOUT", "45"),
+                ("REVERB_APP_MAX_MESSAGE_SIZE", "20000"),
+                ("REVERB_APP_MAX_CONNECTIONS", "7"),
+            ]))
+            .unwrap();
+        assert!(used);
+        c.validate().unwrap();
+        assert_eq!(c.host, "0.0.0.0");
+        assert_eq!(c.port, 9000);
+        let app = &c.apps[0];
+        assert_eq!((app.id.as_str(), app.key.as_str()), ("123456", "abc"));
+        assert_eq!(app.activity_timeout, 45);
+        assert_eq!(app.ping_interval, 55.0);
+        assert_eq!(app.max_message_size, 20000);
+        assert_eq!(app.max_connections, Some(7));
+        assert!(app.client_events && app.client_events_on_public);
+    }
+
+    #[test]
+    fn reverb_env_can_disable_client_events() {
+        let mut c = Config::default();
+        c.apply_env(&vars(&[
+            ("REVERB_APP_ID", "1"),
+            ("REVERB_APP_KEY", "k"),
+            ("REVERB_APP_SECRET", "s"),
+            ("REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM", "none"),
+        ]))
+        .unwrap();
+        assert!(!c.apps[0].client_events);
+    }
+
+    #[test]
+    fn partial_reverb_app_is_an_error() {
+        let mut c = Config::default();
+        let e = c.apply_env(&vars(&[("REVERB_APP_KEY", "k")])).unwrap_err();
+        assert!(e.0.contains("REVERB_APP_ID"), "{e}");
+        let e = c
+            .apply_env(&vars(&[
+                ("REVERB_APP_ID", "1"),
+                ("REVERB_APP_KEY", "k"),
+                ("REVERB_APP_SECRET", "s"),
+                ("REVERB_SERVER_PORT", "eighty"),
+            ]))
+            .unwrap_err();
+        assert!(e.0.contains("REVERB_SERVER_PORT"), "{e}");
+    }
+
+    #[test]
+    fn dotenv_as_laravel_writes_it() {
+        let env = parse_dotenv(
+            "APP_NAME=Laravel\n# comment\nREVERB_APP_ID=428771\nREVERB_APP_KEY=\"nnlpkpbbzzsmoxdmyedn\"\n\
+             REVERB_APP_SECRET='q8x#9'\nVITE_REVERB_APP_KEY=\"${REVERB_APP_KEY}\"\nexport REVERB_PORT=8080 # trailing\n",
+        );
+        assert_eq!(env["REVERB_APP_ID"], "428771");
+        assert_eq!(env["REVERB_APP_KEY"], "nnlpkpbbzzsmoxdmyedn");
+        assert_eq!(env["REVERB_APP_SECRET"], "q8x#9");
+        assert_eq!(env["VITE_REVERB_APP_KEY"], "nnlpkpbbzzsmoxdmyedn");
+        assert_eq!(env["REVERB_PORT"], "8080");
+        assert_eq!(env["APP_NAME"], "Laravel");
+    }
+
+    #[test]
+    fn json_config_rejects_unknown_fields_and_bad_values() {
+        assert!(
+            Config::from_json(r#"{"apps":[{"id":"1","key":"k","secret":"s","bogus":1}]}"#).is_err()
+        );
+        let c = Config::from_json(
+            r#"{"apps":[{"id":"1","key":"k","secret":"s","activity_timeout":0}]}"#,
+        )
+        .unwrap();
+        assert!(c.validate().unwrap_err().0.contains("activity_timeout"));
+        let c = Config::from_json(
+            r#"{"apps":[{"id":"1","key":"k","secret":"s"},{"id":"2","key":"k","secret":"t"}]}"#,
+        )
+        .unwrap();
+        assert!(c.validate().unwrap_err().0.contains("duplicate app key"));
+        Config::development().validate().unwrap();
+    }
+}

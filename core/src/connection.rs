@@ -1,0 +1,719 @@
+//! One WebSocket connection: handshake checks, the frames a client may send
+//! (ping, subscribe, unsubscribe, signin, client events), liveness, and its outbound
+//! queue. One task per connection does all of it, so its state needs no locks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, timeout};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::auth;
+use crate::events::EventKind;
+use crate::hub::{Hub, PresenceMember, SubscribeRefusal};
+use crate::names::{self, ChannelKind};
+use crate::outbox::{Kill, Outbox};
+use crate::protocol::{self, ErrorCode, SubscriptionErrorType};
+use crate::server::Shared;
+use crate::socket_id::SocketId;
+
+/// What the upgrade request said, checked once the socket is open (pusher-js only reads
+/// errors sent over the socket).
+pub(crate) struct Handshake {
+    pub app_key: String,
+    /// The `protocol` query parameter, if present.
+    pub protocol: Option<String>,
+    pub origin: Option<String>,
+}
+
+/// Frames written per flush when several are queued: fewer syscalls under load,
+/// bounded so a busy connection still reads its input.
+const WRITE_BATCH: usize = 64;
+/// How long a closing connection may spend flushing and waiting for the client's close.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+pub(crate) async fn serve<S>(mut ws: WebSocketStream<S>, shared: Arc<Shared>, hs: Handshake)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let hub = match check_handshake(&shared, &hs) {
+        Ok(hub) => hub,
+        Err((code, message)) => {
+            refuse(&mut ws, code, message).await;
+            return;
+        }
+    };
+    let socket_id = SocketId::generate();
+    let (outbox, rx) = Outbox::new(socket_id, hub.app.outbound_queue);
+    if let Err(code) = hub.connect(&outbox) {
+        refuse(&mut ws, code, "Application is over connection quota").await;
+        return;
+    }
+    if shared.is_shutting_down() {
+        outbox.close(ErrorCode::Reconnect, "Server shutting down");
+    }
+    let mut session = Session {
+        socket_id,
+        socket_id_text: socket_id.to_string(),
+        outbox,
+        shared,
+        subscriptions: HashMap::new(),
+        user: None,
+        client_events: TokenBucket::new(hub.app.client_event_rate),
+        hub,
+    };
+    session.outbox.send(protocol::connection_established(
+        &session.socket_id_text,
+        session.hub.app.activity_timeout,
+    ));
+    session.run(ws, rx).await;
+    session.hub.disconnect(
+        session.socket_id,
+        session.subscriptions.drain(),
+        session.user.as_ref().map(|u| &*u.id),
+    );
+}
+
+fn check_handshake(shared: &Shared, hs: &Handshake) -> Result<Arc<Hub>, (ErrorCode, &'static str)> {
+    let hub = shared
+        .hub_by_key(&hs.app_key)
+        .ok_or((ErrorCode::AppNotFound, "Application does not exist"))?;
+    if !hub.app.enabled {
+        return Err((ErrorCode::AppDisabled, "Application is disabled"));
+    }
+    // Absent means 7 (pusher-js always sends it); never reject for client/version.
+    if let Some(p) = &hs.protocol {
+        match p.parse::<u32>() {
+            Ok(4..=7) => {}
+            Ok(_) => {
+                return Err((
+                    ErrorCode::UnsupportedProtocol,
+                    "Unsupported protocol version",
+                ))
+            }
+            Err(_) => return Err((ErrorCode::InvalidVersion, "Invalid version string format")),
+        }
+    }
+    if let Some(origin) = &hs.origin {
+        if !origin_allowed(&hub.app.allowed_origins, origin) {
+            return Err((ErrorCode::Unauthorized, "Origin not allowed"));
+        }
+    }
+    Ok(hub)
+}
+
+/// Compares the host of `origin` with the patterns (`*` matches any run of characters).
+pub(crate) fn origin_allowed(patterns: &[String], origin: &str) -> bool {
+    let without_scheme = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host_port = without_scheme.split('/').next().unwrap_or("");
+    let host = match host_port.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host_port,
+    };
+    let host = host.to_ascii_lowercase();
+    patterns
+        .iter()
+        .any(|p| glob_match(p.trim().to_ascii_lowercase().as_bytes(), host.as_bytes()))
+}
+
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| glob_match(rest, &text[i..])),
+        Some((c, rest)) => text.first() == Some(c) && glob_match(rest, &text[1..]),
+    }
+}
+
+/// Tells the client why it cannot stay (pusher:error, then close with the same code).
+async fn refuse<S>(ws: &mut WebSocketStream<S>, code: ErrorCode, message: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = timeout(CLOSE_GRACE, async {
+        let _ = ws
+            .send(Message::Text(protocol::error(Some(code), message)))
+            .await;
+        close_and_drain(ws, code, message).await;
+    })
+    .await;
+}
+
+async fn close_and_drain<S>(ws: &mut WebSocketStream<S>, code: ErrorCode, message: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let frame = CloseFrame {
+        code: CloseCode::from(code.code()),
+        reason: message.to_string().into(),
+    };
+    if ws.close(Some(frame)).await.is_ok() {
+        // Read until the client answers the close, so the TCP close is clean.
+        while let Some(Ok(_)) = ws.next().await {}
+    }
+}
+
+struct SignedIn {
+    id: Arc<str>,
+    info: Option<Arc<RawValue>>,
+}
+
+struct Session {
+    socket_id: SocketId,
+    /// The textual id, as signed by auth endpoints.
+    socket_id_text: String,
+    outbox: Outbox,
+    shared: Arc<Shared>,
+    hub: Arc<Hub>,
+    /// Channel → this socket's presence user id there (None for other channels).
+    subscriptions: HashMap<Arc<str>, Option<Arc<str>>>,
+    user: Option<SignedIn>,
+    client_events: TokenBucket,
+}
+
+impl Session {
+    async fn run<S>(&mut self, mut ws: WebSocketStream<S>, mut rx: mpsc::Receiver<Utf8Bytes>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let ping_interval = self.hub.app.ping_interval();
+        let pong_timeout = self.hub.app.pong_timeout();
+        let mut last_seen = Instant::now();
+        let mut pinged_at: Option<Instant> = None;
+        let timer = sleep_until((last_seen + ping_interval).into());
+        tokio::pin!(timer);
+        let outbox = self.outbox.clone();
+
+        let kill = loop {
+            tokio::select! {
+                biased;
+                kill = outbox.closed() => break kill,
+                Some(frame) = rx.recv() => {
+                    if write_batch(&mut ws, &mut rx, frame).await.is_err() {
+                        return;
+                    }
+                }
+                msg = ws.next() => {
+                    last_seen = Instant::now();
+                    pinged_at = None;
+                    match msg {
+                        Some(Ok(Message::Text(text))) => self.on_text(&text),
+                        // tungstenite queues the pong; flush sends it.
+                        Some(Ok(Message::Ping(_))) => {
+                            if ws.flush().await.is_err() {
+                                return;
+                            }
+                        }
+                        // Binary frames are not part of the protocol; they only count as activity.
+                        Some(Ok(Message::Binary(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                        Some(Ok(Message::Close(_))) | None => return,
+                        Some(Err(WsError::Capacity(_))) => {
+                            let _ = timeout(CLOSE_GRACE, async {
+                                let frame = CloseFrame { code: CloseCode::Size, reason: "Message too large".into() };
+                                let _ = ws.close(Some(frame)).await;
+                            }).await;
+                            return;
+                        }
+                        Some(Err(_)) => return,
+                    }
+                }
+                () = &mut timer => {
+                    let now = Instant::now();
+                    match pinged_at {
+                        None if now >= last_seen + ping_interval => {
+                            self.outbox.send(protocol::ping());
+                            pinged_at = Some(now);
+                            timer.as_mut().reset((now + pong_timeout).into());
+                        }
+                        None => timer.as_mut().reset((last_seen + ping_interval).into()),
+                        Some(at) if now >= at + pong_timeout => {
+                            self.outbox.close(ErrorCode::PongTimeout, "Pong reply not received in time");
+                        }
+                        Some(at) => timer.as_mut().reset((at + pong_timeout).into()),
+                    }
+                }
+            }
+        };
+        self.finish(ws, rx, kill).await;
+    }
+
+    /// Closes on the server's initiative: flush what is queued (except for a client too
+    /// slow to take it), then `pusher:error` and the close frame with the same code.
+    async fn finish<S>(
+        &mut self,
+        mut ws: WebSocketStream<S>,
+        mut rx: mpsc::Receiver<Utf8Bytes>,
+        kill: Kill,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let _ = timeout(CLOSE_GRACE, async {
+            if kill.code != ErrorCode::OverCapacity {
+                while let Ok(frame) = rx.try_recv() {
+                    if ws.feed(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            let error = protocol::error(Some(kill.code), &kill.message);
+            if ws.send(Message::Text(error)).await.is_err() {
+                return;
+            }
+            close_and_drain(&mut ws, kill.code, &kill.message).await;
+        })
+        .await;
+    }
+
+    fn on_text(&mut self, text: &str) {
+        let Ok(frame) = protocol::parse_client_frame(text) else {
+            self.error(ErrorCode::Reconnect, "Invalid message format");
+            return;
+        };
+        match frame.event.as_str() {
+            "pusher:ping" => self.outbox.send(protocol::pong()),
+            "pusher:pong" => {}
+            "pusher:subscribe" => self.subscribe(&frame),
+            "pusher:unsubscribe" => self.unsubscribe(&frame),
+            "pusher:signin" => self.signin(&frame),
+            e if e.starts_with("client-") => self.client_event(frame),
+            // Unknown pusher: events are ignored for forward compatibility, and events
+            // that are neither are not ours to handle.
+            _ => {}
+        }
+    }
+
+    /// A non-fatal `pusher:error`; the connection stays open.
+    fn error(&self, code: ErrorCode, message: &str) {
+        self.outbox.send(protocol::error(Some(code), message));
+    }
+
+    fn subscription_error(
+        &self,
+        channel: &str,
+        kind: SubscriptionErrorType,
+        message: &str,
+        status: u16,
+    ) {
+        self.outbox
+            .send(protocol::subscription_error(channel, kind, message, status));
+    }
+
+    fn subscribe(&mut self, frame: &protocol::ClientFrame) {
+        let data = frame.data_object().unwrap_or_default();
+        let Some(channel) = data.get("channel").and_then(Value::as_str) else {
+            self.error(
+                ErrorCode::Reconnect,
+                "Invalid message format: subscribe needs a channel",
+            );
+            return;
+        };
+        let app = &self.hub.app;
+        let kind = match names::validate_channel_name(channel, app.max_channel_name_length) {
+            Ok(t) => t.kind,
+            Err(e) => {
+                let msg = format!("Invalid channel name: {e}");
+                self.subscription_error(channel, SubscriptionErrorType::InvalidChannel, &msg, 4009);
+                return;
+            }
+        };
+        if !self.subscriptions.contains_key(channel)
+            && self.subscriptions.len() >= app.max_subscriptions_per_connection
+        {
+            let msg = format!(
+                "Subscription limit reached: at most {} channels per connection",
+                app.max_subscriptions_per_connection
+            );
+            self.subscription_error(channel, SubscriptionErrorType::LimitReached, &msg, 4100);
+            return;
+        }
+        let auth = data.get("auth").and_then(Value::as_str).unwrap_or("");
+        let member = match kind {
+            ChannelKind::Public => None,
+            ChannelKind::Private | ChannelKind::EncryptedPrivate => {
+                if !auth::verify_channel_auth(
+                    &app.key,
+                    &app.secret,
+                    &self.socket_id_text,
+                    channel,
+                    None,
+                    auth,
+                ) {
+                    self.auth_error(channel, None, auth);
+                    return;
+                }
+                None
+            }
+            ChannelKind::Presence => match self.presence_member(channel, &data, auth) {
+                Ok(m) => Some(m),
+                Err((kind, msg, status)) => {
+                    self.subscription_error(channel, kind, &msg, status);
+                    return;
+                }
+            },
+            ChannelKind::User => {
+                let signed_in_as = self.user.as_ref().map(|u| &*u.id);
+                if signed_in_as.is_none() || names::user_channel_id(channel) != signed_in_as {
+                    self.subscription_error(
+                        channel,
+                        SubscriptionErrorType::AuthError,
+                        "Only a connection signed in as this user may subscribe to its user channel",
+                        401,
+                    );
+                    return;
+                }
+                None
+            }
+        };
+        match self.hub.subscribe(&self.outbox, channel, member.as_ref()) {
+            Ok(_) => {
+                self.subscriptions
+                    .entry(channel.into())
+                    .or_insert_with(|| member.map(|m| m.user_id));
+            }
+            Err(SubscribeRefusal::MemberLimit) => {
+                let msg = format!(
+                    "Presence channel member limit reached ({} members)",
+                    app.max_presence_members
+                );
+                self.subscription_error(channel, SubscriptionErrorType::LimitReached, &msg, 4100);
+            }
+        }
+    }
+
+    fn auth_error(&self, channel: &str, channel_data: Option<&str>, got: &str) {
+        let expected = auth::channel_string_to_sign(&self.socket_id_text, channel, channel_data);
+        let msg = format!(
+            "Invalid signature: expected HMAC SHA256 hex digest of {expected:?}, but got {got:?}"
+        );
+        self.subscription_error(channel, SubscriptionErrorType::AuthError, &msg, 401);
+    }
+
+    /// Verifies a presence subscription and works out who the member is: from
+    /// `channel_data`, or from the sign-in when there is none (pusher-js allows that).
+    fn presence_member(
+        &self,
+        channel: &str,
+        data: &serde_json::Map<String, Value>,
+        auth: &str,
+    ) -> Result<PresenceMember, (SubscriptionErrorType, String, u16)> {
+        let app = &self.hub.app;
+        let auth_err = |msg: String| (SubscriptionErrorType::AuthError, msg, 401);
+        let channel_data = match data.get("channel_data") {
+            Some(Value::String(s)) => Some(s.as_str()),
+            None | Some(Value::Null) => None,
+            Some(_) => return Err(auth_err("channel_data must be a JSON string".into())),
+        };
+        if !auth::verify_channel_auth(
+            &app.key,
+            &app.secret,
+            &self.socket_id_text,
+            channel,
+            channel_data,
+            auth,
+        ) {
+            let expected =
+                auth::channel_string_to_sign(&self.socket_id_text, channel, channel_data);
+            return Err(auth_err(format!(
+                "Invalid signature: expected HMAC SHA256 hex digest of {expected:?}, but got {auth:?}"
+            )));
+        }
+        let member = match channel_data {
+            Some(cd) => parse_channel_data(cd).map_err(auth_err)?,
+            None => match &self.user {
+                Some(u) => PresenceMember {
+                    user_id: u.id.clone(),
+                    user_info: u.info.clone(),
+                },
+                None => {
+                    return Err(auth_err(
+                        "Presence channels need channel_data or a signed-in connection".into(),
+                    ))
+                }
+            },
+        };
+        if let Some(info) = &member.user_info {
+            if info.get().len() > app.max_user_info_size {
+                return Err((
+                    SubscriptionErrorType::LimitReached,
+                    format!(
+                        "user_info too large: {} bytes (at most {})",
+                        info.get().len(),
+                        app.max_user_info_size
+                    ),
+                    4301,
+                ));
+            }
+        }
+        Ok(member)
+    }
+
+    fn unsubscribe(&mut self, frame: &protocol::ClientFrame) {
+        let data = frame.data_object().unwrap_or_default();
+        let Some(channel) = data.get("channel").and_then(Value::as_str) else {
+            return;
+        };
+        if let Some(presence_user) = self.subscriptions.remove(channel) {
+            self.hub
+                .unsubscribe(self.socket_id, channel, presence_user.as_deref());
+        }
+    }
+
+    fn signin(&mut self, frame: &protocol::ClientFrame) {
+        let app = &self.hub.app;
+        if !app.user_authentication {
+            self.outbox.close(
+                ErrorCode::Unauthorized,
+                "User authentication is disabled for this app",
+            );
+            return;
+        }
+        let data = frame.data_object().unwrap_or_default();
+        let auth = data.get("auth").and_then(Value::as_str).unwrap_or("");
+        let Some(user_data) = data.get("user_data").and_then(Value::as_str) else {
+            self.outbox
+                .close(ErrorCode::Unauthorized, "Sign-in needs user_data");
+            return;
+        };
+        if !auth::verify_user_auth(&app.key, &app.secret, &self.socket_id_text, user_data, auth) {
+            self.outbox
+                .close(ErrorCode::Unauthorized, "Invalid sign-in signature");
+            return;
+        }
+        #[derive(Deserialize)]
+        struct UserData {
+            id: Value,
+            user_info: Option<Box<RawValue>>,
+        }
+        let parsed = match serde_json::from_str::<UserData>(user_data) {
+            Ok(UserData {
+                id: Value::String(id),
+                user_info,
+            }) if !id.is_empty() => (id, user_info),
+            _ => {
+                self.outbox.close(
+                    ErrorCode::Unauthorized,
+                    "user_data must be JSON with a non-empty string id",
+                );
+                return;
+            }
+        };
+        let (id, info) = parsed;
+        if let Some(current) = &self.user {
+            if *current.id != *id {
+                self.outbox
+                    .close(ErrorCode::Unauthorized, "Already signed in as another user");
+                return;
+            }
+        } else {
+            let id: Arc<str> = id.into();
+            self.hub.sign_in(self.socket_id, &id);
+            self.user = Some(SignedIn {
+                id,
+                info: info.map(Arc::from),
+            });
+        }
+        self.outbox.send(protocol::signin_success(user_data));
+    }
+
+    fn client_event(&mut self, frame: protocol::ClientFrame) {
+        let app = &self.hub.app;
+        if !app.client_events {
+            self.error(
+                ErrorCode::ClientEventRejected,
+                "Client events are disabled for this app",
+            );
+            return;
+        }
+        let Some(channel) = frame.channel.as_deref() else {
+            self.error(
+                ErrorCode::ClientEventRejected,
+                "Client event rejected: no channel given",
+            );
+            return;
+        };
+        let kind = names::channel_type(channel).kind;
+        let allowed = match kind {
+            ChannelKind::Private | ChannelKind::Presence | ChannelKind::EncryptedPrivate => true,
+            ChannelKind::Public => app.client_events_on_public,
+            ChannelKind::User => false,
+        };
+        if !allowed {
+            self.error(
+                ErrorCode::ClientEventRejected,
+                "Client event rejected: only private and presence channels accept client events",
+            );
+            return;
+        }
+        let Some((name, presence_user)) = self.subscriptions.get_key_value(channel) else {
+            let msg = format!("Client event rejected: not subscribed to channel {channel:?}");
+            self.error(ErrorCode::Unauthorized, &msg);
+            return;
+        };
+        if frame.event.len() > app.max_event_name_length {
+            self.error(
+                ErrorCode::ClientEventRejected,
+                "Client event rejected: event name too long",
+            );
+            return;
+        }
+        let data = frame.data_string();
+        if data.len() > app.max_event_data {
+            let msg = format!(
+                "Client event rejected: data too large ({} bytes, at most {})",
+                data.len(),
+                app.max_event_data
+            );
+            self.error(ErrorCode::ClientEventRejected, &msg);
+            return;
+        }
+        if !self.client_events.take() {
+            self.error(
+                ErrorCode::ClientEventRejected,
+                "Client event rejected due to rate limit",
+            );
+            return;
+        }
+        let (name, presence_user) = (name.clone(), presence_user.clone());
+        let out = protocol::channel_event(&frame.event, channel, &data, presence_user.as_deref());
+        self.shared
+            .fanout
+            .publish(&self.hub, channel, &out, Some(self.socket_id));
+        self.hub.emit(EventKind::ClientEvent {
+            channel: name,
+            event: frame.event,
+            data,
+            socket_id: self.socket_id_text.clone(),
+            user_id: presence_user,
+        });
+    }
+}
+
+/// Parses verified presence `channel_data`: `user_id` (string, or number as Pusher
+/// allows, emitted as a string) and optional `user_info`.
+fn parse_channel_data(cd: &str) -> Result<PresenceMember, String> {
+    #[derive(Deserialize)]
+    struct ChannelData {
+        user_id: Value,
+        user_info: Option<Box<RawValue>>,
+    }
+    let parsed: ChannelData = serde_json::from_str(cd)
+        .map_err(|e| format!("channel_data is not valid JSON with a user_id: {e}"))?;
+    let user_id = match parsed.user_id {
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        _ => return Err("channel_data user_id must be a string or a number".into()),
+    };
+    if user_id.is_empty() || user_id.len() > 128 {
+        return Err("channel_data user_id must be 1 to 128 characters".into());
+    }
+    Ok(PresenceMember {
+        user_id: user_id.into(),
+        user_info: parsed.user_info.map(Arc::from),
+    })
+}
+
+async fn write_batch<S>(
+    ws: &mut WebSocketStream<S>,
+    rx: &mut mpsc::Receiver<Utf8Bytes>,
+    first: Utf8Bytes,
+) -> Result<(), WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.feed(Message::Text(first)).await?;
+    for _ in 1..WRITE_BATCH {
+        match rx.try_recv() {
+            Ok(frame) => ws.feed(Message::Text(frame)).await?,
+            Err(_) => break,
+        }
+    }
+    ws.flush().await
+}
+
+/// Per-connection client-event rate limit: `rate` events per second, bursts up to
+/// `rate`.
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u32) -> TokenBucket {
+        TokenBucket {
+            rate: f64::from(rate),
+            tokens: f64::from(rate),
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.rate);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(origin_allowed(&p(&["*"]), "http://anything.test"));
+        assert!(origin_allowed(&p(&["portal.test"]), "https://portal.test"));
+        assert!(origin_allowed(
+            &p(&["portal.test"]),
+            "http://portal.test:8000"
+        ));
+        assert!(origin_allowed(
+            &p(&["*.portal.test"]),
+            "https://app.portal.test"
+        ));
+        assert!(!origin_allowed(
+            &p(&["*.portal.test"]),
+            "https://portal.test.evil"
+        ));
+        assert!(!origin_allowed(&p(&["portal.test"]), "http://evil.test"));
+        assert!(!origin_allowed(&p(&[]), "http://portal.test"));
+    }
+
+    #[test]
+    fn channel_data_user_ids_become_strings() {
+        let m = parse_channel_data(r#"{"user_id":10,"user_info":{"name":"Mr. Pusher"}}"#).unwrap();
+        assert_eq!(&*m.user_id, "10");
+        assert_eq!(m.user_info.unwrap().get(), r#"{"name":"Mr. Pusher"}"#);
+        let m = parse_channel_data(r#"{"user_id": "1", "user_info": {"id": 1}}"#).unwrap();
+        assert_eq!(&*m.user_id, "1");
+        assert!(parse_channel_data(r#"{"user_id":"42"}"#)
+            .unwrap()
+            .user_info
+            .is_none());
+        assert!(parse_channel_data(r#"{"user_id":true}"#).is_err());
+        assert!(parse_channel_data(r#"{"user_id":""}"#).is_err());
+        assert!(parse_channel_data("nope").is_err());
+    }
+
+    #[test]
+    fn token_bucket_allows_rate_then_refuses() {
+        let mut b = TokenBucket::new(10);
+        assert_eq!((0..20).filter(|_| b.take()).count(), 10);
+    }
+}

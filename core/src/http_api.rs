@@ -1,0 +1,453 @@
+//! The Pusher HTTP API (PROTOCOL.md §6): authenticated `/apps/{id}/…` routes for
+//! triggering events and querying channels, users and connections.
+//!
+//! Success is always 200 with a JSON body (`{}` when there is nothing to say): the PHP
+//! SDK treats anything else as a failed broadcast. Errors are `{"error": "…"}` with the
+//! status of [`Error::http_status`].
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::auth;
+use crate::error::Error;
+use crate::hub::Hub;
+use crate::names::{self, ChannelKind};
+use crate::server::{HttpResponse, Shared};
+
+pub(crate) fn json_response(status: StatusCode, body: String) -> HttpResponse {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+pub(crate) fn error_response(e: &Error) -> HttpResponse {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    json_response(status, json!({ "error": e.to_string() }).to_string())
+}
+
+/// Decodes a query string into pairs (`+` is a space, then percent-decoding).
+pub(crate) fn query_params(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+enum Route {
+    Events,
+    BatchEvents,
+    Channels,
+    Channel(String),
+    Users(String),
+    Terminate(String),
+    Connections,
+}
+
+fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (route, wanted) = match parts.as_slice() {
+        ["events"] => (Route::Events, Method::POST),
+        ["batch_events"] => (Route::BatchEvents, Method::POST),
+        ["channels"] => (Route::Channels, Method::GET),
+        ["channels", name] => (Route::Channel(decode(name)), Method::GET),
+        ["channels", name, "users"] => (Route::Users(decode(name)), Method::GET),
+        ["users", id, "terminate_connections"] => (Route::Terminate(decode(id)), Method::POST),
+        ["connections"] => (Route::Connections, Method::GET),
+        _ => return Err(Error::RouteNotFound),
+    };
+    if *method != wanted {
+        return Err(Error::MethodNotAllowed);
+    }
+    Ok(route)
+}
+
+/// Serves one request whose path (mount prefix removed) starts with `/apps/`.
+pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared, path: &str) -> HttpResponse {
+    match handle_inner(req, shared, path).await {
+        Ok(body) => json_response(StatusCode::OK, body.to_string()),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn handle_inner(req: Request<Incoming>, shared: &Shared, path: &str) -> Result<Value, Error> {
+    let rest = path.strip_prefix("/apps/").ok_or(Error::RouteNotFound)?;
+    let (app_id, rest) = rest.split_once('/').ok_or(Error::RouteNotFound)?;
+    let route = parse_route(req.method(), rest)?;
+    let hub = shared.hub_by_id(&decode(app_id))?;
+
+    let method = req.method().as_str().to_string();
+    let raw_query = req.uri().query().unwrap_or("").to_string();
+    let max = shared.config.max_request_size;
+    let body = match Limited::new(req.into_body(), max).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(Error::RequestTooLarge { max })
+        }
+        Err(_) => {
+            return Err(Error::MalformedJson(
+                "request body could not be read".into(),
+            ))
+        }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let app = &hub.app;
+    auth::verify_rest_request(
+        &app.key,
+        &app.secret,
+        &method,
+        path,
+        &raw_query,
+        &body,
+        now,
+        shared.config.timestamp_window,
+    )
+    .map_err(Error::Unauthorized)?;
+    if !app.enabled {
+        return Err(Error::AppDisabled(app.id.clone()));
+    }
+    let params = query_params(&raw_query);
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+
+    match route {
+        Route::Events => {
+            let item: TriggerItem = parse_body(&body)?;
+            trigger(shared, hub, &item)
+        }
+        Route::BatchEvents => batch(shared, hub, &body),
+        Route::Channels => channels(hub, param("filter_by_prefix").unwrap_or(""), param("info")),
+        Route::Channel(name) => channel(hub, &name, param("info")),
+        Route::Users(name) => users(hub, &name),
+        Route::Terminate(user_id) => {
+            hub.terminate_user(&user_id);
+            Ok(json!({}))
+        }
+        Route::Connections => Ok(json!({ "connections": hub.connection_count() })),
+    }
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::MalformedJson(e.to_string()))
+}
+
+/// One event as the SDKs send it: `channels` (array) or `channel` (the PHP SDK's form
+/// for a single channel and every batch item).
+#[derive(Deserialize)]
+struct TriggerItem {
+    name: Option<Value>,
+    data: Option<Value>,
+    channels: Option<Vec<String>>,
+    channel: Option<String>,
+    socket_id: Option<Value>,
+    info: Option<String>,
+}
+
+struct Trigger<'a> {
+    name: &'a str,
+    data: &'a str,
+    channels: Vec<String>,
+    socket_id: Option<&'a str>,
+    info: Vec<&'a str>,
+}
+
+impl TriggerItem {
+    fn checked(&self) -> Result<Trigger<'_>, Error> {
+        let Some(Value::String(name)) = &self.name else {
+            return Err(Error::MissingField("name"));
+        };
+        let Some(Value::String(data)) = &self.data else {
+            return Err(Error::MissingField("data"));
+        };
+        let channels = match (&self.channels, &self.channel) {
+            (Some(list), _) => list.clone(),
+            (None, Some(one)) => vec![one.clone()],
+            (None, None) => return Err(Error::MissingField("channels")),
+        };
+        let socket_id = match &self.socket_id {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(other) => return Err(Error::InvalidSocketId(other.to_string())),
+        };
+        let info = self
+            .info
+            .as_deref()
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Trigger {
+            name,
+            data,
+            channels,
+            socket_id,
+            info,
+        })
+    }
+}
+
+fn trigger(shared: &Shared, hub: &Hub, item: &TriggerItem) -> Result<Value, Error> {
+    let t = item.checked()?;
+    check_trigger_info(&t.info)?;
+    shared.publish(hub, &t.channels, t.name, t.data, t.socket_id)?;
+    if t.info.is_empty() {
+        return Ok(json!({}));
+    }
+    Ok(json!({ "channels": trigger_info(hub, &t) }))
+}
+
+fn check_trigger_info(info: &[&str]) -> Result<(), Error> {
+    match info
+        .iter()
+        .find(|a| !matches!(**a, "user_count" | "subscription_count"))
+    {
+        Some(bad) => Err(Error::InvalidInfo(format!(
+            "{bad:?} (events accept user_count and subscription_count)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The `info` answer of a trigger: per channel, the attributes that apply to its type.
+fn trigger_info(hub: &Hub, t: &Trigger<'_>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for channel in &t.channels {
+        let c = hub.channel(channel);
+        let mut attrs = Map::new();
+        if t.info.contains(&"user_count") {
+            if let Some(n) = c.user_count {
+                attrs.insert("user_count".into(), n.into());
+            }
+        }
+        if t.info.contains(&"subscription_count") && c.user_count.is_none() {
+            attrs.insert("subscription_count".into(), c.subscription_count.into());
+        }
+        out.insert(channel.clone(), Value::Object(attrs));
+    }
+    out
+}
+
+fn batch(shared: &Shared, hub: &Hub, body: &[u8]) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    struct Batch {
+        batch: Option<Vec<TriggerItem>>,
+    }
+    let items = parse_body::<Batch>(body)?
+        .batch
+        .ok_or(Error::MissingField("batch"))?;
+    let max = hub.app.max_batch_size;
+    if items.len() > max {
+        return Err(Error::BatchTooLarge {
+            count: items.len(),
+            max,
+        });
+    }
+    // Check every item first: a batch is delivered whole or not at all.
+    let checked = items
+        .iter()
+        .map(|i| {
+            let t = i.checked()?;
+            check_trigger_info(&t.info)?;
+            shared.publish_check(hub, &t.channels, t.name, t.data, t.socket_id)?;
+            Ok(t)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    for t in &checked {
+        shared.publish(hub, &t.channels, t.name, t.data, t.socket_id)?;
+    }
+    if checked.iter().all(|t| t.info.is_empty()) {
+        return Ok(json!({}));
+    }
+    let answers: Vec<Value> = checked
+        .iter()
+        .map(|t| {
+            if t.info.is_empty() {
+                json!({})
+            } else {
+                // A batch item names one channel; its attributes are the item's answer.
+                trigger_info(hub, t)
+                    .into_iter()
+                    .next()
+                    .map_or(json!({}), |(_, v)| v)
+            }
+        })
+        .collect();
+    Ok(json!({ "batch": answers }))
+}
+
+fn channels(hub: &Hub, prefix: &str, info: Option<&str>) -> Result<Value, Error> {
+    let attrs: Vec<&str> = info
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let want_users = match attrs.as_slice() {
+        [] => false,
+        ["user_count"] if prefix.starts_with("presence-") => true,
+        ["user_count"] => {
+            return Err(Error::InvalidInfo(
+                "user_count is only available with filter_by_prefix=presence-".into(),
+            ))
+        }
+        _ => {
+            return Err(Error::InvalidInfo(format!(
+                "{info:?} (the channel list accepts only user_count)"
+            )))
+        }
+    };
+    let mut out = Map::new();
+    for c in hub.channels(prefix) {
+        let mut attrs = Map::new();
+        if want_users {
+            attrs.insert("user_count".into(), c.user_count.unwrap_or(0).into());
+        }
+        out.insert(c.name.to_string(), Value::Object(attrs));
+    }
+    Ok(json!({ "channels": out }))
+}
+
+fn channel(hub: &Hub, name: &str, info: Option<&str>) -> Result<Value, Error> {
+    let t =
+        names::validate_channel_name(name, hub.app.max_channel_name_length).map_err(|reason| {
+            Error::InvalidChannel {
+                channel: name.to_string(),
+                reason,
+            }
+        })?;
+    let presence = t.kind == ChannelKind::Presence;
+    let c = hub.channel(name);
+    let mut out = Map::new();
+    out.insert("occupied".into(), c.occupied.into());
+    for attr in info
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        match attr {
+            "user_count" if presence => {
+                out.insert("user_count".into(), c.user_count.unwrap_or(0).into());
+            }
+            "subscription_count" if !presence => {
+                out.insert("subscription_count".into(), c.subscription_count.into());
+            }
+            "cache" if t.cache => {
+                let cache = c.cache.as_ref().map_or(
+                    Value::Null,
+                    |(data, ttl)| json!({"data": &**data, "ttl": ttl}),
+                );
+                out.insert("cache".into(), cache);
+            }
+            other => {
+                return Err(Error::InvalidInfo(format!(
+                    "{other:?} does not apply to channel {name:?}"
+                )))
+            }
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn users(hub: &Hub, name: &str) -> Result<Value, Error> {
+    let t =
+        names::validate_channel_name(name, hub.app.max_channel_name_length).map_err(|reason| {
+            Error::InvalidChannel {
+                channel: name.to_string(),
+                reason,
+            }
+        })?;
+    if t.kind != ChannelKind::Presence {
+        return Err(Error::NotPresenceChannel(name.to_string()));
+    }
+    let users: Vec<Value> = hub
+        .members(name)
+        .iter()
+        .map(|m| json!({ "id": &*m.user_id }))
+        .collect();
+    Ok(json!({ "users": users }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding() {
+        assert_eq!(
+            query_params("info=user_count%2Csubscription_count&a=b+c&&x"),
+            vec![
+                (
+                    "info".to_string(),
+                    "user_count,subscription_count".to_string()
+                ),
+                ("a".to_string(), "b c".to_string()),
+                ("x".to_string(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn routes() {
+        assert!(matches!(
+            parse_route(&Method::POST, "events"),
+            Ok(Route::Events)
+        ));
+        assert!(matches!(
+            parse_route(&Method::GET, "events"),
+            Err(Error::MethodNotAllowed)
+        ));
+        assert!(matches!(
+            parse_route(&Method::GET, "channels/presence-a/users"),
+            Ok(Route::Users(n)) if n == "presence-a"
+        ));
+        assert!(matches!(
+            parse_route(&Method::GET, "nope"),
+            Err(Error::RouteNotFound)
+        ));
+    }
+
+    #[test]
+    fn trigger_item_forms() {
+        let i: TriggerItem =
+            serde_json::from_str(r#"{"name":"e","data":"d","channel":"a"}"#).unwrap();
+        assert_eq!(i.checked().unwrap().channels, vec!["a"]);
+        let i: TriggerItem =
+            serde_json::from_str(r#"{"name":"e","data":{"x":1},"channel":"a"}"#).unwrap();
+        assert!(matches!(i.checked(), Err(Error::MissingField("data"))));
+        let i: TriggerItem = serde_json::from_str(r#"{"name":"e","data":"d"}"#).unwrap();
+        assert!(matches!(i.checked(), Err(Error::MissingField("channels"))));
+    }
+}

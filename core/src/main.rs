@@ -1,0 +1,231 @@
+//! The `pushbus` command: `pushbus serve` runs the server.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use pushbus::config::{parse_dotenv, DEV_APP_ID};
+use pushbus::{Config, Server};
+
+const USAGE: &str = "\
+pushbus — a realtime server for the Pusher Channels protocol (Laravel Echo, pusher-js)
+
+Usage:
+  pushbus serve [--config FILE] [--env-file FILE] [--host HOST] [--port PORT]
+  pushbus --version | --help
+
+Configuration, lowest precedence first:
+  defaults; a JSON file (--config, or PUSHBUS_CONFIG); a dotenv file (--env-file, or
+  ./.env when present); the environment (Laravel Reverb's REVERB_* variables, and
+  PUSHBUS_HOST, PUSHBUS_PORT, PUSHBUS_TIMESTAMP_WINDOW, PUSHBUS_ALLOWED_ORIGINS);
+  --host and --port. With no app configured, a development app is served on
+  127.0.0.1:8080. See README.md for every setting.
+";
+
+struct Args {
+    config: Option<PathBuf>,
+    env_file: Option<PathBuf>,
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut out = Args {
+        config: None,
+        env_file: None,
+        host: None,
+        port: None,
+    };
+    match args.next().as_deref() {
+        Some("serve") => {}
+        Some("--version" | "-V") => {
+            println!("pushbus {}", env!("CARGO_PKG_VERSION"));
+            return Ok(None);
+        }
+        Some("--help" | "-h" | "help") | None => {
+            print!("{USAGE}");
+            return Ok(None);
+        }
+        Some(other) => return Err(format!("unknown command {other:?}")),
+    }
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        if flag == "--help" || flag == "-h" {
+            print!("{USAGE}");
+            return Ok(None);
+        }
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--config" => out.config = Some(value()?.into()),
+            "--env-file" => out.env_file = Some(value()?.into()),
+            "--host" => out.host = Some(value()?),
+            "--port" => {
+                let v = value()?;
+                out.port = Some(
+                    v.parse()
+                        .map_err(|_| format!("--port {v:?} is not a port number"))?,
+                );
+            }
+            _ => return Err(format!("unknown option {arg:?}")),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Builds the config from file, dotenv and environment; says whether the development
+/// app is in use.
+fn load_config(args: &Args) -> Result<(Config, bool), String> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let file = args
+        .config
+        .clone()
+        .or_else(|| env.get("PUSHBUS_CONFIG").map(PathBuf::from));
+    let mut config = match &file {
+        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    let dotenv_path = args.env_file.clone().or_else(|| {
+        let p = PathBuf::from(".env");
+        p.is_file().then_some(p)
+    });
+    let mut vars = match &dotenv_path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read env file {}: {e}", p.display()))?;
+            println!("reading environment from {}", p.display());
+            parse_dotenv(&text)
+        }
+        None => HashMap::new(),
+    };
+    vars.extend(env);
+    config.apply_env(&vars).map_err(|e| e.to_string())?;
+    let development = config.apps.is_empty();
+    if development {
+        let dev = Config::development();
+        config.apps = dev.apps;
+    }
+    if let Some(h) = &args.host {
+        config.host = h.clone();
+    }
+    if let Some(p) = args.port {
+        config.port = p;
+    }
+    config.validate().map_err(|e| e.to_string())?;
+    Ok((config, development))
+}
+
+fn banner(config: &Config, addr: std::net::SocketAddr, development: bool) {
+    println!(
+        "pushbus {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let ws_host = if addr.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    for app in &config.apps {
+        println!(
+            "  app {:?}: key {:?}, secret {:?}, WebSocket ws://{ws_host}:{}{}/app/{}",
+            app.id,
+            app.key,
+            app.secret,
+            addr.port(),
+            config.path,
+            app.key
+        );
+    }
+    if development {
+        let port = addr.port();
+        println!(
+            "\nNo app configured: serving the development app {DEV_APP_ID:?}. Laravel .env:\n\
+             \n  BROADCAST_CONNECTION=reverb\n  REVERB_APP_ID={DEV_APP_ID}\n  REVERB_APP_KEY={key}\n  \
+             REVERB_APP_SECRET={secret}\n  REVERB_HOST={ws_host}\n  REVERB_PORT={port}\n  REVERB_SCHEME=http\n\
+             \nLaravel Echo:\n\n  new Echo({{ broadcaster: 'reverb', key: '{key}', wsHost: '{ws_host}', \
+             wsPort: {port}, forceTLS: false, enabledTransports: ['ws', 'wss'] }})\n",
+            key = config.apps[0].key,
+            secret = config.apps[0].secret,
+        );
+    }
+    println!("Press Ctrl+C to stop.");
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(a)) => a,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pushbus: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let (config, development) = match load_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("pushbus: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pushbus: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match Server::new(config) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("pushbus: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let addr = match server.start().await {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("pushbus: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        banner(server.config(), addr, development);
+        wait_for_signal().await;
+        println!("shutting down: closing connections with 4200 so clients reconnect");
+        let _ = server.shutdown().await;
+        println!("stopped");
+        ExitCode::SUCCESS
+    })
+}
