@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test of pushbus: formatting and lints, Rust unit and integration tests, and
+# the cross-language tests with the official pusher-js, laravel-echo and Pusher SDKs
+# against the real `pushbus serve` binary. Installs what it needs when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+apt_install() {
+  # Only for what is missing; CI machines run as root, developers may need sudo.
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}
+
+step "tools"
+command -v node >/dev/null || { echo "Node.js is required (see README)"; exit 1; }
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  apt_install python3 python3-venv
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (unit, auth vectors, embedding API)"
+cargo test --workspace
+
+step "build the pushbus binary"
+cargo build -p pushbus --bin pushbus
+
+step "npm ci (pusher-js, laravel-echo, pusher, ws)"
+(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+
+step "Python pusher SDK"
+if [ ! -x tests/python/.venv/bin/python ]; then
+  python3 -m venv tests/python/.venv
+fi
+tests/python/.venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+
+step "integration tests against pushbus serve"
+(cd tests/node && PUSHBUS_BIN="$root/target/debug/pushbus" npm test)
