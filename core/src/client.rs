@@ -1,0 +1,472 @@
+//! A client of the Pusher HTTP API, for pushbus or any Pusher-compatible server: trigger
+//! events, batches, user events, channel queries and connection termination.
+//!
+//! It keeps its connections open between requests (HTTP keep-alive, one pool per
+//! `Client`), which is what makes a broadcast from PHP or Node cheap: no new TCP (or TLS)
+//! handshake per event. Requests are signed exactly as the official SDKs sign them.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::rt::TokioExecutor;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{json, Value};
+
+use crate::auth;
+use crate::names::{self, ChannelKind};
+
+/// Where the server is and who we are to it.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub host: String,
+    pub port: u16,
+    /// `https` instead of `http`; server certificates are checked against the system's
+    /// roots (or Mozilla's, when the system has none).
+    pub tls: bool,
+    pub app_id: String,
+    pub key: String,
+    pub secret: String,
+    /// For each whole request, connecting included.
+    pub timeout: Duration,
+    /// Needed to publish to `private-encrypted-` channels: events are encrypted here,
+    /// the server never sees their content.
+    pub encryption_master_key: Option<[u8; 32]>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            tls: false,
+            app_id: String::new(),
+            key: String::new(),
+            secret: String::new(),
+            timeout: Duration::from_secs(5),
+            encryption_master_key: None,
+        }
+    }
+}
+
+/// One event of a batch. Batch items name a single channel, as in the Pusher API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchEvent {
+    pub channel: String,
+    pub name: String,
+    pub data: String,
+    pub socket_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientError {
+    /// The call was refused before anything was sent (bad channel name, option, …).
+    InvalidArgument(String),
+    /// No connection could be made, or it broke mid-request.
+    Connect(String),
+    Timeout,
+    /// The server answered with a status other than 200.
+    Status {
+        status: u16,
+        body: String,
+    },
+    /// A 200 whose body is not JSON.
+    InvalidResponse(String),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+            ClientError::Connect(m) => write!(f, "connection failed: {m}"),
+            ClientError::Timeout => f.write_str("request timed out"),
+            ClientError::Status { status, body } => write!(f, "server answered {status}: {body}"),
+            ClientError::InvalidResponse(m) => write!(f, "invalid response: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Cheap to clone: clones share the connection pool.
+#[derive(Clone)]
+pub struct Client {
+    options: ClientOptions,
+    http: HttpClient<Connector, Full<Bytes>>,
+    base: String,
+}
+
+/// What the SDKs leave unescaped in query values; everything else is percent-encoded
+/// (the server decodes before checking the signature).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+impl Client {
+    /// Checks the options and builds the client; no I/O happens until the first request.
+    pub fn new(options: ClientOptions) -> Result<Client, ClientError> {
+        let invalid = |m: &str| Err(ClientError::InvalidArgument(m.into()));
+        if options.host.is_empty() || options.host.contains(['/', ' ', '?', '#']) {
+            return invalid("host must be a host name or address");
+        }
+        if options.app_id.is_empty() || options.key.is_empty() || options.secret.is_empty() {
+            return invalid("app_id, key and secret are required");
+        }
+        if options.app_id.contains(['/', '?', '#', ' ']) {
+            return invalid("app_id must not contain '/', '?', '#' or spaces");
+        }
+        if options.timeout.is_zero() {
+            return invalid("timeout must be positive");
+        }
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let builder = match builder.with_native_roots() {
+            Ok(b) => b,
+            Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots(),
+        };
+        let connector = builder.https_or_http().enable_http1().build();
+        let http = HttpClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        let host = if options.host.contains(':') && !options.host.starts_with('[') {
+            format!("[{}]", options.host) // a bare IPv6 address
+        } else {
+            options.host.clone()
+        };
+        let scheme = if options.tls { "https" } else { "http" };
+        let base = format!("{scheme}://{host}:{}", options.port);
+        Ok(Client {
+            options,
+            http,
+            base,
+        })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// Triggers `event` on `channels` (1 to 100), excluding `socket_id` if given. `data`
+    /// is sent as the event's data string, verbatim.
+    pub async fn trigger(
+        &self,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        socket_id: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let body = self.event_body(channels, event, data, socket_id)?;
+        self.request(Method::POST, "events", &[], Some(body))
+            .await?;
+        Ok(())
+    }
+
+    /// Triggers several events in one request (the server's batch limit applies; 10 on
+    /// Pusher).
+    pub async fn trigger_batch(&self, events: &[BatchEvent]) -> Result<(), ClientError> {
+        if events.is_empty() {
+            return Err(ClientError::InvalidArgument("empty batch".into()));
+        }
+        let items = events
+            .iter()
+            .map(|e| {
+                let mut item = self.event_body(
+                    std::slice::from_ref(&e.channel),
+                    &e.name,
+                    &e.data,
+                    e.socket_id.as_deref(),
+                )?;
+                // Batch items use the singular `channel`.
+                if let Value::Object(m) = &mut item {
+                    m.remove("channels");
+                    m.insert("channel".into(), e.channel.clone().into());
+                }
+                Ok(item)
+            })
+            .collect::<Result<Vec<_>, ClientError>>()?;
+        self.request(
+            Method::POST,
+            "batch_events",
+            &[],
+            Some(json!({ "batch": items })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sends `event` to every connection signed in as `user_id`.
+    pub async fn send_to_user(
+        &self,
+        user_id: &str,
+        event: &str,
+        data: &str,
+    ) -> Result<(), ClientError> {
+        self.trigger(&[names::user_channel_name(user_id)], event, data, None)
+            .await
+    }
+
+    /// `GET /channels`: occupied channels, optionally filtered by prefix; `info` may be
+    /// `user_count` (with a `presence-` prefix).
+    pub async fn channels(
+        &self,
+        filter_by_prefix: Option<&str>,
+        info: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let mut params = Vec::new();
+        if let Some(p) = filter_by_prefix {
+            params.push(("filter_by_prefix".to_string(), p.to_string()));
+        }
+        if let Some(i) = info {
+            params.push(("info".to_string(), i.to_string()));
+        }
+        self.request(Method::GET, "channels", &params, None).await
+    }
+
+    /// `GET /channels/{name}`; `info` is a comma list of `user_count`,
+    /// `subscription_count`, `cache`.
+    pub async fn channel(&self, name: &str, info: Option<&str>) -> Result<Value, ClientError> {
+        check_channel(name)?;
+        let params: Vec<(String, String)> = info
+            .map(|i| vec![("info".to_string(), i.to_string())])
+            .unwrap_or_default();
+        self.request(Method::GET, &format!("channels/{name}"), &params, None)
+            .await
+    }
+
+    /// `GET /channels/{name}/users` of a presence channel.
+    pub async fn users(&self, channel: &str) -> Result<Value, ClientError> {
+        check_channel(channel)?;
+        self.request(Method::GET, &format!("channels/{channel}/users"), &[], None)
+            .await
+    }
+
+    /// Closes every connection of `user_id`.
+    pub async fn terminate_user_connections(&self, user_id: &str) -> Result<(), ClientError> {
+        if user_id.is_empty() || !user_id.bytes().all(names::is_valid_channel_char) {
+            return Err(ClientError::InvalidArgument(format!(
+                "invalid user id {user_id:?}"
+            )));
+        }
+        let path = format!("users/{user_id}/terminate_connections");
+        self.request(Method::POST, &path, &[], Some(json!({})))
+            .await?;
+        Ok(())
+    }
+
+    fn event_body(
+        &self,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        socket_id: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let invalid = |m: String| Err(ClientError::InvalidArgument(m));
+        if channels.is_empty() || channels.len() > 100 {
+            return invalid(format!(
+                "between 1 and 100 channels per event, got {}",
+                channels.len()
+            ));
+        }
+        let mut encrypted = None;
+        for c in channels {
+            if check_channel(c)? == ChannelKind::EncryptedPrivate {
+                encrypted = Some(c);
+            }
+        }
+        if event.is_empty() || event.len() > 200 {
+            return invalid(format!(
+                "event name must be 1 to 200 bytes, got {}",
+                event.len()
+            ));
+        }
+        if let Some(s) = socket_id {
+            if !names::is_valid_socket_id(s) {
+                return invalid(format!("invalid socket_id {s:?}"));
+            }
+        }
+        let data = match encrypted {
+            None => data.to_string(),
+            Some(channel) => {
+                if channels.len() > 1 {
+                    return invalid(
+                        "an encrypted channel cannot be triggered with other channels".into(),
+                    );
+                }
+                let Some(master) = &self.options.encryption_master_key else {
+                    return invalid(
+                        "encryption_master_key is needed for private-encrypted- channels".into(),
+                    );
+                };
+                let nonce: [u8; 24] = rand::random();
+                auth::encrypt_event_data(channel, master, data.as_bytes(), &nonce)
+            }
+        };
+        let mut body = json!({ "name": event, "data": data, "channels": channels });
+        if let Some(s) = socket_id {
+            body["socket_id"] = s.into();
+        }
+        Ok(body)
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        route: &str,
+        params: &[(String, String)],
+        body: Option<Value>,
+    ) -> Result<Value, ClientError> {
+        let path = format!("/apps/{}/{route}", self.options.app_id);
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let o = &self.options;
+        let signed = auth::sign_rest_request(
+            &o.key,
+            &o.secret,
+            method.as_str(),
+            &path,
+            params,
+            body.as_bytes(),
+            now,
+        );
+        let query: Vec<String> = signed
+            .iter()
+            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
+            .collect();
+        let uri = format!("{}{path}?{}", self.base, query.join("&"));
+        let mut req = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| {
+                ClientError::InvalidArgument(format!("cannot build request for {uri}: {e}"))
+            })?;
+        req.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        req.headers_mut().insert(
+            "x-pusher-library",
+            HeaderValue::from_static(concat!("pushbus ", env!("CARGO_PKG_VERSION"))),
+        );
+        let exchange = async {
+            let resp = self
+                .http
+                .request(req)
+                .await
+                .map_err(|e| ClientError::Connect(error_chain(&e)))?;
+            let status = resp.status().as_u16();
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ClientError::Connect(e.to_string()))?
+                .to_bytes();
+            Ok::<_, ClientError>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(self.options.timeout, exchange)
+            .await
+            .map_err(|_| ClientError::Timeout)??;
+        if status != 200 {
+            return Err(ClientError::Status {
+                status,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
+        if bytes.is_empty() {
+            return Ok(json!({}));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::InvalidResponse(e.to_string()))
+    }
+}
+
+fn check_channel(name: &str) -> Result<ChannelKind, ClientError> {
+    names::validate_channel_name(name, names::DEFAULT_MAX_CHANNEL_NAME_LEN)
+        .map(|t| t.kind)
+        .map_err(|e| ClientError::InvalidArgument(format!("invalid channel name {name:?}: {e}")))
+}
+
+/// hyper's errors say little at the top ("client error (Connect)"); the cause says why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::new(ClientOptions {
+            app_id: "1".into(),
+            key: "k".into(),
+            secret: "s".into(),
+            ..ClientOptions::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let bad = |o: ClientOptions| matches!(Client::new(o), Err(ClientError::InvalidArgument(_)));
+        assert!(bad(ClientOptions::default()));
+        assert!(bad(ClientOptions {
+            host: "a/b".into(),
+            app_id: "1".into(),
+            key: "k".into(),
+            secret: "s".into(),
+            ..ClientOptions::default()
+        }));
+    }
+
+    #[test]
+    fn event_bodies() {
+        let c = client();
+        let b = c
+            .event_body(&["a".into(), "b".into()], "e", "d", Some("1.2"))
+            .unwrap();
+        assert_eq!(
+            b,
+            json!({"name":"e","data":"d","channels":["a","b"],"socket_id":"1.2"})
+        );
+        assert!(c.event_body(&[], "e", "d", None).is_err());
+        assert!(c.event_body(&["bad name".into()], "e", "d", None).is_err());
+        assert!(c.event_body(&["a".into()], "e", "d", Some("x")).is_err());
+        assert!(c
+            .event_body(&["private-encrypted-a".into()], "e", "d", None)
+            .is_err());
+    }
+
+    #[test]
+    fn encrypted_events_are_encrypted() {
+        let c = Client::new(ClientOptions {
+            app_id: "1".into(),
+            key: "k".into(),
+            secret: "s".into(),
+            encryption_master_key: Some([7; 32]),
+            ..ClientOptions::default()
+        })
+        .unwrap();
+        let b = c
+            .event_body(&["private-encrypted-a".into()], "e", "secret", None)
+            .unwrap();
+        let data: Value = serde_json::from_str(b["data"].as_str().unwrap()).unwrap();
+        assert!(data["nonce"].is_string() && data["ciphertext"].is_string());
+        assert!(c
+            .event_body(&["private-encrypted-a".into(), "b".into()], "e", "d", None)
+            .is_err());
+    }
+}
