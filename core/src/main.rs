@@ -1,4 +1,6 @@
-//! The `pushbus` command: `pushbus serve` runs the server.
+//! The `pushbus` command: `pushbus serve` runs the server, `pushbus bench` loads one.
+
+mod bench;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ pushbus — a realtime server for the Pusher Channels protocol (Laravel Echo, pu
 
 Usage:
   pushbus serve [--config FILE] [--env-file FILE] [--host HOST] [--port PORT]
+  pushbus bench <fanout|idle|presence|whisper|publish> [options]   (pushbus bench --help)
   pushbus --version | --help
 
 Configuration, lowest precedence first:
@@ -180,8 +183,46 @@ async fn wait_for_signal() {
     }
 }
 
+fn bench_main(args: &[String]) -> ExitCode {
+    if args.is_empty() || args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{}", bench::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let (workload, options) = match bench::parse_options(args) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("pushbus bench: {e}\n\n{}", bench::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pushbus bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(bench::run(&workload, options));
+    // Do not wait for thousands of sockets to wind down one by one.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pushbus bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.first().map(String::as_str) == Some("bench") {
+        return bench_main(&all[1..]);
+    }
+    let args = match parse_args(all.into_iter()) {
         Ok(Some(a)) => a,
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => {

@@ -1,0 +1,585 @@
+//! `pushbus bench`: a load tool for any Pusher-compatible server (ours or not), on
+//! addresses the user gives. Each workload connects real WebSocket clients, publishes
+//! through the HTTP API, and reports what it measured as a table and one JSON line.
+//!
+//! Every run has a hard deadline and exits by itself. Client sockets are spread over
+//! several loopback source addresses (127.0.0.x) so that one (source, destination) pair's
+//! ephemeral ports do not cap the connection count.
+
+mod fanout;
+mod idle;
+mod presence;
+mod publish;
+mod whisper;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use pushbus::client::{Client, ClientOptions};
+use pushbus::config::{DEV_APP_ID, DEV_APP_KEY, DEV_APP_SECRET};
+
+pub const USAGE: &str = "\
+Usage: pushbus bench <fanout|idle|presence|whisper|publish> [options]
+
+Workloads:
+  fanout    N connections over C public channels; E events published over HTTP (at
+            --rate per second, or as fast as accepted); latency per delivery, loss,
+            duplicates, reordering, deliveries/s
+  idle      N subscribed connections held for --duration; server memory per connection
+  presence  N members join one presence channel; time until member_added settles
+  whisper   N connections on one private channel sending client events at --rate each
+  publish   E HTTP triggers, --publishers in flight; throughput and request latency
+
+Options (defaults in brackets):
+  --host H [127.0.0.1]  --port P [8080]  --path PREFIX []
+  --app-id ID --key KEY --secret SECRET   [the pushbus development app]
+  --publish-app-id/--publish-key/--publish-secret   sign HTTP publishes for another app
+  --connections N [1000]  --channels C [1]  --events E [500]  --size BYTES [100]
+  --rate R (events/s; 0 = as fast as accepted) [0]  --publishers K [4]
+  --connect-concurrency K [256]  --source-ips N [8]  --duration S [10]
+  --server-pid PID (read its CPU and memory from /proc)  --deadline S [300]
+";
+
+/// Everything a workload needs to know.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+    pub app_id: String,
+    pub key: String,
+    pub secret: String,
+    pub publish_app_id: Option<String>,
+    pub publish_key: Option<String>,
+    pub publish_secret: Option<String>,
+    pub connections: usize,
+    pub channels: usize,
+    pub events: usize,
+    pub size: usize,
+    pub rate: f64,
+    pub publishers: usize,
+    pub connect_concurrency: usize,
+    pub source_ips: u8,
+    pub duration: Duration,
+    pub server_pid: Option<u32>,
+    pub deadline: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            path: String::new(),
+            app_id: DEV_APP_ID.into(),
+            key: DEV_APP_KEY.into(),
+            secret: DEV_APP_SECRET.into(),
+            publish_app_id: None,
+            publish_key: None,
+            publish_secret: None,
+            connections: 1000,
+            channels: 1,
+            events: 500,
+            size: 100,
+            rate: 0.0,
+            publishers: 4,
+            connect_concurrency: 256,
+            source_ips: 8,
+            duration: Duration::from_secs(10),
+            server_pid: None,
+            deadline: Duration::from_secs(300),
+        }
+    }
+}
+
+pub fn parse_options(args: &[String]) -> Result<(String, Options), String> {
+    let mut it = args.iter();
+    let workload = it.next().ok_or("which workload?")?.clone();
+    if !["fanout", "idle", "presence", "whisper", "publish"].contains(&workload.as_str()) {
+        return Err(format!("unknown workload {workload:?}"));
+    }
+    let mut o = Options::default();
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().cloned().ok_or(format!("{flag} needs a value"));
+        fn num<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String> {
+            v.parse()
+                .map_err(|_| format!("{flag}: {v:?} is not a number"))
+        }
+        match flag.as_str() {
+            "--host" => o.host = val()?,
+            "--port" => o.port = num(flag, val()?)?,
+            "--path" => o.path = val()?,
+            "--app-id" => o.app_id = val()?,
+            "--key" => o.key = val()?,
+            "--secret" => o.secret = val()?,
+            "--publish-app-id" => o.publish_app_id = Some(val()?),
+            "--publish-key" => o.publish_key = Some(val()?),
+            "--publish-secret" => o.publish_secret = Some(val()?),
+            "--connections" => o.connections = num(flag, val()?)?,
+            "--channels" => o.channels = num(flag, val()?)?,
+            "--events" => o.events = num(flag, val()?)?,
+            "--size" => o.size = num(flag, val()?)?,
+            "--rate" => o.rate = num(flag, val()?)?,
+            "--publishers" => o.publishers = num(flag, val()?)?,
+            "--connect-concurrency" => o.connect_concurrency = num(flag, val()?)?,
+            "--source-ips" => o.source_ips = num(flag, val()?)?,
+            "--duration" => o.duration = Duration::from_secs_f64(num(flag, val()?)?),
+            "--server-pid" => o.server_pid = Some(num(flag, val()?)?),
+            "--deadline" => o.deadline = Duration::from_secs_f64(num(flag, val()?)?),
+            _ => return Err(format!("unknown option {flag:?}")),
+        }
+    }
+    if o.channels == 0 || o.connections == 0 || o.publishers == 0 || o.connect_concurrency == 0 {
+        return Err(
+            "--connections, --channels, --publishers and --connect-concurrency must be positive"
+                .into(),
+        );
+    }
+    o.source_ips = o.source_ips.clamp(1, 250);
+    Ok((workload, o))
+}
+
+/// Runs a workload under its deadline; prints the table and the JSON line.
+pub async fn run(workload: &str, o: Options) -> Result<(), String> {
+    raise_fd_limit();
+    let deadline = o.deadline;
+    let work = async {
+        match workload {
+            "fanout" => fanout::run(&o).await,
+            "idle" => idle::run(&o).await,
+            "presence" => presence::run(&o).await,
+            "whisper" => whisper::run(&o).await,
+            "publish" => publish::run(&o).await,
+            _ => Err(format!("unknown workload {workload:?}")),
+        }
+    };
+    let report = tokio::time::timeout(deadline, work)
+        .await
+        .map_err(|_| format!("deadline of {deadline:?} reached; stopping"))??;
+    report.print(workload);
+    Ok(())
+}
+
+/// What a workload measured: rows for the table, the same facts for the JSON line.
+pub struct Report {
+    rows: Vec<(String, String)>,
+    json: serde_json::Map<String, Value>,
+}
+
+impl Report {
+    fn new() -> Report {
+        Report {
+            rows: Vec::new(),
+            json: serde_json::Map::new(),
+        }
+    }
+
+    fn add(&mut self, key: &str, label: &str, value: impl Into<Value>) {
+        let value = value.into();
+        let shown = match &value {
+            Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or(0.0)),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        self.rows.push((label.to_string(), shown));
+        self.json.insert(key.to_string(), value);
+    }
+
+    fn latency(&mut self, prefix: &str, h: &Histogram<u64>) {
+        if h.is_empty() {
+            return;
+        }
+        for (key, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)] {
+            self.add(
+                &format!("{prefix}_{key}_us"),
+                &format!("{prefix} {key} (µs)"),
+                h.value_at_quantile(q),
+            );
+        }
+        self.add(
+            &format!("{prefix}_max_us"),
+            &format!("{prefix} max (µs)"),
+            h.max(),
+        );
+    }
+
+    fn print(&self, workload: &str) {
+        println!("pushbus bench {workload}");
+        let width = self
+            .rows
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (label, value) in &self.rows {
+            println!("  {label:<width$}  {value}");
+        }
+        let mut json = self.json.clone();
+        json.insert("workload".into(), workload.into());
+        println!("{}", Value::Object(json));
+    }
+}
+
+/// Source addresses 127.0.0.1 … 127.0.0.N, used round-robin.
+fn source_ip(o: &Options, i: usize) -> IpAddr {
+    let n = (i % usize::from(o.source_ips)) as u8;
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + n))
+}
+
+fn server_addr(o: &Options) -> Result<SocketAddr, String> {
+    (o.host.as_str(), o.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {}:{}: {e}", o.host, o.port))?
+        .next()
+        .ok_or_else(|| format!("{} resolves to nothing", o.host))
+}
+
+type Ws = WebSocketStream<TcpStream>;
+/// A connected client and its socket id.
+type Conn = (Ws, String);
+
+/// Opens one client connection from source address `src` and waits for
+/// `connection_established`; returns the socket and its socket id.
+async fn connect(o: &Options, addr: SocketAddr, src: IpAddr) -> Result<(Ws, String), String> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| format!("socket: {e}"))?;
+    if addr.ip().is_loopback() && addr.is_ipv4() {
+        socket
+            .bind(SocketAddr::new(src, 0))
+            .map_err(|e| format!("bind {src}: {e}"))?;
+    }
+    let stream = socket
+        .connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let url = format!(
+        "ws://{addr}{}/app/{}?protocol=7&client=pushbus-bench&version=1.0",
+        o.path, o.key
+    );
+    let (mut ws, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    let hello = next_json(&mut ws, Duration::from_secs(30)).await?;
+    if hello["event"] != "pusher:connection_established" {
+        return Err(format!("expected connection_established, got {hello}"));
+    }
+    let data: Value =
+        serde_json::from_str(hello["data"].as_str().unwrap_or("{}")).unwrap_or_default();
+    let socket_id = data["socket_id"].as_str().unwrap_or("").to_string();
+    Ok((ws, socket_id))
+}
+
+/// The next text frame as JSON (control frames skipped), within `limit`.
+async fn next_json(ws: &mut Ws, limit: Duration) -> Result<Value, String> {
+    tokio::time::timeout(limit, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    return serde_json::from_str(&t).map_err(|e| format!("bad frame: {e}"))
+                }
+                Some(Ok(Message::Close(f))) => return Err(format!("closed by server: {f:?}")),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(format!("socket error: {e}")),
+                None => return Err("socket closed".into()),
+            }
+        }
+    })
+    .await
+    .map_err(|_| "timed out waiting for a frame".to_string())?
+}
+
+/// Subscribes and waits for `subscription_succeeded` (answering pings meanwhile).
+async fn subscribe(
+    ws: &mut Ws,
+    channel: &str,
+    auth: &str,
+    channel_data: Option<&str>,
+) -> Result<Value, String> {
+    let mut data = json!({ "channel": channel, "auth": auth });
+    if let Some(cd) = channel_data {
+        data["channel_data"] = cd.into();
+    }
+    send_json(ws, &json!({"event": "pusher:subscribe", "data": data})).await?;
+    loop {
+        let f = next_json(ws, Duration::from_secs(30)).await?;
+        match f["event"].as_str() {
+            Some("pusher_internal:subscription_succeeded") => return Ok(f),
+            Some("pusher:subscription_error") | Some("pusher:error") => {
+                return Err(format!("subscribe {channel}: {f}"))
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn send_json(ws: &mut Ws, v: &Value) -> Result<(), String> {
+    ws.send(Message::Text(v.to_string().into()))
+        .await
+        .map_err(|e| format!("send: {e}"))
+}
+
+/// Connects `n` clients with bounded concurrency, running `setup` on each (subscribe,
+/// …). Returns the sockets in index order; fails on the first error.
+async fn connect_many<F, Fut>(o: &Options, n: usize, setup: F) -> Result<Vec<(Ws, String)>, String>
+where
+    F: Fn(usize, Ws, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Ws, String), String>>,
+{
+    let addr = server_addr(o)?;
+    let results: Vec<Result<(usize, Conn), String>> = futures_util::stream::iter(0..n)
+        .map(|i| {
+            let setup = &setup;
+            async move {
+                let (ws, sid) = connect(o, addr, source_ip(o, i))
+                    .await
+                    .map_err(|e| format!("connection {i}: {e}"))?;
+                Ok((
+                    i,
+                    setup(i, ws, sid)
+                        .await
+                        .map_err(|e| format!("connection {i}: {e}"))?,
+                ))
+            }
+        })
+        .buffer_unordered(o.connect_concurrency)
+        .collect()
+        .await;
+    let mut out: Vec<Option<Conn>> = (0..n).map(|_| None).collect();
+    for r in results {
+        let (i, c) = r?;
+        out[i] = Some(c);
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// The HTTP API client used for publishing (possibly signed for another app).
+fn publisher(o: &Options) -> Result<Client, String> {
+    Client::new(ClientOptions {
+        host: o.host.clone(),
+        port: o.port,
+        tls: false,
+        app_id: o.publish_app_id.clone().unwrap_or_else(|| o.app_id.clone()),
+        key: o.publish_key.clone().unwrap_or_else(|| o.key.clone()),
+        secret: o.publish_secret.clone().unwrap_or_else(|| o.secret.clone()),
+        timeout: Duration::from_secs(30),
+        encryption_master_key: None,
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Latencies in microseconds, 3 significant figures, up to 100 s; shared by shards so
+/// thousands of receivers do not contend on one lock.
+struct Latencies {
+    shards: Vec<Mutex<Histogram<u64>>>,
+}
+
+impl Latencies {
+    fn new() -> Arc<Latencies> {
+        let shards = (0..16)
+            .map(|_| {
+                Mutex::new(Histogram::new_with_bounds(1, 100_000_000, 3).expect("valid bounds"))
+            })
+            .collect();
+        Arc::new(Latencies { shards })
+    }
+
+    fn record(&self, shard: usize, micros: u64) {
+        let mut h = self.shards[shard % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let _ = h.record(micros.clamp(1, 100_000_000));
+    }
+
+    fn merged(&self) -> Histogram<u64> {
+        let mut all = Histogram::new_with_bounds(1, 100_000_000, 3).expect("valid bounds");
+        for s in &self.shards {
+            let _ = all.add(&*s.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+        all
+    }
+}
+
+/// CPU time (user + system) and resident memory of a process, from /proc.
+#[derive(Clone, Copy, Debug)]
+struct ProcStat {
+    cpu: Duration,
+    rss_bytes: u64,
+}
+
+fn proc_stat(pid: &str) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may contain spaces, in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(ProcStat {
+        cpu: Duration::from_micros(ticks * 1_000_000 / hz),
+        rss_bytes: rss_kb * 1024,
+    })
+}
+
+/// Samples the server (when a pid is given) and this load tool, so each figure can be
+/// read next to the CPU that produced it.
+struct CpuMeter {
+    server_pid: Option<String>,
+    server: Option<ProcStat>,
+    tool: Option<ProcStat>,
+    started: Instant,
+}
+
+impl CpuMeter {
+    fn start(o: &Options) -> CpuMeter {
+        let server_pid = o.server_pid.map(|p| p.to_string());
+        CpuMeter {
+            server: server_pid.as_deref().and_then(proc_stat),
+            tool: proc_stat("self"),
+            server_pid,
+            started: Instant::now(),
+        }
+    }
+
+    /// Adds CPU used since `start`, total and per `unit` (e.g. per delivery).
+    fn report(&self, r: &mut Report, unit: &str, count: u64) {
+        let wall = self.started.elapsed();
+        let server_now = self.server_pid.as_deref().and_then(proc_stat);
+        if let (Some(a), Some(b)) = (self.server, server_now) {
+            let cpu = b.cpu.saturating_sub(a.cpu);
+            r.add("server_cpu_s", "server CPU (s)", cpu.as_secs_f64());
+            r.add(
+                "server_cpu_pct",
+                "server CPU (% of one core)",
+                100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+            );
+            if count > 0 {
+                r.add(
+                    &format!("server_cpu_us_per_{unit}"),
+                    &format!("server CPU per {unit} (µs)"),
+                    cpu.as_secs_f64() * 1e6 / count as f64,
+                );
+            }
+            r.add(
+                "server_rss_mib",
+                "server RSS (MiB)",
+                b.rss_bytes as f64 / 1048576.0,
+            );
+        }
+        if let (Some(a), Some(b)) = (self.tool, proc_stat("self")) {
+            let cpu = b.cpu.saturating_sub(a.cpu);
+            r.add("tool_cpu_s", "load tool CPU (s)", cpu.as_secs_f64());
+            if count > 0 {
+                r.add(
+                    &format!("tool_cpu_us_per_{unit}"),
+                    &format!("load tool CPU per {unit} (µs)"),
+                    cpu.as_secs_f64() * 1e6 / count as f64,
+                );
+            }
+        }
+    }
+}
+
+/// Lifts the soft open-files limit to the hard one: tens of thousands of sockets.
+pub fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// Microseconds since `base`: the one clock publishers and receivers share.
+fn micros_since(base: Instant) -> u64 {
+    base.elapsed().as_micros() as u64
+}
+
+/// The event payload, padded to `size` bytes: send time `t`, the event's index `s`, and
+/// the publishing worker `w` with its own sequence `q`. Only one worker's events have a
+/// defined order (each waits for the previous 200), so reordering is judged per worker.
+fn payload(t: u64, seq: u64, worker: u64, q: u64, size: usize) -> String {
+    let head = format!("{{\"t\":{t},\"s\":{seq},\"w\":{worker},\"q\":{q},\"p\":\"");
+    let pad = size.saturating_sub(head.len() + 2);
+    format!("{head}{}\"}}", "x".repeat(pad))
+}
+
+/// What a delivered frame says of itself (see [`payload`]).
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp {
+    t: u64,
+    seq: u64,
+    worker: u64,
+    q: u64,
+}
+
+/// Reads the stamp back out of a delivered frame without a full JSON parse: the data
+/// string is escaped inside the frame, so look for `\"t\":` and so on.
+fn parse_payload(frame: &str) -> Option<Stamp> {
+    let num_after = |key: &str| -> Option<u64> {
+        let i = frame.find(key)? + key.len();
+        let digits: String = frame[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    };
+    Some(Stamp {
+        t: num_after("\\\"t\\\":")?,
+        seq: num_after("\\\"s\\\":")?,
+        worker: num_after("\\\"w\\\":")?,
+        q: num_after("\\\"q\\\":")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trip() {
+        let p = payload(123, 45, 2, 7, 100);
+        assert_eq!(p.len(), 100);
+        let frame = pushbus::protocol::channel_event("bench", "c", &p, None);
+        assert_eq!(
+            parse_payload(frame.as_str()),
+            Some(Stamp {
+                t: 123,
+                seq: 45,
+                worker: 2,
+                q: 7
+            })
+        );
+    }
+
+    #[test]
+    fn reads_own_proc_stat() {
+        let s = proc_stat("self").unwrap();
+        assert!(s.rss_bytes > 0);
+    }
+}
