@@ -26,7 +26,7 @@ mod http_api;
 pub mod hub;
 mod log;
 pub mod names;
-mod outbox;
+pub mod outbox;
 pub mod protocol;
 pub mod server;
 pub mod socket_id;
