@@ -1,0 +1,159 @@
+// Starts the real pushbus binary for one test file.
+//
+//   const server = await startServer({ apps: [app()] });
+//   ... server.port, server.wsUrl(key), server.stop()
+//
+// The binary is taken from $PUSHBUS_BIN (default: <repo>/target/debug/pushbus,
+// i.e. /work/main/target/debug/pushbus in this checkout).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { withTimeout, deferred } from './util.js';
+
+export const PUSHBUS_BIN = process.env.PUSHBUS_BIN || fileURLToPath(new URL('../../../target/debug/pushbus', import.meta.url));
+
+const LISTENING_RE = /listening on http:\/\/([\d.]+):(\d+)/;
+
+/** The credentials used by the Pusher docs and by spec/vectors.json. */
+export const DEFAULT_APP = Object.freeze({
+  id: '3',
+  key: '278d425bdf160c739803',
+  secret: '7ad3773142a6692b25b8',
+});
+
+/** Build an app config entry; `overrides` may change any key. */
+export function app(overrides = {}) {
+  return { ...DEFAULT_APP, ...overrides };
+}
+
+export class Server {
+  constructor({ proc, host, port, config, configDir, stdout, stderr, exited }) {
+    this.proc = proc;
+    this.host = host;
+    this.port = port;
+    this.config = config;
+    this.configDir = configDir;
+    this.stdoutLines = stdout;
+    this.stderrLines = stderr;
+    this.exited = exited; // promise of {code, signal}
+    this.exitInfo = null;
+    exited.then((info) => {
+      this.exitInfo = info;
+    });
+  }
+
+  get baseUrl() {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  /** ws URL as pusher-js 8.6.0 builds it */
+  wsUrl(key = DEFAULT_APP.key, query = 'protocol=7&client=js&version=8.6.0&flash=false') {
+    return `ws://${this.host}:${this.port}/app/${key}${query === null ? '' : `?${query}`}`;
+  }
+
+  app(id) {
+    const a = this.config.apps.find((x) => x.id === id);
+    if (!a) throw new Error(`no app ${id} in server config`);
+    return a;
+  }
+
+  logs() {
+    return `--- pushbus stdout ---\n${this.stdoutLines.join('\n')}\n--- pushbus stderr ---\n${this.stderrLines.slice(-50).join('\n')}`;
+  }
+
+  /** Send a signal without waiting (used by the graceful-shutdown test). */
+  kill(signal = 'SIGTERM') {
+    if (this.exitInfo === null) this.proc.kill(signal);
+  }
+
+  /** SIGTERM, wait for exit (timeout), then SIGKILL. Returns {code, signal, forced}. */
+  async stop(timeoutMs = 10000) {
+    try {
+      if (this.exitInfo === null) {
+        this.proc.kill('SIGTERM');
+        try {
+          const info = await withTimeout(this.exited, timeoutMs, 'pushbus to exit after SIGTERM');
+          return { ...info, forced: false };
+        } catch {
+          this.proc.kill('SIGKILL');
+          const info = await withTimeout(this.exited, 5000, 'pushbus to exit after SIGKILL');
+          return { ...info, forced: true };
+        }
+      }
+      return { ...this.exitInfo, forced: false };
+    } finally {
+      rmSync(this.configDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Start pushbus with the given config object (merged over defaults: host
+ * 127.0.0.1, port 0, one app with the docs credentials).
+ */
+export async function startServer(config = {}) {
+  if (!existsSync(PUSHBUS_BIN)) {
+    throw new Error(`pushbus binary not found at ${PUSHBUS_BIN} (build it with \`cargo build -p pushbus\` or set PUSHBUS_BIN)`);
+  }
+  const full = { host: '127.0.0.1', port: 0, apps: [app()], ...config };
+  const configDir = mkdtempSync(join(tmpdir(), 'pushbus-test-'));
+  const configFile = join(configDir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(full, null, 2));
+
+  // Run in the temp dir (so no ./.env is picked up) and without REVERB_* /
+  // PUSHBUS_* variables from the developer's shell, so only our config applies.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('REVERB_') && !k.startsWith('PUSHBUS_')),
+  );
+  const proc = spawn(PUSHBUS_BIN, ['serve', '--config', configFile], {
+    cwd: configDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { RUST_BACKTRACE: '1', ...env },
+  });
+  const stdout = [];
+  const stderr = [];
+  const listening = deferred();
+  const exited = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  proc.on('error', (err) => listening.reject(err));
+  exited.then(({ code, signal }) =>
+    listening.reject(
+      new Error(`pushbus exited before listening (code ${code}, signal ${signal})\n${stderr.slice(-30).join('\n')}\n${stdout.join('\n')}`),
+    ),
+  );
+
+  const lineReader = (sink, onLine) => {
+    let buf = '';
+    return (chunk) => {
+      buf += chunk.toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (sink.length > 2000) sink.shift();
+        sink.push(line);
+        if (onLine) onLine(line);
+      }
+    };
+  };
+  const onLine = (line) => {
+    const m = LISTENING_RE.exec(line);
+    if (m) listening.resolve({ host: m[1], port: Number(m[2]) });
+  };
+  proc.stdout.on('data', lineReader(stdout, onLine));
+  // tolerate a server that logs the line on stderr instead (reported as a bug elsewhere if so)
+  proc.stderr.on('data', lineReader(stderr, null));
+
+  let addr;
+  try {
+    addr = await withTimeout(listening.promise, 15000, `pushbus "listening on http://..." line on stdout`);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    rmSync(configDir, { recursive: true, force: true });
+    throw e;
+  }
+  return new Server({ proc, host: addr.host, port: addr.port, config: full, configDir, stdout, stderr, exited });
+}
