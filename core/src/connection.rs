@@ -41,6 +41,9 @@ pub(crate) struct Handshake {
 const WRITE_BATCH: usize = 64;
 /// How long a closing connection may spend flushing and waiting for the client's close.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// A client that takes no bytes for this long is gone (or hostile): while a write is
+/// stuck the task cannot read or close, so it must give up on its own.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub(crate) async fn serve<S>(mut ws: WebSocketStream<S>, shared: Arc<Shared>, hs: Handshake)
 where
@@ -198,8 +201,9 @@ impl Session {
                 biased;
                 kill = outbox.closed() => break kill,
                 Some(frame) = rx.recv() => {
-                    if write_batch(&mut ws, &mut rx, frame).await.is_err() {
-                        return;
+                    match timeout(WRITE_TIMEOUT, write_batch(&mut ws, &mut rx, frame)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) | Err(_) => return,
                     }
                 }
                 msg = ws.next() => {
