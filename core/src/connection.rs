@@ -2,17 +2,19 @@
 //! (ping, subscribe, unsubscribe, signin, client events), liveness, and its outbound
 //! queue. One task per connection does all of it, so its state needs no locks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::future::Future;
+
+use futures_util::future::Either;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
-use tokio::time::{sleep_until, timeout};
+use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
@@ -36,36 +38,38 @@ pub(crate) struct Handshake {
     pub origin: Option<String>,
 }
 
-/// Frames written per flush when several are queued: fewer syscalls under load,
-/// bounded so a busy connection still reads its input.
-const WRITE_BATCH: usize = 64;
 /// How long a closing connection may spend flushing and waiting for the client's close.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// A client that takes no bytes for this long is gone (or hostile): while a write is
-/// stuck the task cannot read or close, so it must give up on its own.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 
-pub(crate) async fn serve<S>(mut ws: WebSocketStream<S>, shared: Arc<Shared>, hs: Handshake)
+/// Held by every connection task; shutdown waits until all are dropped.
+pub(crate) type TaskGuard = tokio::sync::mpsc::Sender<()>;
+
+/// Checks the handshake and returns the connection's whole life as one future: either
+/// the refusal (boxed: rare) or the session. A plain function rather than an `async fn`
+/// so that the socket is moved into exactly one future, not also kept in a wrapper.
+pub(crate) fn serve<S>(
+    ws: WebSocketStream<S>,
+    shared: Arc<Shared>,
+    hs: Handshake,
+    guard: TaskGuard,
+) -> impl Future<Output = ()> + Send
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let hub = match check_handshake(&shared, &hs) {
         Ok(hub) => hub,
-        Err((code, message)) => {
-            refuse(&mut ws, code, message).await;
-            return;
-        }
+        Err((code, message)) => return Either::Left(Box::pin(refuse(ws, code, message, guard))),
     };
     let socket_id = SocketId::generate();
-    let (outbox, rx) = Outbox::new(socket_id, hub.app.outbound_queue);
+    let outbox = Outbox::new(socket_id, hub.app.outbound_queue);
     if let Err(code) = hub.connect(&outbox) {
-        refuse(&mut ws, code, "Application is over connection quota").await;
-        return;
+        let message = "Application is over connection quota";
+        return Either::Left(Box::pin(refuse(ws, code, message, guard)));
     }
     if shared.is_shutting_down() {
         outbox.close(ErrorCode::Reconnect, "Server shutting down");
     }
-    let mut session = Session {
+    let session = Session {
         socket_id,
         socket_id_text: socket_id.to_string(),
         outbox,
@@ -74,17 +78,13 @@ where
         user: None,
         client_events: TokenBucket::new(hub.app.client_event_rate),
         hub,
+        _guard: guard,
     };
     session.outbox.send(protocol::connection_established(
         &session.socket_id_text,
         session.hub.app.activity_timeout,
     ));
-    session.run(ws, rx).await;
-    session.hub.disconnect(
-        session.socket_id,
-        session.subscriptions.drain(),
-        session.user.as_ref().map(|u| &*u.id),
-    );
+    Either::Right(session.run(ws))
 }
 
 fn check_handshake(shared: &Shared, hs: &Handshake) -> Result<Arc<Hub>, (ErrorCode, &'static str)> {
@@ -138,15 +138,19 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// Tells the client why it cannot stay (pusher:error, then close with the same code).
-async fn refuse<S>(ws: &mut WebSocketStream<S>, code: ErrorCode, message: &str)
-where
+async fn refuse<S>(
+    mut ws: WebSocketStream<S>,
+    code: ErrorCode,
+    message: &'static str,
+    _guard: TaskGuard,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let _ = timeout(CLOSE_GRACE, async {
         let _ = ws
             .send(Message::Text(protocol::error(Some(code), message)))
             .await;
-        close_and_drain(ws, code, message).await;
+        close_and_drain(&mut ws, code, message).await;
     })
     .await;
 }
@@ -165,6 +169,14 @@ where
     }
 }
 
+/// What the connection loop does after one wake-up.
+enum Step {
+    Continue,
+    Flush,
+    Write,
+    TooLarge,
+}
+
 struct SignedIn {
     id: Arc<str>,
     info: Option<Arc<RawValue>>,
@@ -181,100 +193,88 @@ struct Session {
     subscriptions: HashMap<Arc<str>, Option<Arc<str>>>,
     user: Option<SignedIn>,
     client_events: TokenBucket,
+    /// Keeps shutdown waiting until this connection is done.
+    _guard: TaskGuard,
 }
 
 impl Session {
-    async fn run<S>(&mut self, mut ws: WebSocketStream<S>, mut rx: mpsc::Receiver<Utf8Bytes>)
+    /// Serves the connection until it ends, then removes it from the hub. Liveness
+    /// (pings, 4201, stuck writes) is checked by the hub's sweep, not by a timer here:
+    /// one timer per connection would cost memory and timer-wheel work.
+    async fn run<S>(mut self, mut ws: WebSocketStream<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let ping_interval = self.hub.app.ping_interval();
-        let pong_timeout = self.hub.app.pong_timeout();
-        let mut last_seen = Instant::now();
-        let mut pinged_at: Option<Instant> = None;
-        let timer = sleep_until((last_seen + ping_interval).into());
-        tokio::pin!(timer);
         let outbox = self.outbox.clone();
-
+        let mut batch = VecDeque::new();
+        // Nothing large (a tungstenite message or error) is held across an `.await`
+        // here: the future's size is every idle connection's memory.
         let kill = loop {
-            tokio::select! {
+            let step = tokio::select! {
                 biased;
-                kill = outbox.closed() => break kill,
-                Some(frame) = rx.recv() => {
-                    match timeout(WRITE_TIMEOUT, write_batch(&mut ws, &mut rx, frame)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) | Err(_) => return,
-                    }
-                }
+                kill = outbox.next(&mut batch) => match kill {
+                    Some(kill) => break Some(kill),
+                    None => Step::Write,
+                },
                 msg = ws.next() => {
-                    last_seen = Instant::now();
-                    pinged_at = None;
+                    outbox.touch();
                     match msg {
-                        Some(Ok(Message::Text(text))) => self.on_text(&text),
-                        // tungstenite queues the pong; flush sends it.
-                        Some(Ok(Message::Ping(_))) => {
-                            if ws.flush().await.is_err() {
-                                return;
-                            }
+                        Some(Ok(Message::Text(text))) => {
+                            self.on_text(&text);
+                            Step::Continue
                         }
-                        // Binary frames are not part of the protocol; they only count as activity.
-                        Some(Ok(Message::Binary(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                        Some(Ok(Message::Close(_))) | None => return,
-                        Some(Err(WsError::Capacity(_))) => {
-                            let _ = timeout(CLOSE_GRACE, async {
-                                let frame = CloseFrame { code: CloseCode::Size, reason: "Message too large".into() };
-                                let _ = ws.close(Some(frame)).await;
-                            }).await;
-                            return;
-                        }
-                        Some(Err(_)) => return,
+                        // tungstenite queues the pong; flushing sends it.
+                        Some(Ok(Message::Ping(_))) => Step::Flush,
+                        // Binary frames are not part of the protocol; they only count
+                        // as activity.
+                        Some(Ok(Message::Binary(_) | Message::Pong(_) | Message::Frame(_))) => Step::Continue,
+                        Some(Err(WsError::Capacity(_))) => Step::TooLarge,
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
                     }
                 }
-                () = &mut timer => {
-                    let now = Instant::now();
-                    match pinged_at {
-                        None if now >= last_seen + ping_interval => {
-                            self.outbox.send(protocol::ping());
-                            pinged_at = Some(now);
-                            timer.as_mut().reset((now + pong_timeout).into());
-                        }
-                        None => timer.as_mut().reset((last_seen + ping_interval).into()),
-                        Some(at) if now >= at + pong_timeout => {
-                            self.outbox.close(ErrorCode::PongTimeout, "Pong reply not received in time");
-                        }
-                        Some(at) => timer.as_mut().reset((at + pong_timeout).into()),
+            };
+            match step {
+                Step::Continue => {}
+                Step::Flush => {
+                    if ws.flush().await.is_err() {
+                        break None;
+                    }
+                }
+                Step::TooLarge => {
+                    let closing =
+                        Box::pin(close_with(&mut ws, CloseCode::Size, "Message too large"));
+                    closing.await;
+                    break None;
+                }
+                Step::Write => {
+                    outbox.set_writing(true);
+                    let written = tokio::select! {
+                        r = write_batch(&mut ws, &mut batch) => r.is_ok(),
+                        // Closed while stuck writing (the sweep's write timeout,
+                        // terminate, shutdown): stop writing and close.
+                        kill = outbox.killed() => break Some(kill),
+                    };
+                    outbox.set_writing(false);
+                    if !written {
+                        break None;
+                    }
+                    if batch.capacity() > 64 {
+                        // Give back the memory of a burst.
+                        batch = VecDeque::new();
                     }
                 }
             }
         };
-        self.finish(ws, rx, kill).await;
-    }
-
-    /// Closes on the server's initiative: flush what is queued (except for a client too
-    /// slow to take it), then `pusher:error` and the close frame with the same code.
-    async fn finish<S>(
-        &mut self,
-        mut ws: WebSocketStream<S>,
-        mut rx: mpsc::Receiver<Utf8Bytes>,
-        kill: Kill,
-    ) where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        let _ = timeout(CLOSE_GRACE, async {
-            if kill.code != ErrorCode::OverCapacity {
-                while let Ok(frame) = rx.try_recv() {
-                    if ws.feed(Message::Text(frame)).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            let error = protocol::error(Some(kill.code), &kill.message);
-            if ws.send(Message::Text(error)).await.is_err() {
-                return;
-            }
-            close_and_drain(&mut ws, kill.code, &kill.message).await;
-        })
-        .await;
+        if let Some(kill) = kill {
+            let finishing = Box::pin(finish(&mut ws, &outbox, kill));
+            finishing.await;
+        }
+        outbox.detach();
+        self.hub.disconnect(
+            self.socket_id,
+            self.subscriptions.drain(),
+            self.user.as_ref().map(|u| &*u.id),
+        );
     }
 
     fn on_text(&mut self, text: &str) {
@@ -625,22 +625,54 @@ fn parse_channel_data(cd: &str) -> Result<PresenceMember, String> {
     })
 }
 
+/// Writes queued frames and flushes once: one syscall for a burst, not one per frame.
 async fn write_batch<S>(
     ws: &mut WebSocketStream<S>,
-    rx: &mut mpsc::Receiver<Utf8Bytes>,
-    first: Utf8Bytes,
+    batch: &mut VecDeque<Utf8Bytes>,
 ) -> Result<(), WsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    ws.feed(Message::Text(first)).await?;
-    for _ in 1..WRITE_BATCH {
-        match rx.try_recv() {
-            Ok(frame) => ws.feed(Message::Text(frame)).await?,
-            Err(_) => break,
-        }
+    while let Some(frame) = batch.pop_front() {
+        ws.feed(Message::Text(frame)).await?;
     }
     ws.flush().await
+}
+
+/// Closes on the server's initiative: flush what is queued (except for a client too
+/// slow to take it), then `pusher:error` and the close frame with the same code.
+async fn finish<S>(ws: &mut WebSocketStream<S>, outbox: &Outbox, kill: Kill)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = timeout(CLOSE_GRACE, async {
+        if kill.code != ErrorCode::OverCapacity {
+            let mut queued = outbox.take_all();
+            if write_batch(ws, &mut queued).await.is_err() {
+                return;
+            }
+        }
+        let error = protocol::error(Some(kill.code), &kill.message);
+        if ws.send(Message::Text(error)).await.is_err() {
+            return;
+        }
+        close_and_drain(ws, kill.code, &kill.message).await;
+    })
+    .await;
+}
+
+async fn close_with<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = timeout(CLOSE_GRACE, async {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = ws.close(Some(frame)).await;
+    })
+    .await;
 }
 
 /// Per-connection client-event rate limit: `rate` events per second, bursts up to

@@ -443,6 +443,16 @@ impl Hub {
         closed
     }
 
+    /// One liveness pass over every connection of the app (see
+    /// [`Outbox::check_liveness`]); the server runs it a few times a second.
+    pub fn sweep(&self, now_ms: u64, write_timeout_ms: u64) {
+        let ping = self.app.ping_interval().as_millis() as u64;
+        let pong = self.app.pong_timeout().as_millis() as u64;
+        for outbox in self.read().connections.values() {
+            outbox.check_liveness(now_ms, ping, pong, write_timeout_ms);
+        }
+    }
+
     /// Closes every connection of the app with `code` (used at shutdown).
     pub fn close_all(&self, code: ErrorCode, message: &'static str) {
         for outbox in self.read().connections.values() {
@@ -454,7 +464,6 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::mpsc::Receiver;
 
     fn hub(max_members: usize) -> (Hub, crate::events::EventReceiver) {
         let (tx, rx) = tokio::sync::broadcast::channel(64);
@@ -468,18 +477,17 @@ mod tests {
         (Hub::new(app, tx), rx)
     }
 
-    fn conn(hub: &Hub) -> (Outbox, Receiver<Utf8Bytes>) {
-        let (o, rx) = Outbox::new(SocketId::generate(), 16);
+    fn conn(hub: &Hub) -> (Outbox, Outbox) {
+        let o = Outbox::new(SocketId::generate(), 16);
         hub.connect(&o).unwrap();
-        (o, rx)
+        (o.clone(), o)
     }
 
-    fn drain(rx: &mut Receiver<Utf8Bytes>) -> Vec<String> {
-        let mut v = Vec::new();
-        while let Ok(f) = rx.try_recv() {
-            v.push(f.as_str().to_string());
-        }
-        v
+    fn drain(o: &mut Outbox) -> Vec<String> {
+        o.take_all()
+            .into_iter()
+            .map(|f| f.as_str().to_string())
+            .collect()
     }
 
     fn member(id: &str) -> PresenceMember {

@@ -1,14 +1,19 @@
 //! The sending side of one connection: a bounded queue of shared, already serialised
-//! frames, and a way to ask the connection to close.
+//! frames, a way to ask the connection to close, and its liveness timestamps.
 //!
-//! Fan-out never waits on a client. A frame is handed over with `try_send`; when the
-//! queue is full the client is too slow to keep up and is closed with 4100 (pusher-js
-//! then reconnects with back-off), so one slow reader can never grow server memory.
+//! Fan-out never waits on a client. A frame is queued without blocking; when the queue
+//! holds `capacity` frames the client is too slow to keep up and is closed with 4100
+//! (pusher-js then reconnects with back-off), so one slow reader can never grow server
+//! memory. The queue is a `VecDeque` that is empty (no allocation) while idle, which
+//! keeps an idle connection small.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::protocol::ErrorCode;
@@ -21,72 +26,183 @@ pub struct Kill {
     pub message: Cow<'static, str>,
 }
 
+/// Milliseconds on a process-wide monotonic clock, starting at 1 so that 0 can mean
+/// "never".
+pub fn now_ms() -> u64 {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    BASE.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+}
+
 /// Cheap to clone; every channel a connection joins holds one.
 #[derive(Clone)]
 pub struct Outbox(Arc<Inner>);
 
 struct Inner {
     socket_id: SocketId,
-    tx: mpsc::Sender<Utf8Bytes>,
-    /// The first close request wins; later ones are ignored.
-    kill: Mutex<Option<Kill>>,
-    /// Wakes the connection task. `notify_one` keeps a permit, so a close requested
-    /// before the task waits is not lost.
+    capacity: usize,
+    state: Mutex<State>,
+    /// Wakes the connection task for new frames or a close request. `notify_one` keeps
+    /// a permit, so a wake-up sent before the task waits is not lost.
     wake: Notify,
+    /// Last inbound frame, for the liveness sweep ([`crate::hub::Hub::sweep`]).
+    last_seen: AtomicU64,
+    /// When the sweep pinged this connection and is waiting for an answer; 0 if not.
+    ping_sent: AtomicU64,
+    /// When the current write to the socket began; 0 when not writing.
+    writing_since: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Utf8Bytes>,
+    /// The first close request wins; later ones are ignored.
+    kill: Option<Kill>,
+    /// The connection task has finished: frames are dropped on arrival.
+    detached: bool,
 }
 
 impl Outbox {
-    pub fn new(socket_id: SocketId, capacity: usize) -> (Outbox, mpsc::Receiver<Utf8Bytes>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        let inner = Inner {
+    pub fn new(socket_id: SocketId, capacity: usize) -> Outbox {
+        let now = now_ms();
+        Outbox(Arc::new(Inner {
             socket_id,
-            tx,
-            kill: Mutex::new(None),
+            capacity: capacity.max(1),
+            state: Mutex::new(State::default()),
             wake: Notify::new(),
-        };
-        (Outbox(Arc::new(inner)), rx)
+            last_seen: AtomicU64::new(now),
+            ping_sent: AtomicU64::new(0),
+            writing_since: AtomicU64::new(0),
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn socket_id(&self) -> SocketId {
         self.0.socket_id
     }
 
-    /// Queues a frame. A full queue closes the connection with 4100; a connection that
-    /// is already gone is ignored (its task cleans up its subscriptions).
+    /// Queues a frame. A full queue closes the connection with 4100; frames for a
+    /// connection that is closing or gone are dropped.
     pub fn send(&self, frame: Utf8Bytes) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.0.tx.try_send(frame) {
-            self.close(
-                ErrorCode::OverCapacity,
-                "Connection too slow: outbound queue is full",
-            );
+        let mut state = self.lock();
+        if state.kill.is_some() || state.detached {
+            return;
         }
+        if state.queue.len() >= self.0.capacity {
+            state.kill = Some(Kill {
+                code: ErrorCode::OverCapacity,
+                message: "Connection too slow: outbound queue is full".into(),
+            });
+        } else {
+            state.queue.push_back(frame);
+            if state.queue.len() > 1 {
+                // Already woken for the first frame of this batch.
+                return;
+            }
+        }
+        drop(state);
+        self.0.wake.notify_one();
     }
 
     /// Asks the connection to send `pusher:error` and close with `code`.
     pub fn close(&self, code: ErrorCode, message: impl Into<Cow<'static, str>>) {
-        let mut kill = self.0.kill.lock().unwrap_or_else(|p| p.into_inner());
-        if kill.is_none() {
-            *kill = Some(Kill {
+        let mut state = self.lock();
+        if state.kill.is_none() && !state.detached {
+            state.kill = Some(Kill {
                 code,
                 message: message.into(),
             });
+            drop(state);
             self.0.wake.notify_one();
         }
     }
 
-    /// Resolves once `close` has been called.
-    pub async fn closed(&self) -> Kill {
+    /// Waits until there is something to do: returns `Some(kill)` when the connection
+    /// must close, otherwise moves the queued frames (in order) into `batch`, which must
+    /// be empty. Only the connection's own task calls this.
+    pub async fn next(&self, batch: &mut VecDeque<Utf8Bytes>) -> Option<Kill> {
         loop {
-            if let Some(k) = self
-                .0
-                .kill
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
             {
-                return k;
+                let mut state = self.lock();
+                if let Some(kill) = &state.kill {
+                    return Some(kill.clone());
+                }
+                if !state.queue.is_empty() {
+                    std::mem::swap(&mut state.queue, batch);
+                    return None;
+                }
             }
             self.0.wake.notified().await;
+        }
+    }
+
+    /// Resolves once a close has been requested.
+    pub async fn killed(&self) -> Kill {
+        loop {
+            if let Some(kill) = self.lock().kill.clone() {
+                return kill;
+            }
+            self.0.wake.notified().await;
+        }
+    }
+
+    /// Takes every queued frame (used when closing).
+    pub fn take_all(&self) -> VecDeque<Utf8Bytes> {
+        std::mem::take(&mut self.lock().queue)
+    }
+
+    /// The connection task is done: drop queued frames and refuse new ones.
+    pub fn detach(&self) {
+        let mut state = self.lock();
+        state.detached = true;
+        state.queue = VecDeque::new();
+    }
+
+    /// Records inbound activity.
+    pub fn touch(&self) {
+        self.0.last_seen.store(now_ms(), Ordering::Relaxed);
+    }
+
+    pub fn set_writing(&self, writing: bool) {
+        let v = if writing { now_ms() } else { 0 };
+        self.0.writing_since.store(v, Ordering::Relaxed);
+    }
+
+    /// One liveness check (PROTOCOL.md §1.6): ping a connection silent for
+    /// `ping_interval_ms`, close with 4201 one silent for `pong_timeout_ms` after the
+    /// ping, and close one whose socket has not taken bytes for `write_timeout_ms`.
+    pub fn check_liveness(
+        &self,
+        now: u64,
+        ping_interval_ms: u64,
+        pong_timeout_ms: u64,
+        write_timeout_ms: u64,
+    ) {
+        let i = &self.0;
+        let writing = i.writing_since.load(Ordering::Relaxed);
+        if writing != 0 && now.saturating_sub(writing) >= write_timeout_ms {
+            self.close(
+                ErrorCode::OverCapacity,
+                "Connection too slow: socket not writable",
+            );
+            return;
+        }
+        let last = i.last_seen.load(Ordering::Relaxed);
+        let ping = i.ping_sent.load(Ordering::Relaxed);
+        if ping != 0 && last >= ping {
+            // Answered: any frame after the ping counts.
+            i.ping_sent.store(0, Ordering::Relaxed);
+        } else if ping != 0 {
+            if now.saturating_sub(ping) >= pong_timeout_ms {
+                self.close(ErrorCode::PongTimeout, "Pong reply not received in time");
+            }
+            return;
+        }
+        if now.saturating_sub(last) >= ping_interval_ms {
+            i.ping_sent.store(now, Ordering::Relaxed);
+            self.send(crate::protocol::ping());
         }
     }
 }
@@ -96,23 +212,71 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn overflow_closes_with_4100() {
-        let (outbox, mut rx) = Outbox::new(SocketId::generate(), 2);
+    async fn overflow_closes_with_4100_and_keeps_what_was_queued() {
+        let outbox = Outbox::new(SocketId::generate(), 2);
         outbox.send("a".into());
         outbox.send("b".into());
         outbox.send("c".into());
-        let kill = outbox.closed().await;
+        let mut batch = VecDeque::new();
+        let kill = outbox.next(&mut batch).await.unwrap();
         assert_eq!(kill.code, ErrorCode::OverCapacity);
-        assert_eq!(rx.recv().await.unwrap().as_str(), "a");
-        assert_eq!(rx.recv().await.unwrap().as_str(), "b");
-        assert!(rx.try_recv().is_err());
+        let queued: Vec<_> = outbox
+            .take_all()
+            .into_iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(queued, ["a", "b"]);
     }
 
     #[tokio::test]
-    async fn first_close_wins() {
-        let (outbox, _rx) = Outbox::new(SocketId::generate(), 2);
+    async fn frames_arrive_in_order_and_first_close_wins() {
+        let outbox = Outbox::new(SocketId::generate(), 8);
+        outbox.send("a".into());
+        outbox.send("b".into());
+        let mut batch = VecDeque::new();
+        assert!(outbox.next(&mut batch).await.is_none());
+        assert_eq!(batch.len(), 2);
         outbox.close(ErrorCode::Unauthorized, "terminated");
         outbox.close(ErrorCode::Reconnect, "shutdown");
-        assert_eq!(outbox.closed().await.code, ErrorCode::Unauthorized);
+        assert_eq!(outbox.killed().await.code, ErrorCode::Unauthorized);
+    }
+
+    #[test]
+    fn liveness_pings_then_times_out() {
+        let outbox = Outbox::new(SocketId::generate(), 8);
+        let t0 = now_ms();
+        outbox.check_liveness(t0 + 500, 1000, 1000, 20_000);
+        assert!(outbox.take_all().is_empty(), "not idle long enough");
+        outbox.check_liveness(t0 + 1000, 1000, 1000, 20_000);
+        assert_eq!(outbox.take_all().len(), 1, "pinged");
+        outbox.check_liveness(t0 + 1500, 1000, 1000, 20_000);
+        assert!(outbox.lock().kill.is_none());
+        outbox.check_liveness(t0 + 2000, 1000, 1000, 20_000);
+        assert_eq!(
+            outbox.lock().kill.as_ref().unwrap().code,
+            ErrorCode::PongTimeout
+        );
+    }
+
+    #[test]
+    fn an_answer_resets_the_ping() {
+        let outbox = Outbox::new(SocketId::generate(), 8);
+        let t0 = now_ms();
+        outbox.check_liveness(t0 + 1000, 1000, 1000, 20_000);
+        outbox.0.last_seen.store(t0 + 1200, Ordering::Relaxed);
+        outbox.check_liveness(t0 + 2100, 1000, 1000, 20_000);
+        assert!(outbox.lock().kill.is_none());
+        assert_eq!(outbox.0.ping_sent.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn stuck_writes_are_closed() {
+        let outbox = Outbox::new(SocketId::generate(), 8);
+        outbox.set_writing(true);
+        outbox.check_liveness(now_ms() + 20_000, 1000, 1000, 20_000);
+        assert_eq!(
+            outbox.lock().kill.as_ref().unwrap().code,
+            ErrorCode::OverCapacity
+        );
     }
 }

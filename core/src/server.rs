@@ -218,6 +218,7 @@ impl Server {
         if running.is_some() {
             return Err(Error::AlreadyStarted);
         }
+        tokio::spawn(sweep_loop(self.shared.clone(), shutdown_rx.clone()));
         tokio::spawn(accept_loop(
             listener,
             self.shared.clone(),
@@ -326,6 +327,29 @@ fn validate_query_channel(hub: &Hub, channel: &str) -> Result<ChannelKind, Error
             channel: channel.to_string(),
             reason,
         })
+}
+
+/// How often connections are checked for silence and stuck writes. Fine enough for
+/// the 1 s granularity of the ping settings; a pass over 20,000 connections costs
+/// well under a millisecond.
+const SWEEP_EVERY: Duration = Duration::from_millis(250);
+/// A socket that takes no bytes for this long is closed (4100).
+const WRITE_TIMEOUT_MS: u64 = 20_000;
+
+async fn sweep_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => {
+                let now = crate::outbox::now_ms();
+                for hub in shared.hubs_by_id.values() {
+                    hub.sweep(now, WRITE_TIMEOUT_MS);
+                }
+            }
+        }
+    }
 }
 
 async fn accept_loop(
@@ -462,13 +486,12 @@ fn upgrade(
     // idle memory. The write buffer still lets a burst of queued frames go out in one
     // syscall (see `connection::write_batch`).
     let ws_config = WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(512)
         .write_buffer_size(8192)
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message));
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        let _done = done;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(
@@ -482,7 +505,9 @@ fn upgrade(
                     protocol,
                     origin,
                 };
-                connection::serve(ws, shared, hs).await;
+                // A task of its own, so that what the upgrade needed is freed now
+                // rather than held for the connection's lifetime.
+                tokio::spawn(connection::serve(ws, shared, hs, done));
             }
             Err(e) => log::debug!("upgrade failed: {e}"),
         }
