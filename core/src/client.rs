@@ -132,7 +132,13 @@ impl Client {
             Ok(b) => b,
             Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots(),
         };
-        let connector = builder.https_or_http().enable_http1().build();
+        // Small requests on a kept-alive connection: without TCP_NODELAY, Nagle plus
+        // delayed ACKs can stall each one by tens of milliseconds.
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
+        tcp.set_connect_timeout(Some(options.timeout));
+        let connector = builder.https_or_http().enable_http1().wrap_connector(tcp);
         let http = HttpClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .build(connector);
