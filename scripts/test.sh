@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of pushbus: formatting and lints, Rust unit and integration tests, and
-# the cross-language tests with the official pusher-js, laravel-echo and Pusher SDKs
-# against the real `pushbus serve` binary. Installs what it needs when missing.
+# Runs every test of pushbus: formatting and lints, Rust unit and integration tests, the
+# C library's tests (tests/c), and the cross-language tests with the official pusher-js,
+# laravel-echo and Pusher SDKs against the real `pushbus serve` binary. Installs what it
+# needs when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -21,6 +22,10 @@ step "tools"
 command -v node >/dev/null || { echo "Node.js is required (see README)"; exit 1; }
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   apt_install python3 python3-venv
+fi
+# The C library's tests: a C and a C++ compiler, valgrind.
+if ! command -v cc >/dev/null || ! command -v c++ >/dev/null || ! command -v valgrind >/dev/null; then
+  apt_install gcc g++ valgrind
 fi
 
 step "cargo fmt --check"
@@ -44,5 +49,9 @@ if [ ! -x tests/python/.venv/bin/python ]; then
 fi
 tests/python/.venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
 
+step "C library: libpushbus, header drift, C tests with pusher-js, valgrind (tests/c/run.sh)"
+bash tests/c/run.sh
+
 step "integration tests against pushbus serve"
 (cd tests/node && PUSHBUS_BIN="$root/target/debug/pushbus" npm test)
+

@@ -1,0 +1,361 @@
+//! The HTTP API client: `pushbus_client_*`, for a running pushbus or any
+//! Pusher-compatible server.
+
+use std::ffi::c_char;
+use std::future::Future;
+use std::time::Duration;
+
+use pushbus_core::client::{BatchEvent, Client, ClientError, ClientOptions};
+
+use crate::error::{pushbus_result, Failure};
+use crate::ffi::{
+    bytes_arg, free_box, guard, guard_void, opt_str_arg, pushbus_str, slice_arg, str_arg,
+    str_array_arg, to_boxed_ptr, to_c_string, try_ref, Castable, Out, OwnershipBox,
+};
+use crate::runtime::{check_pid, current_pid, runtime};
+
+/// A client of the Pusher HTTP API. Opaque. It keeps its connections to the server open
+/// between requests (keep-alive). Every function taking a `const pushbus_client *` may
+/// be called from any thread, concurrently; each blocks its caller until the request
+/// completes or times out.
+#[allow(non_camel_case_types)]
+pub struct pushbus_client {
+    _private: [u8; 0],
+}
+
+pub(crate) struct ClientHandle {
+    /// The process that created it: its pooled connections belong to that process's
+    /// runtime, which a forked child does not have.
+    pid: u32,
+    client: Client,
+}
+
+impl Castable for pushbus_client {
+    type Ownership = OwnershipBox;
+    type RustType = ClientHandle;
+}
+
+/// One event of `pushbus_client_trigger_batch`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct pushbus_batch_event {
+    /// The channel (one per batch item, as in the Pusher API).
+    pub channel: pushbus_str,
+    /// The event name.
+    pub name: pushbus_str,
+    /// The data string, sent verbatim.
+    pub data: pushbus_str,
+    /// The connection to skip; `data` NULL for none.
+    pub socket_id: pushbus_str,
+}
+
+/// Borrows a live client of this process.
+///
+/// # Safety
+/// `client` is NULL or a live handle from `pushbus_client_new`.
+unsafe fn client_ref<'a>(client: *const pushbus_client) -> Result<&'a Client, Failure> {
+    let handle = try_ref::<pushbus_client>(client, "client")?;
+    check_pid(handle.pid, "client")?;
+    Ok(&handle.client)
+}
+
+/// Runs one request on the library's runtime, blocking the caller.
+fn block_on<T>(request: impl Future<Output = Result<T, ClientError>>) -> Result<T, Failure> {
+    Ok(runtime()?.block_on(request)?)
+}
+
+/// Creates a client for the app `app_id` of the server at `host`:`port`. No connection
+/// is made until the first request.
+///
+/// `host` (name or IP address), `app_id`, `key` and `secret` are pointer + length,
+/// UTF-8, borrowed for the call, not NULL. `tls` selects `https` (certificates checked
+/// against the system's roots). `timeout_ms` bounds each whole request, connecting
+/// included; 0 means 5000. `encryption_master_key` is NULL or points to 32 bytes
+/// (copied), needed to trigger on `private-encrypted-` channels (the client encrypts).
+/// On success writes to `*out_client` a client the caller owns and frees with
+/// `pushbus_client_free`; on failure leaves it untouched. Errors: `NULL_PARAMETER`,
+/// `INVALID_UTF8`, `INVALID_ARGUMENT` (empty credentials, bad host or app id).
+/// Threads: any.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn pushbus_client_new(
+    host: *const c_char,
+    host_len: usize,
+    port: u16,
+    tls: bool,
+    app_id: *const c_char,
+    app_id_len: usize,
+    key: *const c_char,
+    key_len: usize,
+    secret: *const c_char,
+    secret_len: usize,
+    timeout_ms: u32,
+    encryption_master_key: *const u8,
+    out_client: *mut *mut pushbus_client,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_client, "out_client")?;
+        let host = str_arg(host, host_len, "host")?;
+        let app_id = str_arg(app_id, app_id_len, "app_id")?;
+        let key = str_arg(key, key_len, "key")?;
+        let secret = str_arg(secret, secret_len, "secret")?;
+        let encryption_master_key = if encryption_master_key.is_null() {
+            None
+        } else {
+            let bytes = bytes_arg(encryption_master_key, 32, "encryption_master_key")?;
+            let mut k = [0u8; 32];
+            k.copy_from_slice(bytes);
+            Some(k)
+        };
+        let defaults = ClientOptions::default();
+        let timeout = if timeout_ms == 0 {
+            defaults.timeout
+        } else {
+            Duration::from_millis(u64::from(timeout_ms))
+        };
+        let client = Client::new(ClientOptions {
+            host: host.to_owned(),
+            port,
+            tls,
+            app_id: app_id.to_owned(),
+            key: key.to_owned(),
+            secret: secret.to_owned(),
+            timeout,
+            encryption_master_key,
+        })?;
+        out.write(to_boxed_ptr::<pushbus_client>(ClientHandle {
+            pid: current_pid(),
+            client,
+        }));
+        Ok(())
+    })
+}
+
+/// Triggers `event` with `data` on `channels` (1 to 100), skipping the connection
+/// `socket_id` if given (`POST /apps/{id}/events`).
+///
+/// `client` is borrowed, not NULL. `channels` points to `channels_len` strings,
+/// borrowed. `event` and `data` (sent verbatim, usually JSON) are pointer + length,
+/// UTF-8, borrowed, not NULL; `socket_id` is NULL for none. Errors: `NULL_PARAMETER`,
+/// `INVALID_UTF8`, `INVALID_ARGUMENT` (refused before sending: channel names, event
+/// name, socket id, encryption key), `CONNECT`, `TIMEOUT`, `HTTP_STATUS` (the message
+/// has the status and body), `FORKED`. Threads: any; blocks until the server answers.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn pushbus_client_trigger(
+    client: *const pushbus_client,
+    channels: *const pushbus_str,
+    channels_len: usize,
+    event: *const c_char,
+    event_len: usize,
+    data: *const c_char,
+    data_len: usize,
+    socket_id: *const c_char,
+    socket_id_len: usize,
+) -> pushbus_result {
+    guard(|| {
+        let client = client_ref(client)?;
+        let channels = str_array_arg(channels, channels_len, "channels")?;
+        let event = str_arg(event, event_len, "event")?;
+        let data = str_arg(data, data_len, "data")?;
+        let socket_id = opt_str_arg(socket_id, socket_id_len, "socket_id")?;
+        block_on(client.trigger(&channels, event, data, socket_id))
+    })
+}
+
+/// Triggers several events in one request (`POST /apps/{id}/batch_events`; servers
+/// limit the batch size, 10 by default).
+///
+/// `client` is borrowed, not NULL; `events` points to `events_len` (at least 1)
+/// events, borrowed. Errors: as `pushbus_client_trigger`. Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_trigger_batch(
+    client: *const pushbus_client,
+    events: *const pushbus_batch_event,
+    events_len: usize,
+) -> pushbus_result {
+    guard(|| {
+        let client = client_ref(client)?;
+        let items = slice_arg(events, events_len, "events")?;
+        let batch = items
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                Ok(BatchEvent {
+                    channel: str_arg(
+                        e.channel.data,
+                        e.channel.len,
+                        &format!("events[{i}].channel"),
+                    )?
+                    .to_owned(),
+                    name: str_arg(e.name.data, e.name.len, &format!("events[{i}].name"))?
+                        .to_owned(),
+                    data: str_arg(e.data.data, e.data.len, &format!("events[{i}].data"))?
+                        .to_owned(),
+                    socket_id: opt_str_arg(
+                        e.socket_id.data,
+                        e.socket_id.len,
+                        &format!("events[{i}].socket_id"),
+                    )?
+                    .map(str::to_owned),
+                })
+            })
+            .collect::<Result<Vec<_>, Failure>>()?;
+        block_on(client.trigger_batch(&batch))
+    })
+}
+
+/// Sends `event` with `data` to every connection signed in as `user_id` (its
+/// `#server-to-user-` channel).
+///
+/// `client` is borrowed, not NULL; `user_id`, `event` and `data` are pointer + length,
+/// UTF-8, borrowed, not NULL. Errors: as `pushbus_client_trigger`. Threads: any; blocks.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn pushbus_client_send_to_user(
+    client: *const pushbus_client,
+    user_id: *const c_char,
+    user_id_len: usize,
+    event: *const c_char,
+    event_len: usize,
+    data: *const c_char,
+    data_len: usize,
+) -> pushbus_result {
+    guard(|| {
+        let client = client_ref(client)?;
+        let user_id = str_arg(user_id, user_id_len, "user_id")?;
+        let event = str_arg(event, event_len, "event")?;
+        let data = str_arg(data, data_len, "data")?;
+        block_on(client.send_to_user(user_id, event, data))
+    })
+}
+
+/// Lists occupied channels (`GET /apps/{id}/channels`): writes the server's JSON
+/// answer, e.g. `{"channels":{"orders":{}}}`.
+///
+/// `client` is borrowed, not NULL. `filter_by_prefix` and `info` (`"user_count"`, with
+/// a `presence-` prefix) are NULL or pointer + length, UTF-8, borrowed. On success
+/// writes to `*out_json` a string the caller frees with `pushbus_string_free`; on
+/// failure leaves it untouched. Errors: as `pushbus_client_trigger`, and
+/// `INVALID_RESPONSE`. Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_channels(
+    client: *const pushbus_client,
+    filter_by_prefix: *const c_char,
+    filter_by_prefix_len: usize,
+    info: *const c_char,
+    info_len: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let client = client_ref(client)?;
+        let prefix = opt_str_arg(filter_by_prefix, filter_by_prefix_len, "filter_by_prefix")?;
+        let info = opt_str_arg(info, info_len, "info")?;
+        let value = block_on(client.channels(prefix, info))?;
+        out.write(to_c_string(value.to_string())?);
+        Ok(())
+    })
+}
+
+/// Reports one channel (`GET /apps/{id}/channels/{name}`): writes the server's JSON
+/// answer, e.g. `{"occupied":true,"subscription_count":1}`.
+///
+/// `client` is borrowed, not NULL; `channel` is pointer + length, UTF-8, borrowed, not
+/// NULL; `info` is NULL or a comma list (`"subscription_count,user_count"`), borrowed.
+/// On success writes to `*out_json` a string the caller frees with
+/// `pushbus_string_free`; on failure leaves it untouched. Errors: as
+/// `pushbus_client_channels`. Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_channel(
+    client: *const pushbus_client,
+    channel: *const c_char,
+    channel_len: usize,
+    info: *const c_char,
+    info_len: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let client = client_ref(client)?;
+        let channel = str_arg(channel, channel_len, "channel")?;
+        let info = opt_str_arg(info, info_len, "info")?;
+        let value = block_on(client.channel(channel, info))?;
+        out.write(to_c_string(value.to_string())?);
+        Ok(())
+    })
+}
+
+/// Lists the users of a presence channel (`GET /apps/{id}/channels/{name}/users`):
+/// writes the server's JSON answer, e.g. `{"users":[{"id":"1"}]}`.
+///
+/// `client` is borrowed, not NULL; `channel` is pointer + length, UTF-8, borrowed, not
+/// NULL. On success writes to `*out_json` a string the caller frees with
+/// `pushbus_string_free`; on failure leaves it untouched. Errors: as
+/// `pushbus_client_channels`. Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_users(
+    client: *const pushbus_client,
+    channel: *const c_char,
+    channel_len: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let client = client_ref(client)?;
+        let channel = str_arg(channel, channel_len, "channel")?;
+        let value = block_on(client.users(channel))?;
+        out.write(to_c_string(value.to_string())?);
+        Ok(())
+    })
+}
+
+/// Closes every connection of `user_id` on the server
+/// (`POST /apps/{id}/users/{user_id}/terminate_connections`).
+///
+/// `client` is borrowed, not NULL; `user_id` is pointer + length, UTF-8, borrowed, not
+/// NULL. Errors: as `pushbus_client_trigger`. Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_terminate_user_connections(
+    client: *const pushbus_client,
+    user_id: *const c_char,
+    user_id_len: usize,
+) -> pushbus_result {
+    guard(|| {
+        let client = client_ref(client)?;
+        let user_id = str_arg(user_id, user_id_len, "user_id")?;
+        block_on(client.terminate_user_connections(user_id))
+    })
+}
+
+/// Frees a client and closes its connections.
+///
+/// Takes ownership of `client`; NULL is a no-op. No other call may be using `client`
+/// at the same time. In a forked child, a client made by the parent is released
+/// without being touched (its connections belong to the parent; its memory stays
+/// allocated). Threads: any.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_free(client: *mut pushbus_client) {
+    guard_void(|| {
+        if let Some(handle) = free_box(client) {
+            if handle.pid != current_pid() {
+                std::mem::forget(handle);
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_errors_keep_status_and_body() {
+        let f = Failure::from(ClientError::Status {
+            status: 401,
+            body: "{\"error\":\"x\"}".into(),
+        });
+        assert_eq!(f.code, pushbus_result::HttpStatus);
+        assert!(f.message.contains("401"));
+    }
+}
