@@ -11,6 +11,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::*;
 
+/// After this many events the server's RSS is sampled once.
+const EARLY_SAMPLE: usize = 10_000;
+
 /// How long to wait for stragglers after the last publish before counting them lost.
 const SETTLE: Duration = Duration::from_secs(10);
 
@@ -71,17 +74,22 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let failures = Arc::new(AtomicUsize::new(0));
     let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
     let next = Arc::new(AtomicUsize::new(0));
+    // Server RSS once the first 10,000 events are out, to compare with the end of a
+    // long run (growth check).
+    let rss_early = Arc::new(AtomicU64::new(0));
     let interval = (o.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / o.rate));
     let mut workers = Vec::new();
     for worker in 0..o.publishers as u64 {
-        let (client, next, ok, failures, first_error, shared) = (
+        let (client, next, ok, failures, first_error, shared, rss_early) = (
             client.clone(),
             next.clone(),
             published_ok.clone(),
             failures.clone(),
             first_error.clone(),
             shared.clone(),
+            rss_early.clone(),
         );
+        let server_pid = o.server_pid.map(|p| p.to_string());
         let (events, size) = (o.events, o.size);
         workers.push(tokio::spawn(async move {
             let mut q = 0u64;
@@ -94,6 +102,11 @@ pub async fn run(o: &Options) -> Result<Report, String> {
                     // Event k is due at k × interval after the start: a steady rate
                     // however many publishers share the work.
                     tokio::time::sleep_until((publish_started + iv * k as u32).into()).await;
+                }
+                if k == EARLY_SAMPLE {
+                    if let Some(stat) = server_pid.as_deref().and_then(proc_stat) {
+                        rss_early.store(stat.rss_bytes, Ordering::Relaxed);
+                    }
                 }
                 let (ch, seq) = (k % channels, k / channels);
                 let data = payload(micros_since(shared.base), seq as u64, worker, q, size);
@@ -207,6 +220,14 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         delivered as f64 / span.as_secs_f64().max(1e-6),
     );
     r.latency("latency", &shared.latencies.merged());
+    let early = rss_early.load(Ordering::Relaxed);
+    if early > 0 {
+        r.add(
+            "server_rss_after_10k_mib",
+            "server RSS after 10,000 events (MiB)",
+            early as f64 / 1048576.0,
+        );
+    }
     meter.report(&mut r, "delivery", delivered);
     Ok(r)
 }
