@@ -154,6 +154,15 @@ async fn handle_inner(req: Request<Incoming>, shared: &Shared, path: &str) -> Re
     }
 }
 
+/// The attributes of an `info` parameter: `user_count,subscription_count`.
+fn comma_list(s: Option<&str>) -> Vec<&str> {
+    s.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::MalformedJson(e.to_string()))
 }
@@ -196,16 +205,7 @@ impl TriggerItem {
             Some(Value::String(s)) => Some(s.as_str()),
             Some(other) => return Err(Error::InvalidSocketId(other.to_string())),
         };
-        let info = self
-            .info
-            .as_deref()
-            .map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let info = comma_list(self.info.as_deref());
         Ok(Trigger {
             name,
             data,
@@ -278,19 +278,19 @@ fn batch(shared: &Shared, hub: &Hub, body: &[u8]) -> Result<Value, Error> {
         .map(|i| {
             let t = i.checked()?;
             check_trigger_info(&t.info)?;
-            shared.publish_check(hub, &t.channels, t.name, t.data, t.socket_id)?;
-            Ok(t)
+            let except = shared.publish_check(hub, &t.channels, t.name, t.data, t.socket_id)?;
+            Ok((t, except))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    for t in &checked {
-        shared.publish(hub, &t.channels, t.name, t.data, t.socket_id)?;
+    for (t, except) in &checked {
+        shared.deliver(hub, &t.channels, t.name, t.data, *except);
     }
-    if checked.iter().all(|t| t.info.is_empty()) {
+    if checked.iter().all(|(t, _)| t.info.is_empty()) {
         return Ok(json!({}));
     }
     let answers: Vec<Value> = checked
         .iter()
-        .map(|t| {
+        .map(|(t, _)| {
             if t.info.is_empty() {
                 json!({})
             } else {
@@ -306,14 +306,7 @@ fn batch(shared: &Shared, hub: &Hub, body: &[u8]) -> Result<Value, Error> {
 }
 
 fn channels(hub: &Hub, prefix: &str, info: Option<&str>) -> Result<Value, Error> {
-    let attrs: Vec<&str> = info
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    let attrs = comma_list(info);
     let want_users = match attrs.as_slice() {
         [] => false,
         ["user_count"] if prefix.starts_with("presence-") => true,
@@ -351,12 +344,7 @@ fn channel(hub: &Hub, name: &str, info: Option<&str>) -> Result<Value, Error> {
     let c = hub.channel(name);
     let mut out = Map::new();
     out.insert("occupied".into(), c.occupied.into());
-    for attr in info
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    for attr in comma_list(info) {
         match attr {
             "user_count" if presence => {
                 out.insert("user_count".into(), c.user_count.unwrap_or(0).into());

@@ -69,6 +69,20 @@ impl Shared {
         except: Option<&str>,
     ) -> Result<(), Error> {
         let except = self.publish_check(hub, channels, event, data, except)?;
+        self.deliver(hub, channels, event, data, except);
+        Ok(())
+    }
+
+    /// Publishes an event that [`Shared::publish_check`] accepted: serialised once per
+    /// channel, cached for cache channels, handed to the fan-out.
+    pub fn deliver(
+        &self,
+        hub: &Hub,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        except: Option<SocketId>,
+    ) {
         for channel in channels {
             let frame = protocol::channel_event(event, channel, data, None);
             if names::channel_type(channel).cache {
@@ -76,7 +90,6 @@ impl Shared {
             }
             self.fanout.publish(hub, channel, &frame, except);
         }
-        Ok(())
     }
 
     /// The checks of [`Shared::publish`]; returns the socket to exclude.
