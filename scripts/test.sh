@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of pushbus: formatting and lints, Rust unit and integration tests, the
-# C library's tests (tests/c), and the cross-language tests with the official pusher-js,
-# laravel-echo and Pusher SDKs against the real `pushbus serve` binary. Installs what it
-# needs when missing.
+# C library's tests (tests/c), the cross-language tests with the official pusher-js,
+# laravel-echo and Pusher SDKs against the real `pushbus serve` binary, and the npm
+# package's tests (npm/). Installs what it needs when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -55,3 +55,8 @@ bash tests/c/run.sh
 step "integration tests against pushbus serve"
 (cd tests/node && PUSHBUS_BIN="$root/target/debug/pushbus" npm test)
 
+step "npm package: install, build the addon (debug), check native.d.ts, test (npm/)"
+# --ignore-scripts skips the `prepare` build, so that the build runs once, in check mode.
+(cd npm && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts \
+  && node scripts/build.js --check \
+  && PUSHBUS_BIN="$root/target/debug/pushbus" npm test)

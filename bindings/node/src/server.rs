@@ -1,0 +1,443 @@
+//! `NativeServer`: a `pushbus::Server` owned by a JavaScript object.
+//!
+//! Lifecycle events travel from the server's bounded broadcast channel to JavaScript
+//! through a *pump* task on the tokio runtime. The pump takes what is ready (at most
+//! [`MAX_BATCH`] events), hands the batch to a thread-safe function with a queue of
+//! [`QUEUE_SIZE`], and waits — asynchronously — until JavaScript has handled it before
+//! taking the next batch. So at most one batch is queued for the JavaScript thread, no
+//! thread ever blocks on JavaScript, and when JavaScript falls behind the broadcast
+//! channel drops the oldest events and the pump reports how many (a `lagged` event).
+//!
+//! The thread-safe function is *weak*: it never keeps Node's event loop alive. Keeping
+//! the process alive while the server runs is the JavaScript layer's job (`ref()` /
+//! `unref()`, like `net.Server`). When the JavaScript object is garbage-collected, or
+//! the process exits, [`Drop`] stops the pump and shuts the server down in the
+//! background without waiting for anything.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use napi::bindgen_prelude::{Function, PromiseRaw};
+use napi::threadsafe_function::{ThreadsafeFunction, UnknownReturnValue};
+use napi::{Env, Status};
+use napi_derive::napi;
+use pushbus::events::{EventKind, EventReceiver};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::error::{guard, promise, JsErr};
+
+/// Most lifecycle events handed to JavaScript in one call.
+const MAX_BATCH: usize = 256;
+/// Calls queued for the JavaScript thread at once. The pump waits for each call to be
+/// handled, so one would do; a little slack costs nothing.
+const QUEUE_SIZE: usize = 2;
+/// How long `stop()` waits for JavaScript to take the last events before giving up on
+/// them (only reached when the JavaScript thread is stuck).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Weak (does not keep the event loop alive), not error-first, bounded.
+type EventsFn = ThreadsafeFunction<
+    Vec<ServerEvent>,
+    UnknownReturnValue,
+    Vec<ServerEvent>,
+    Status,
+    false,
+    true,
+    QUEUE_SIZE,
+>;
+
+/// A lifecycle event as JavaScript sees it; `name` says which fields are set.
+#[napi(object)]
+pub struct ServerEvent {
+    /// `connection_opened`, `connection_closed`, `channel_occupied`, `channel_vacated`,
+    /// `member_added`, `member_removed`, `client_event`, or `lagged` (JavaScript was too
+    /// slow and `missed` events were dropped).
+    pub name: String,
+    pub app_id: Option<String>,
+    pub socket_id: Option<String>,
+    pub channel: Option<String>,
+    pub user_id: Option<String>,
+    /// Client events: the event name (`client-…`).
+    pub event: Option<String>,
+    /// Client events: the data as sent by the client (a JSON text).
+    pub data: Option<String>,
+    /// `lagged`: how many events were dropped.
+    pub missed: Option<f64>,
+}
+
+impl ServerEvent {
+    fn new(name: &str) -> ServerEvent {
+        ServerEvent {
+            name: name.into(),
+            app_id: None,
+            socket_id: None,
+            channel: None,
+            user_id: None,
+            event: None,
+            data: None,
+            missed: None,
+        }
+    }
+
+    fn lagged(missed: u64) -> ServerEvent {
+        ServerEvent {
+            missed: Some(missed as f64),
+            ..ServerEvent::new("lagged")
+        }
+    }
+
+    fn from_core(e: pushbus::LifecycleEvent) -> ServerEvent {
+        let mut out = ServerEvent::new(e.kind.name());
+        out.app_id = Some(e.app_id.to_string());
+        match e.kind {
+            EventKind::ConnectionOpened { socket_id }
+            | EventKind::ConnectionClosed { socket_id } => {
+                out.socket_id = Some(socket_id);
+            }
+            EventKind::ChannelOccupied { channel } | EventKind::ChannelVacated { channel } => {
+                out.channel = Some(channel.to_string());
+            }
+            EventKind::MemberAdded { channel, user_id }
+            | EventKind::MemberRemoved { channel, user_id } => {
+                out.channel = Some(channel.to_string());
+                out.user_id = Some(user_id.to_string());
+            }
+            EventKind::ClientEvent {
+                channel,
+                event,
+                data,
+                socket_id,
+                user_id,
+            } => {
+                out.channel = Some(channel.to_string());
+                out.event = Some(event);
+                out.data = Some(data);
+                out.socket_id = Some(socket_id);
+                out.user_id = user_id.map(|u| u.to_string());
+            }
+        }
+        out
+    }
+}
+
+/// The bound address, as `start()` reports it.
+#[napi(object)]
+pub struct ServerAddress {
+    pub host: String,
+    pub port: u32,
+}
+
+/// What the server knows about one channel.
+#[napi(object)]
+pub struct ChannelInfo {
+    pub name: String,
+    pub occupied: bool,
+    pub subscription_count: u32,
+    /// Distinct users; presence channels only.
+    pub user_count: Option<u32>,
+    /// Cache channels with a cached event: its data and seconds left.
+    pub cache: Option<CachedEvent>,
+}
+
+#[napi(object)]
+pub struct CachedEvent {
+    pub data: String,
+    pub ttl: u32,
+}
+
+/// A presence member: its user id and the `user_info` it subscribed with, if any.
+#[napi(object)]
+pub struct Member {
+    pub id: String,
+    pub info: Option<serde_json::Value>,
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<pushbus::hub::ChannelInfo> for ChannelInfo {
+    fn from(c: pushbus::hub::ChannelInfo) -> ChannelInfo {
+        ChannelInfo {
+            name: c.name.to_string(),
+            occupied: c.occupied,
+            subscription_count: to_u32(c.subscription_count),
+            user_count: c.user_count.map(to_u32),
+            cache: c.cache.map(|(data, ttl)| CachedEvent {
+                data: data.to_string(),
+                ttl: u32::try_from(ttl).unwrap_or(u32::MAX),
+            }),
+        }
+    }
+}
+
+/// The running pump: how to ask it to finish, and its task.
+struct Pump {
+    finish: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+/// State shared with the futures of `start()` and `stop()`.
+struct Shared {
+    /// In an `Arc` of its own so that `Drop` can hand it to a background shutdown.
+    server: Arc<pushbus::Server>,
+    /// Given at construction; moved into the pump at start.
+    on_events: Mutex<Option<EventsFn>>,
+    /// Set while running: `stop()` drains it, `Drop` aborts it.
+    pump: Mutex<Option<Pump>>,
+    /// The runtime the server runs on, kept so that `Drop` can shut it down from any
+    /// thread without panicking when the runtime is already gone.
+    runtime: Mutex<Option<tokio::runtime::Handle>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An embedded pushbus server. Wrapped by `Server` in `index.js`; not meant to be used
+/// directly.
+#[napi]
+pub struct NativeServer {
+    shared: Arc<Shared>,
+}
+
+#[napi]
+impl NativeServer {
+    /// `config` is the JSON config document (the format of `pushbus serve --config`).
+    /// `onEvents` receives each batch of lifecycle events on the JavaScript thread; it
+    /// must not throw.
+    #[napi(constructor)]
+    pub fn new(
+        env: &Env,
+        config: String,
+        on_events: Function<'_, Vec<ServerEvent>, UnknownReturnValue>,
+    ) -> napi::Result<NativeServer> {
+        guard(env, || {
+            let config = pushbus::Config::from_json(&config).map_err(pushbus::Error::from)?;
+            let server = pushbus::Server::new(config)?;
+            let on_events: EventsFn = on_events
+                .build_threadsafe_function::<Vec<ServerEvent>>()
+                .weak::<true>()
+                .callee_handled::<false>()
+                .max_queue_size::<QUEUE_SIZE>()
+                .build()
+                .map_err(|e| JsErr::new(crate::error::INTERNAL, e.reason))?;
+            Ok(NativeServer {
+                shared: Arc::new(Shared {
+                    server: Arc::new(server),
+                    on_events: Mutex::new(Some(on_events)),
+                    pump: Mutex::new(None),
+                    runtime: Mutex::new(None),
+                }),
+            })
+        })
+    }
+
+    /// Binds the configured address and starts serving; resolves with the bound address.
+    #[napi]
+    pub fn start<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ServerAddress>> {
+        let shared = self.shared.clone();
+        // Subscribe before listening, so that no event of the first connection is lost.
+        let events = shared.server.events();
+        promise(
+            env,
+            async move {
+                let addr = shared.server.start().await?;
+                *lock(&shared.runtime) = Some(tokio::runtime::Handle::current());
+                if let Some(on_events) = lock(&shared.on_events).take() {
+                    let (finish, finish_rx) = oneshot::channel();
+                    let task = tokio::spawn(pump(events, on_events, finish_rx));
+                    *lock(&shared.pump) = Some(Pump { finish, task });
+                }
+                Ok(addr)
+            },
+            |addr| ServerAddress {
+                host: addr.ip().to_string(),
+                port: u32::from(addr.port()),
+            },
+        )
+    }
+
+    /// Graceful shutdown (queued events flushed, clients closed with 4200); resolves once
+    /// the server has stopped and the last lifecycle events were handed to JavaScript.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn stop<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
+        let shared = self.shared.clone();
+        promise(
+            env,
+            async move {
+                shared.server.shutdown().await?;
+                let pump = lock(&shared.pump).take();
+                if let Some(Pump { finish, mut task }) = pump {
+                    let _ = finish.send(());
+                    if tokio::time::timeout(DRAIN_TIMEOUT, &mut task)
+                        .await
+                        .is_err()
+                    {
+                        task.abort();
+                    }
+                }
+                Ok(())
+            },
+            |()| (),
+        )
+    }
+
+    /// Publishes `data` (sent verbatim) on `channels` of app `appId`. Never blocks.
+    #[napi]
+    pub fn publish(
+        &self,
+        env: &Env,
+        app_id: String,
+        channels: Vec<String>,
+        event: String,
+        data: String,
+        except_socket_id: Option<String>,
+    ) -> napi::Result<()> {
+        guard(env, || {
+            Ok(self.shared.server.publish(
+                &app_id,
+                &channels,
+                &event,
+                &data,
+                except_socket_id.as_deref(),
+            )?)
+        })
+    }
+
+    /// Occupied channels whose names start with `prefix`, sorted by name.
+    #[napi]
+    pub fn channels(
+        &self,
+        env: &Env,
+        app_id: String,
+        prefix: String,
+    ) -> napi::Result<Vec<ChannelInfo>> {
+        guard(env, || {
+            let list = self.shared.server.channels(&app_id, &prefix)?;
+            Ok(list.into_iter().map(ChannelInfo::from).collect())
+        })
+    }
+
+    /// One channel, occupied or not.
+    #[napi]
+    pub fn channel(&self, env: &Env, app_id: String, name: String) -> napi::Result<ChannelInfo> {
+        guard(env, || {
+            Ok(self.shared.server.channel(&app_id, &name)?.into())
+        })
+    }
+
+    /// Members of a presence channel, sorted by user id.
+    #[napi]
+    pub fn members(&self, env: &Env, app_id: String, channel: String) -> napi::Result<Vec<Member>> {
+        guard(env, || {
+            let members = self.shared.server.members(&app_id, &channel)?;
+            members
+                .into_iter()
+                .map(|m| {
+                    let info = match m.user_info {
+                        Some(raw) => Some(serde_json::from_str(raw.get()).map_err(|e| {
+                            JsErr::new(crate::error::INTERNAL, format!("stored user_info: {e}"))
+                        })?),
+                        None => None,
+                    };
+                    Ok(Member {
+                        id: m.user_id.to_string(),
+                        info,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Closes every connection of user `userId` (code 4009); returns how many.
+    #[napi]
+    pub fn terminate_user_connections(
+        &self,
+        env: &Env,
+        app_id: String,
+        user_id: String,
+    ) -> napi::Result<u32> {
+        guard(env, || {
+            let n = self
+                .shared
+                .server
+                .terminate_user_connections(&app_id, &user_id)?;
+            Ok(to_u32(n))
+        })
+    }
+
+    /// Live connections of app `appId`.
+    #[napi]
+    pub fn connection_count(&self, env: &Env, app_id: String) -> napi::Result<u32> {
+        guard(env, || {
+            Ok(to_u32(self.shared.server.connection_count(&app_id)?))
+        })
+    }
+}
+
+/// The JavaScript object was garbage-collected (or its environment is exiting): stop
+/// delivering events and shut the server down in the background. Nothing here waits.
+impl Drop for NativeServer {
+    fn drop(&mut self) {
+        if let Some(pump) = lock(&self.shared.pump).take() {
+            pump.task.abort();
+        }
+        let runtime = lock(&self.shared.runtime).take();
+        if let (Some(runtime), Some(_)) = (runtime, self.shared.server.local_addr()) {
+            let server = self.shared.server.clone();
+            // On a runtime that has already shut down this drops the future at once, and
+            // the runtime's shutdown has closed the sockets anyway.
+            runtime.spawn(async move {
+                let _ = server.shutdown().await;
+            });
+        }
+    }
+}
+
+/// Moves lifecycle events from the broadcast channel to JavaScript, one batch at a
+/// time, until `finish` fires (then drains what is left) or JavaScript goes away.
+async fn pump(mut events: EventReceiver, on_events: EventsFn, mut finish: oneshot::Receiver<()>) {
+    let mut finishing = false;
+    loop {
+        let mut batch = Vec::new();
+        if !finishing {
+            tokio::select! {
+                received = events.recv() => match received {
+                    Ok(e) => batch.push(ServerEvent::from_core(e)),
+                    Err(RecvError::Lagged(n)) => batch.push(ServerEvent::lagged(n)),
+                    Err(RecvError::Closed) => finishing = true,
+                },
+                _ = &mut finish => finishing = true,
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match events.try_recv() {
+                Ok(e) => batch.push(ServerEvent::from_core(e)),
+                Err(TryRecvError::Lagged(n)) => batch.push(ServerEvent::lagged(n)),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        if batch.is_empty() {
+            if finishing {
+                return;
+            }
+            continue;
+        }
+        let full = batch.len() == MAX_BATCH;
+        // Waits until JavaScript has run the callback. The JavaScript side never throws
+        // (it rethrows listener errors on the next tick); if it did anyway, the batch is
+        // simply done. Any other error means the function is gone (environment
+        // teardown), and then nobody is listening any more.
+        match on_events.call_async_catch(batch).await {
+            Ok(_) => {}
+            Err(e) if e.status == Status::PendingException => {}
+            Err(_) => return,
+        }
+        if finishing && !full {
+            return;
+        }
+    }
+}

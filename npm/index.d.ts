@@ -1,0 +1,323 @@
+// Types of the public API (index.js). Hand-written; the shapes the native addon returns
+// come from the generated native.d.ts, so the two cannot drift apart silently.
+import { EventEmitter } from 'node:events';
+import type { ChannelAuth, ChannelInfo, Member, ServerAddress, UserAuth } from './native';
+
+export type { ChannelAuth, ChannelInfo, Member, ServerAddress, UserAuth };
+
+/**
+ * Every error this package throws or rejects with is an `Error` with one of these codes
+ * (plus `message`, and `cause` for a failed bind). See README.md for what each means.
+ */
+export type ErrorCode =
+  // arguments and configuration
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_CONFIG'
+  // publishing and queries (the HTTP API's checks)
+  | 'UNKNOWN_APP'
+  | 'APP_DISABLED'
+  | 'INVALID_CHANNEL'
+  | 'NO_CHANNELS'
+  | 'TOO_MANY_CHANNELS'
+  | 'ENCRYPTED_WITH_OTHERS'
+  | 'INVALID_EVENT_NAME'
+  | 'DATA_TOO_LARGE'
+  | 'INVALID_SOCKET_ID'
+  | 'BATCH_TOO_LARGE'
+  | 'MALFORMED_JSON'
+  | 'MISSING_FIELD'
+  | 'INVALID_INFO'
+  | 'NOT_PRESENCE_CHANNEL'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'REQUEST_TOO_LARGE'
+  // server lifecycle
+  | 'EADDRINUSE'
+  | 'BIND_FAILED'
+  | 'ALREADY_STARTED'
+  | 'NOT_RUNNING'
+  // REST client
+  | 'CONNECT_FAILED'
+  | 'TIMEOUT'
+  | 'HTTP_ERROR'
+  | 'INVALID_RESPONSE'
+  // a bug in pushbus (a Rust panic, caught)
+  | 'INTERNAL'
+  // the native addon is missing (not built for this platform)
+  | 'ADDON_NOT_FOUND';
+
+export interface PushbusError extends Error {
+  code: ErrorCode;
+  /** `HTTP_ERROR`: the response status. */
+  status?: number;
+  /** `HTTP_ERROR`: the response body. */
+  body?: string;
+}
+
+/** One app (tenant) of a server: the `apps` entries of the JSON config (README.md). */
+export interface AppOptions {
+  id: string;
+  key: string;
+  secret: string;
+  enabled?: boolean;
+  max_connections?: number | null;
+  allowed_origins?: string[];
+  activity_timeout?: number;
+  ping_interval?: number;
+  pong_timeout?: number;
+  max_message_size?: number;
+  max_event_data?: number;
+  max_channels_per_event?: number;
+  max_batch_size?: number;
+  max_channel_name_length?: number;
+  max_event_name_length?: number;
+  max_presence_members?: number;
+  max_user_info_size?: number;
+  max_subscriptions_per_connection?: number;
+  client_events?: boolean;
+  client_events_on_public?: boolean;
+  client_event_rate?: number;
+  user_authentication?: boolean;
+  cache_ttl?: number;
+  outbound_queue?: number;
+}
+
+/** The JSON config of `pushbus serve --config` (README.md), as an object. */
+export interface ServerOptions {
+  apps: AppOptions[];
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8080; 0 picks a free port (see `server.port`). */
+  port?: number;
+  path?: string;
+  max_request_size?: number;
+  timestamp_window?: number;
+  shutdown_grace?: number;
+  event_buffer?: number;
+}
+
+/** Which app of the server a call is about; needed only when it has several. */
+export interface AppSelector {
+  appId?: string;
+}
+
+export interface PublishOptions extends AppSelector {
+  /** The connection that caused the event (Laravel's `toOthers()`): it does not get it. */
+  exceptSocketId?: string;
+}
+
+/** Channel names: one, or an array (at most 100 per event). */
+export type Channels = string | string[];
+
+interface EventBase {
+  appId: string;
+}
+export interface ConnectionEvent extends EventBase {
+  name: 'connection_opened' | 'connection_closed';
+  socketId: string;
+}
+export interface ChannelEvent extends EventBase {
+  name: 'channel_occupied' | 'channel_vacated';
+  channel: string;
+}
+export interface MemberEvent extends EventBase {
+  name: 'member_added' | 'member_removed';
+  channel: string;
+  userId: string;
+}
+export interface ClientEvent extends EventBase {
+  name: 'client_event';
+  channel: string;
+  /** The client event's name (`client-…`). */
+  event: string;
+  /** Its data as the client sent it (a JSON text for an object). */
+  data: string;
+  socketId: string;
+  /** The sender's user id on presence channels. */
+  userId?: string;
+}
+export interface LaggedEvent {
+  name: 'lagged';
+  /** Lifecycle events dropped because listeners fell more than `event_buffer` behind. */
+  missed: number;
+}
+
+export interface ServerEvents {
+  connection_opened: [ConnectionEvent];
+  connection_closed: [ConnectionEvent];
+  channel_occupied: [ChannelEvent];
+  channel_vacated: [ChannelEvent];
+  /** A user's first connection joined a presence channel (once per user, not per tab). */
+  member_added: [MemberEvent];
+  /** A user's last connection left a presence channel. */
+  member_removed: [MemberEvent];
+  client_event: [ClientEvent];
+  lagged: [LaggedEvent];
+  /** After `stop()`. */
+  close: [];
+}
+
+/**
+ * An embedded pushbus server, serving pusher-js and Laravel Echo clients (WebSocket) and
+ * the Pusher HTTP API on one port. Lifecycle events are emitted on the JavaScript thread.
+ *
+ * Like `net.Server`, a started server keeps the process alive until `stop()` unless
+ * `unref()`'d; an unref'd server that is garbage-collected shuts itself down.
+ */
+export declare class Server extends EventEmitter {
+  constructor(options: ServerOptions);
+  /** Bound host and port once started, else null. */
+  readonly host: string | null;
+  readonly port: number | null;
+  address(): ServerAddress | null;
+  /** Binds and starts serving. Rejects with `EADDRINUSE`, `BIND_FAILED`, `ALREADY_STARTED`. */
+  start(): Promise<ServerAddress>;
+  /**
+   * Graceful stop: published events are flushed, clients are closed with 4200 (pusher-js
+   * reconnects), the last lifecycle events are emitted, then `close`. Final.
+   */
+  stop(): Promise<void>;
+  ref(): this;
+  unref(): this;
+  /**
+   * Publishes `event` on `channels`. `data` may be a string (sent verbatim) or any other
+   * JSON value (encoded once). Synchronous and non-blocking; throws on invalid input.
+   */
+  publish(channels: Channels, event: string, data: unknown, options?: PublishOptions): void;
+  /** Publishes to the user channel of `userId` (pusher-js `user.bind`). */
+  sendToUser(userId: string, event: string, data: unknown, options?: AppSelector): void;
+  /** Occupied channels, sorted by name. */
+  channels(options?: AppSelector & { prefix?: string }): Promise<ChannelInfo[]>;
+  /** One channel, occupied or not. */
+  channel(name: string, options?: AppSelector): Promise<ChannelInfo>;
+  /** Members of a presence channel, sorted by id. */
+  members(channel: string, options?: AppSelector): Promise<Member[]>;
+  /** Closes every connection of `userId` (4009); resolves with how many. */
+  terminateUserConnections(userId: string, options?: AppSelector): Promise<number>;
+  connectionCount(options?: AppSelector): Promise<number>;
+  [Symbol.asyncDispose](): Promise<void>;
+
+  on<E extends keyof ServerEvents>(event: E, listener: (...args: ServerEvents[E]) => void): this;
+  once<E extends keyof ServerEvents>(event: E, listener: (...args: ServerEvents[E]) => void): this;
+  off<E extends keyof ServerEvents>(event: E, listener: (...args: ServerEvents[E]) => void): this;
+  addListener<E extends keyof ServerEvents>(event: E, listener: (...args: ServerEvents[E]) => void): this;
+  removeListener<E extends keyof ServerEvents>(event: E, listener: (...args: ServerEvents[E]) => void): this;
+  emit<E extends keyof ServerEvents>(event: E, ...args: ServerEvents[E]): boolean;
+}
+
+export interface ClientOptions {
+  appId: string | number;
+  key: string;
+  secret: string;
+  /** Required unless `cluster` is given (then `api-<cluster>.pusher.com`). */
+  host?: string;
+  cluster?: string;
+  /** Default 443 with `useTLS`, else 80. */
+  port?: number;
+  /** Default false. */
+  useTLS?: boolean;
+  /** Per request, connecting included, in milliseconds. Default 5000. */
+  timeout?: number;
+  /** Needed to trigger on `private-encrypted-` channels (32 bytes, base64). */
+  encryptionMasterKeyBase64?: string;
+}
+
+/** A channel as the HTTP API reports it; the fields present depend on `info`. */
+export interface ChannelSummary {
+  name: string;
+  occupied: boolean;
+  subscriptionCount?: number;
+  userCount?: number;
+  cache?: { data: string; ttl: number };
+}
+
+export interface BatchEvent {
+  channel: string;
+  name: string;
+  data: unknown;
+  exceptSocketId?: string;
+}
+
+/** A client of the Pusher HTTP API, for pushbus or any Pusher-compatible server. */
+export declare class Client {
+  constructor(options: ClientOptions);
+  trigger(channels: Channels, event: string, data: unknown, options?: { exceptSocketId?: string }): Promise<void>;
+  triggerBatch(events: BatchEvent[]): Promise<void>;
+  sendToUser(userId: string, event: string, data: unknown): Promise<void>;
+  /** `info: 'user_count'` needs a `presence-` prefix. */
+  channels(options?: { prefix?: string; info?: string | string[] }): Promise<ChannelSummary[]>;
+  /** `info`: `user_count`, `subscription_count`, `cache`. */
+  channel(name: string, options?: { info?: string | string[] }): Promise<ChannelSummary>;
+  /** Ids of a presence channel's members (the HTTP API does not report `user_info`). */
+  members(channel: string): Promise<Array<{ id: string }>>;
+  terminateUserConnections(userId: string): Promise<void>;
+  authorizeChannel(socketId: string, channel: string, presenceData?: PresenceData | string): ChannelAuth;
+  authenticateUser(socketId: string, userData: UserData | string): UserAuth;
+  verifyWebhook(headers: WebhookHeaders, body: string | Uint8Array): boolean;
+  createSignedQueryString(request: SignedRequest): string;
+}
+
+export interface Credentials {
+  key: string;
+  secret: string;
+  /** For `private-encrypted-` channels (32 bytes, base64). */
+  encryptionMasterKeyBase64?: string;
+}
+
+export interface PresenceData {
+  user_id: string | number;
+  user_info?: unknown;
+}
+
+export interface UserData {
+  id: string;
+  user_info?: unknown;
+  watchlist?: string[];
+  [key: string]: unknown;
+}
+
+/** A plain headers object (any case, as Node gives them) or a fetch `Headers`. */
+export type WebhookHeaders = Record<string, string | string[] | undefined> | { get(name: string): string | null };
+
+export interface SignedRequest {
+  method: string;
+  /** e.g. `/apps/123/events`. */
+  path: string;
+  params?: Record<string, string | number>;
+  body?: string | Uint8Array;
+  /** Unix seconds; default now. */
+  timestamp?: number;
+}
+
+/**
+ * The JSON body an auth endpoint returns for `socketId` to subscribe to `channel`:
+ * `{ auth }`, plus `channel_data` on presence channels (`presenceData`, required there;
+ * a string is signed verbatim) and `shared_secret` on encrypted ones.
+ */
+export declare function authorizeChannel(
+  credentials: Credentials,
+  socketId: string,
+  channel: string,
+  presenceData?: PresenceData | string,
+): ChannelAuth;
+
+/** The JSON body a user-authentication endpoint returns (`{ auth, user_data }`). */
+export declare function authenticateUser(credentials: Credentials, socketId: string, userData: UserData | string): UserAuth;
+
+/** Whether a webhook request comes from the server (`X-Pusher-Key`, `X-Pusher-Signature`). */
+export declare function verifyWebhook(credentials: Credentials, headers: WebhookHeaders, body: string | Uint8Array): boolean;
+
+/** The signed query string of an HTTP API request. */
+export declare function createSignedQueryString(credentials: Credentials, request: SignedRequest): string;
+
+/**
+ * The `data` of an event on a `private-encrypted-` channel, for `Server.publish`. Uses a
+ * fresh random nonce unless one is given (only ever for tests: never reuse a nonce).
+ */
+export declare function encryptEventData(
+  credentials: Pick<Credentials, 'encryptionMasterKeyBase64'>,
+  channel: string,
+  data: unknown,
+  options?: { nonce?: Uint8Array },
+): string;

@@ -1,0 +1,49 @@
+// Compile-only (tsc -p tsconfig.json): the public types used as an application would.
+import {
+  Server,
+  Client,
+  authorizeChannel,
+  authenticateUser,
+  verifyWebhook,
+  createSignedQueryString,
+  encryptEventData,
+  type ChannelInfo,
+  type Member,
+  type PushbusError,
+} from '../index.js';
+
+export async function example(): Promise<void> {
+  const server = new Server({ apps: [{ id: 'portal', key: 'k', secret: 's', max_connections: 100 }], host: '127.0.0.1', port: 0 });
+  const { port } = await server.start();
+  const same: number | null = server.port;
+  server.on('member_added', ({ channel, userId, appId }) => console.log(channel.length, userId.length, appId, port, same));
+  server.on('client_event', (e) => console.log(e.event, e.data, e.userId ?? 'public'));
+  server.on('lagged', ({ missed }) => console.log(missed + 1));
+  server.publish(['client.7', 'private-client.7'], 'InvoiceCreated', { id: 1, total: 99 }, { exceptSocketId: '1.2' });
+  server.sendToUser('5', 'Notice', 'text');
+  const channels: ChannelInfo[] = await server.channels({ prefix: 'presence-' });
+  const members: Member[] = await server.members('presence-project.3');
+  const closed: number = await server.terminateUserConnections('5');
+  console.log(channels[0]?.userCount, members[0]?.info, closed, await server.connectionCount());
+  await server.stop();
+  server.unref().ref();
+
+  const client = new Client({ host: '127.0.0.1', port, appId: 'portal', key: 'k', secret: 's' });
+  await client.trigger('portal', 'Announcement', { text: 'hi' });
+  await client.triggerBatch([{ channel: 'a', name: 'e', data: 1 }]);
+  const summary = await client.channel('orders', { info: ['subscription_count'] });
+  console.log(summary.subscriptionCount, (await client.members('presence-x')).map((m) => m.id));
+
+  const auth = authorizeChannel({ key: 'k', secret: 's' }, '1.2', 'presence-project.3', { user_id: '5', user_info: { name: 'Ann' } });
+  console.log(auth.auth, auth.channel_data, authenticateUser({ key: 'k', secret: 's' }, '1.2', { id: '5' }).user_data);
+  console.log(verifyWebhook({ key: 'k', secret: 's' }, { 'x-pusher-key': 'k' }, Buffer.from('{}')));
+  console.log(createSignedQueryString({ key: 'k', secret: 's' }, { method: 'GET', path: '/apps/1/channels' }));
+  console.log(encryptEventData({ encryptionMasterKeyBase64: 'x' }, 'private-encrypted-a', { a: 1 }));
+
+  try {
+    server.publish('bad name', 'E', {});
+  } catch (err) {
+    const e = err as PushbusError;
+    if (e.code === 'INVALID_CHANNEL' || e.code === 'HTTP_ERROR') console.log(e.status, e.body);
+  }
+}
