@@ -6,6 +6,7 @@
 //! handshake per event. Requests are signed exactly as the official SDKs sign them.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -127,18 +128,17 @@ impl Client {
         if options.timeout.is_zero() {
             return invalid("timeout must be positive");
         }
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let builder = match builder.with_native_roots() {
-            Ok(b) => b,
-            Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots(),
-        };
         // Small requests on a kept-alive connection: without TCP_NODELAY, Nagle plus
         // delayed ACKs can stall each one by tens of milliseconds.
         let mut tcp = HttpConnector::new();
         tcp.set_nodelay(true);
         tcp.enforce_http(false);
         tcp.set_connect_timeout(Some(options.timeout));
-        let connector = builder.https_or_http().enable_http1().wrap_connector(tcp);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
         let http = HttpClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .build(connector);
@@ -391,6 +391,27 @@ impl Client {
         }
         serde_json::from_slice(&bytes).map_err(|e| ClientError::InvalidResponse(e.to_string()))
     }
+}
+
+/// The TLS settings every client shares: built once per process, because reading the
+/// system's root certificates takes milliseconds and would otherwise be paid by every
+/// `Client::new` (on a JS or PHP request thread).
+fn tls_config() -> rustls::ClientConfig {
+    use hyper_rustls::ConfigBuilderExt;
+    static CONFIG: OnceLock<rustls::ClientConfig> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let builder = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("ring supports the default protocol versions");
+            match builder.clone().with_native_roots() {
+                Ok(b) => b.with_no_client_auth(),
+                // No usable system store (a minimal container): Mozilla's roots.
+                Err(_) => builder.with_webpki_roots().with_no_client_auth(),
+            }
+        })
+        .clone()
 }
 
 fn check_channel(name: &str) -> Result<ChannelKind, ClientError> {
