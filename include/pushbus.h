@@ -612,6 +612,44 @@ pushbus_result pushbus_client_trigger(const struct pushbus_client *client,
                                       const char *socket_id,
                                       size_t socket_id_len);
 
+// Queues a trigger: checks the arguments now, then sends `event` on the library's
+// threads, after every trigger queued before it on this client (in order, one at a
+// time, on the client's kept-open connection), and returns without waiting for the
+// server. This is what makes a broadcast cheap for a caller that cannot wait (a web
+// request). Its outcome is reported by `pushbus_client_flush`.
+//
+// Arguments as `pushbus_client_trigger` (borrowed for the call only; the request is
+// built before this returns). At most 1024 triggers wait to be sent; past that, the
+// caller blocks until one is sent. Triggers still queued when the client is freed
+// are still sent, in the background; call `pushbus_client_flush` first to know their
+// outcome. Errors (about this call only, nothing is queued then): `NULL_PARAMETER`,
+// `INVALID_UTF8`, `INVALID_ARGUMENT` (channel names, event name, socket id,
+// encryption key), `RUNTIME`, `FORKED`. Threads: any; does not wait for the server.
+pushbus_result pushbus_client_trigger_queued(const struct pushbus_client *client,
+                                             const struct pushbus_str *channels,
+                                             size_t channels_len,
+                                             const char *event,
+                                             size_t event_len,
+                                             const char *data,
+                                             size_t data_len,
+                                             const char *socket_id,
+                                             size_t socket_id_len);
+
+// Waits up to `timeout_ms` milliseconds until every trigger queued on this client is
+// answered, and reports the failures: `PUSHBUS_RESULT_OK` when none of the triggers
+// answered since the last report failed; otherwise the result code of the first that
+// failed, with its message (and how many failed) as the last error message. Each
+// failure is reported once. `timeout_ms` 0 does not wait: it reports what is known.
+//
+// `client` is borrowed, not NULL. `out_pending` is NULL or receives, on success only,
+// how many queued triggers are still not answered (0 once all are). Errors:
+// `NULL_PARAMETER`, `FORKED`, and for failed triggers the codes of
+// `pushbus_client_trigger` (`CONNECT`, `TIMEOUT`, `HTTP_STATUS`, `INVALID_RESPONSE`).
+// Threads: any; blocks up to `timeout_ms`.
+pushbus_result pushbus_client_flush(const struct pushbus_client *client,
+                                    uint32_t timeout_ms,
+                                    size_t *out_pending);
+
 // Triggers several events in one request (`POST /apps/{id}/batch_events`; servers
 // limit the batch size, 10 by default).
 //

@@ -96,6 +96,13 @@ impl std::error::Error for ClientError {}
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
+/// A trigger checked and built by `Client::prepare_trigger`, ready for `Client::send`.
+#[derive(Clone, Debug)]
+pub struct PreparedTrigger {
+    /// The JSON body of `POST /apps/{id}/events`.
+    body: Value,
+}
+
 /// Cheap to clone: clones share the connection pool.
 #[derive(Clone)]
 pub struct Client {
@@ -140,7 +147,9 @@ impl Client {
             .enable_http1()
             .wrap_connector(tcp);
         let http = HttpClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
+            // Below the 30 s after which `pushbus serve` closes an idle keep-alive
+            // connection, so a request never races the server's close.
+            .pool_idle_timeout(Duration::from_secs(25))
             .build(connector);
         let host = if options.host.contains(':') && !options.host.starts_with('[') {
             format!("[{}]", options.host) // a bare IPv6 address
@@ -169,8 +178,28 @@ impl Client {
         data: &str,
         socket_id: Option<&str>,
     ) -> Result<(), ClientError> {
-        let body = self.event_body(channels, event, data, socket_id)?;
-        self.request(Method::POST, "events", &[], Some(body))
+        let prepared = self.prepare_trigger(channels, event, data, socket_id)?;
+        self.send(prepared).await
+    }
+
+    /// Checks and builds what `trigger` sends, without sending it: the arguments are
+    /// refused here (`InvalidArgument`), at once, and `send` can deliver it later (a
+    /// caller that queues its triggers). Encrypted channels are encrypted here.
+    pub fn prepare_trigger(
+        &self,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        socket_id: Option<&str>,
+    ) -> Result<PreparedTrigger, ClientError> {
+        Ok(PreparedTrigger {
+            body: self.event_body(channels, event, data, socket_id)?,
+        })
+    }
+
+    /// Sends a trigger made by `prepare_trigger` (signed now, with the current time).
+    pub async fn send(&self, trigger: PreparedTrigger) -> Result<(), ClientError> {
+        self.request(Method::POST, "events", &[], Some(trigger.body))
             .await?;
         Ok(())
     }
@@ -475,6 +504,22 @@ mod tests {
         assert!(c
             .event_body(&["private-encrypted-a".into()], "e", "d", None)
             .is_err());
+    }
+
+    #[test]
+    fn prepared_triggers_are_the_event_bodies() {
+        let c = client();
+        let p = c
+            .prepare_trigger(&["a".into()], "e", "d", Some("1.2"))
+            .unwrap();
+        assert_eq!(
+            p.body,
+            json!({"name":"e","data":"d","channels":["a"],"socket_id":"1.2"})
+        );
+        assert!(matches!(
+            c.prepare_trigger(&["bad name".into()], "e", "d", None),
+            Err(ClientError::InvalidArgument(_))
+        ));
     }
 
     #[test]

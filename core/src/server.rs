@@ -405,6 +405,8 @@ async fn serve_http(
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
+        // Also how long an idle keep-alive connection is kept (the client's pool lets
+        // go of its connections after 25 s, before this).
         .header_read_timeout(Duration::from_secs(30))
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service)

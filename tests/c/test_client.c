@@ -63,6 +63,15 @@ static void network_errors(void) {
                                NULL, &c));
   EXPECT_ERR(PUSHBUS_RESULT_CONNECT, "connection failed",
              pushbus_client_trigger(c, &orders, 1, S("e"), S("{}"), NULL, 0));
+  /* Queued: accepted at once, the failures come with the flush, each reported once. */
+  EXPECT_OK(pushbus_client_trigger_queued(c, &orders, 1, S("e1"), S("{}"), NULL, 0));
+  EXPECT_OK(pushbus_client_trigger_queued(c, &orders, 1, S("e2"), S("{}"), NULL, 0));
+  size_t pending = 99;
+  EXPECT_ERR(PUSHBUS_RESULT_CONNECT, "2 queued triggers failed",
+             pushbus_client_flush(c, 10000, &pending));
+  CHECK(pending == 99, "out_pending written on failure");
+  EXPECT_OK(pushbus_client_flush(c, 0, &pending));
+  CHECK(pending == 0, "nothing pending after the failures");
   pushbus_client_free(c);
   close(closed_fd);
 
@@ -76,6 +85,12 @@ static void network_errors(void) {
   EXPECT_ERR(PUSHBUS_RESULT_TIMEOUT, "timed out",
              pushbus_client_trigger(c, &orders, 1, S("e"), S("{}"), NULL, 0));
   CHECK(now_ms() - start < 10000, "the timeout was honoured");
+  /* Queued: still pending at once, then its own request times out. */
+  EXPECT_OK(pushbus_client_trigger_queued(c, &orders, 1, S("e"), S("{}"), NULL, 0));
+  pending = 0;
+  EXPECT_OK(pushbus_client_flush(c, 0, &pending));
+  CHECK(pending == 1, "one trigger pending (%zu)", pending);
+  EXPECT_ERR(PUSHBUS_RESULT_TIMEOUT, "timed out", pushbus_client_flush(c, 10000, NULL));
   pushbus_client_free(c);
   close(silent_fd);
 }
@@ -148,6 +163,28 @@ int main(int argc, char **argv) {
         "batch event 2 received");
   EXPECT_OK(pushbus_client_send_to_user(client, S("7"), S("note"), S("{}")));
 
+  /* Queued triggers: checked at once, sent in order in the background, flushed. */
+  size_t pending = 99;
+  EXPECT_OK(pushbus_client_flush(client, 0, &pending)); /* nothing queued yet */
+  CHECK(pending == 0, "nothing pending");
+  pushbus_str bad = pstr("bad name");
+  EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "invalid channel name",
+             pushbus_client_trigger_queued(client, &bad, 1, S("e"), S("{}"), NULL, 0));
+  EXPECT_OK(pushbus_client_trigger_queued(client, &orders, 1, S("queued"), S("{\"n\":1}"),
+                                          NULL, 0));
+  EXPECT_OK(pushbus_client_trigger_queued(client, &orders, 1, S("queued"), S("{\"n\":2}"),
+                                          NULL, 0));
+  EXPECT_OK(pushbus_client_trigger_queued(client, &orders, 1, S("queued"), S("{\"n\":3}"),
+                                          NULL, 0));
+  EXPECT_OK(pushbus_client_flush(client, HARNESS_TIMEOUT_MS, &pending));
+  CHECK(pending == 0, "all answered");
+  CHECK(child_expect(&driver, "event orders queued {\"n\":1}", HARNESS_TIMEOUT_MS) != NULL,
+        "queued 1");
+  CHECK(child_expect(&driver, "event orders queued {\"n\":2}", HARNESS_TIMEOUT_MS) != NULL,
+        "queued 2");
+  CHECK(child_expect(&driver, "event orders queued {\"n\":3}", HARNESS_TIMEOUT_MS) != NULL,
+        "queued 3");
+
   /* Queries answer with the server's JSON. */
   char *json = NULL;
   EXPECT_OK(pushbus_client_channels(client, NULL, 0, NULL, 0, &json));
@@ -175,6 +212,9 @@ int main(int argc, char **argv) {
                                S("not-the-secret"), 0, NULL, &wrong));
   EXPECT_ERR(PUSHBUS_RESULT_HTTP_STATUS, "401",
              pushbus_client_trigger(wrong, &orders, 1, S("e"), S("{}"), NULL, 0));
+  EXPECT_OK(pushbus_client_trigger_queued(wrong, &orders, 1, S("e"), S("{}"), NULL, 0));
+  EXPECT_ERR(PUSHBUS_RESULT_HTTP_STATUS, "401",
+             pushbus_client_flush(wrong, HARNESS_TIMEOUT_MS, NULL));
   pushbus_client_free(wrong);
 
   /* Terminating user 7 closes the pusher-js connection. */

@@ -234,6 +234,17 @@ static void client_errors(void) {
   EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "encryption_master_key",
              pushbus_client_trigger(c, &(pushbus_str){S("private-encrypted-a")}, 1, S("e"),
                                     S("{}"), NULL, 0));
+  /* Queued triggers are refused the same way, at once; nothing is queued. */
+  EXPECT_ERR(PUSHBUS_RESULT_NULL_PARAMETER, "`client`",
+             pushbus_client_trigger_queued(NULL, &orders, 1, S("e"), S("{}"), NULL, 0));
+  EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "invalid channel name",
+             pushbus_client_trigger_queued(c, &invalid, 1, S("e"), S("{}"), NULL, 0));
+  EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "socket_id",
+             pushbus_client_trigger_queued(c, &orders, 1, S("e"), S("{}"), S("x")));
+  EXPECT_ERR(PUSHBUS_RESULT_INVALID_UTF8, "event",
+             pushbus_client_trigger_queued(c, &orders, 1, S("\xff"), S("{}"), NULL, 0));
+  EXPECT_ERR(PUSHBUS_RESULT_NULL_PARAMETER, "`client`", pushbus_client_flush(NULL, 0, NULL));
+  EXPECT_OK(pushbus_client_flush(c, 0, NULL)); /* nothing was queued */
   EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "empty batch",
              pushbus_client_trigger_batch(c, NULL, 0));
   pushbus_batch_event batch[1];

@@ -31,6 +31,10 @@ static void use_library(const char *who, pushbus_server **out_server, pushbus_cl
   EXPECT_OK(pushbus_client_new(S("127.0.0.1"), port, false, S("3"), S(KEY), S(SECRET), 0, NULL,
                                &client));
   EXPECT_OK(pushbus_client_trigger(client, &orders, 1, S("e"), S("{}"), NULL, 0));
+  EXPECT_OK(pushbus_client_trigger_queued(client, &orders, 1, S("q"), S("{}"), NULL, 0));
+  size_t pending = 1;
+  EXPECT_OK(pushbus_client_flush(client, 10000, &pending));
+  CHECK(pending == 0, "%s: the queued trigger was answered", who);
   char *json = NULL;
   EXPECT_OK(pushbus_client_channels(client, NULL, 0, NULL, 0, &json));
   CHECK(json && strcmp(json, "{\"channels\":{}}") == 0, "%s: channels %s", who,
@@ -48,6 +52,9 @@ static int child_main(pushbus_server *parent_server, pushbus_client *parent_clie
              pushbus_server_publish(parent_server, S("3"), &orders, 1, S("e"), S("{}"), NULL, 0));
   EXPECT_ERR(PUSHBUS_RESULT_FORKED, "before a fork",
              pushbus_client_trigger(parent_client, &orders, 1, S("e"), S("{}"), NULL, 0));
+  EXPECT_ERR(PUSHBUS_RESULT_FORKED, "before a fork",
+             pushbus_client_trigger_queued(parent_client, &orders, 1, S("e"), S("{}"), NULL, 0));
+  EXPECT_ERR(PUSHBUS_RESULT_FORKED, "before a fork", pushbus_client_flush(parent_client, 0, NULL));
   pushbus_event *ev = NULL;
   EXPECT_ERR(PUSHBUS_RESULT_FORKED, "before a fork", pushbus_events_poll(parent_events, 0, &ev));
   /* Pure functions work as before. */

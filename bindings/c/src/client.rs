@@ -3,9 +3,11 @@
 
 use std::ffi::c_char;
 use std::future::Future;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
-use pushbus_core::client::{BatchEvent, Client, ClientError, ClientOptions};
+use pushbus_core::client::{BatchEvent, Client, ClientError, ClientOptions, PreparedTrigger};
+use tokio::sync::mpsc;
 
 use crate::error::{pushbus_result, Failure};
 use crate::ffi::{
@@ -28,6 +30,68 @@ pub(crate) struct ClientHandle {
     /// runtime, which a forked child does not have.
     pid: u32,
     client: Client,
+    /// Queued triggers: made on the first `pushbus_client_trigger_queued`.
+    queue: OnceLock<Queue>,
+}
+
+/// How many queued triggers may wait to be sent before `pushbus_client_trigger_queued`
+/// blocks its caller until one is sent (back-pressure rather than unbounded memory).
+const QUEUE_CAPACITY: usize = 1024;
+
+/// The triggers a client sends in the background, in order, one at a time, and what
+/// became of them.
+struct Queue {
+    /// To the client's sender task; closing it (dropping the handle) lets the task
+    /// send what is queued and end.
+    sender: mpsc::Sender<PreparedTrigger>,
+    outcome: Arc<Outcome>,
+}
+
+/// Shared by the callers and the sender task: pending count and failures, with a
+/// condition variable for `pushbus_client_flush`.
+#[derive(Default)]
+struct Outcome {
+    state: Mutex<OutcomeState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct OutcomeState {
+    /// Queued and not answered yet.
+    pending: usize,
+    /// Failed since the last report by `pushbus_client_flush`.
+    failed: usize,
+    /// The first of those failures.
+    first_failure: Option<Failure>,
+}
+
+impl Queue {
+    /// Starts the sender task of `client` on the library's runtime.
+    fn start(client: Client) -> Result<Queue, Failure> {
+        let (sender, mut receiver) = mpsc::channel::<PreparedTrigger>(QUEUE_CAPACITY);
+        let outcome = Arc::new(Outcome::default());
+        let task_outcome = Arc::clone(&outcome);
+        runtime()?.spawn(async move {
+            while let Some(trigger) = receiver.recv().await {
+                let result = client.send(trigger).await;
+                let mut state = task_outcome.lock();
+                state.pending -= 1;
+                if let Err(e) = result {
+                    state.failed += 1;
+                    state.first_failure.get_or_insert_with(|| Failure::from(e));
+                }
+                drop(state);
+                task_outcome.changed.notify_all();
+            }
+        });
+        Ok(Queue { sender, outcome })
+    }
+}
+
+impl Outcome {
+    fn lock(&self) -> std::sync::MutexGuard<'_, OutcomeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Castable for pushbus_client {
@@ -49,14 +113,22 @@ pub struct pushbus_batch_event {
     pub socket_id: pushbus_str,
 }
 
-/// Borrows a live client of this process.
+/// Borrows a live client handle of this process.
+///
+/// # Safety
+/// `client` is NULL or a live handle from `pushbus_client_new`.
+unsafe fn handle_ref<'a>(client: *const pushbus_client) -> Result<&'a ClientHandle, Failure> {
+    let handle = try_ref::<pushbus_client>(client, "client")?;
+    check_pid(handle.pid, "client")?;
+    Ok(handle)
+}
+
+/// Borrows the client of a live handle of this process.
 ///
 /// # Safety
 /// `client` is NULL or a live handle from `pushbus_client_new`.
 unsafe fn client_ref<'a>(client: *const pushbus_client) -> Result<&'a Client, Failure> {
-    let handle = try_ref::<pushbus_client>(client, "client")?;
-    check_pid(handle.pid, "client")?;
-    Ok(&handle.client)
+    Ok(&handle_ref(client)?.client)
 }
 
 /// Runs one request on the library's runtime, blocking the caller.
@@ -126,6 +198,7 @@ pub unsafe extern "C" fn pushbus_client_new(
         out.write(to_boxed_ptr::<pushbus_client>(ClientHandle {
             pid: current_pid(),
             client,
+            queue: OnceLock::new(),
         }));
         Ok(())
     })
@@ -160,6 +233,131 @@ pub unsafe extern "C" fn pushbus_client_trigger(
         let data = str_arg(data, data_len, "data")?;
         let socket_id = opt_str_arg(socket_id, socket_id_len, "socket_id")?;
         block_on(client.trigger(&channels, event, data, socket_id))
+    })
+}
+
+/// Queues a trigger: checks the arguments now, then sends `event` on the library's
+/// threads, after every trigger queued before it on this client (in order, one at a
+/// time, on the client's kept-open connection), and returns without waiting for the
+/// server. This is what makes a broadcast cheap for a caller that cannot wait (a web
+/// request). Its outcome is reported by `pushbus_client_flush`.
+///
+/// Arguments as `pushbus_client_trigger` (borrowed for the call only; the request is
+/// built before this returns). At most 1024 triggers wait to be sent; past that, the
+/// caller blocks until one is sent. Triggers still queued when the client is freed
+/// are still sent, in the background; call `pushbus_client_flush` first to know their
+/// outcome. Errors (about this call only, nothing is queued then): `NULL_PARAMETER`,
+/// `INVALID_UTF8`, `INVALID_ARGUMENT` (channel names, event name, socket id,
+/// encryption key), `RUNTIME`, `FORKED`. Threads: any; does not wait for the server.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn pushbus_client_trigger_queued(
+    client: *const pushbus_client,
+    channels: *const pushbus_str,
+    channels_len: usize,
+    event: *const c_char,
+    event_len: usize,
+    data: *const c_char,
+    data_len: usize,
+    socket_id: *const c_char,
+    socket_id_len: usize,
+) -> pushbus_result {
+    guard(|| {
+        let handle = handle_ref(client)?;
+        let channels = str_array_arg(channels, channels_len, "channels")?;
+        let event = str_arg(event, event_len, "event")?;
+        let data = str_arg(data, data_len, "data")?;
+        let socket_id = opt_str_arg(socket_id, socket_id_len, "socket_id")?;
+        let prepared = handle
+            .client
+            .prepare_trigger(&channels, event, data, socket_id)?;
+        let queue = match handle.queue.get() {
+            Some(q) => q,
+            None => {
+                let q = Queue::start(handle.client.clone())?;
+                // A caller racing on another thread may have set it first: use theirs.
+                let _ = handle.queue.set(q);
+                handle.queue.get().expect("just set")
+            }
+        };
+        queue.outcome.lock().pending += 1;
+        let sent = match queue.sender.try_send(prepared) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(p)) => {
+                queue.sender.blocking_send(p).map_err(|_| ())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+        };
+        if sent.is_err() {
+            queue.outcome.lock().pending -= 1;
+            return Err(Failure::new(
+                pushbus_result::Runtime,
+                "the client's sender task has stopped",
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// Waits up to `timeout_ms` milliseconds until every trigger queued on this client is
+/// answered, and reports the failures: `PUSHBUS_RESULT_OK` when none of the triggers
+/// answered since the last report failed; otherwise the result code of the first that
+/// failed, with its message (and how many failed) as the last error message. Each
+/// failure is reported once. `timeout_ms` 0 does not wait: it reports what is known.
+///
+/// `client` is borrowed, not NULL. `out_pending` is NULL or receives, on success only,
+/// how many queued triggers are still not answered (0 once all are). Errors:
+/// `NULL_PARAMETER`, `FORKED`, and for failed triggers the codes of
+/// `pushbus_client_trigger` (`CONNECT`, `TIMEOUT`, `HTTP_STATUS`, `INVALID_RESPONSE`).
+/// Threads: any; blocks up to `timeout_ms`.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_flush(
+    client: *const pushbus_client,
+    timeout_ms: u32,
+    out_pending: *mut usize,
+) -> pushbus_result {
+    guard(|| {
+        let handle = handle_ref(client)?;
+        let Some(queue) = handle.queue.get() else {
+            if !out_pending.is_null() {
+                *out_pending = 0;
+            }
+            return Ok(());
+        };
+        let deadline = Instant::now() + Duration::from_millis(u64::from(timeout_ms));
+        let mut state = queue.outcome.lock();
+        while state.pending > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = queue
+                .outcome
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        let failed = std::mem::take(&mut state.failed);
+        let first = state.first_failure.take();
+        let pending = state.pending;
+        drop(state);
+        match first {
+            Some(f) if failed > 1 => Err(Failure::new(
+                f.code,
+                format!(
+                    "{} ({failed} queued triggers failed; this is the first)",
+                    f.message
+                ),
+            )),
+            Some(f) => Err(f),
+            None => {
+                if !out_pending.is_null() {
+                    *out_pending = pending;
+                }
+                Ok(())
+            }
+        }
     })
 }
 
