@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of pushbus: formatting and lints, Rust unit and integration tests, the
 # C library's tests (tests/c), the cross-language tests with the official pusher-js,
-# laravel-echo and Pusher SDKs against the real `pushbus serve` binary, and the npm
-# package's tests (npm/). Installs what it needs when missing.
+# laravel-echo and Pusher SDKs against the real `pushbus serve` binary, the npm
+# package's tests (npm/), and the PHP extension with the Laravel broadcaster (php-ext/).
+# Installs what it needs when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -60,3 +61,6 @@ step "npm package: install, build the addon (debug), check native.d.ts, test (np
 (cd npm && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts \
   && node scripts/build.js --check \
   && PUSHBUS_BIN="$root/target/debug/pushbus" npm test)
+
+step "PHP: the extension (phpt, valgrind), the Laravel broadcaster, a Laravel app with Echo (php-ext/scripts/test.sh)"
+bash php-ext/scripts/test.sh

@@ -1,0 +1,346 @@
+<?php
+
+/**
+ * The PHP API of the pushbus extension. This file is the source of truth:
+ * pushbus_arginfo.h is generated from it (php-ext/scripts/gen-arginfo.sh) and
+ * committed; the test script regenerates it and fails on any difference.
+ *
+ * @generate-class-entries
+ */
+
+namespace Pushbus {
+
+    /** The version of libpushbus linked into the extension, e.g. "0.1.0". */
+    function version(): string {}
+
+    /**
+     * Thrown by every failing call of the extension. getCode() is the library's
+     * result code (one of the constants below, stable numbers); getMessage() its
+     * detailed message.
+     */
+    class Exception extends \RuntimeException
+    {
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_PANIC
+         */
+        public const PANIC = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_NULL_PARAMETER
+         */
+        public const NULL_PARAMETER = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_INVALID_UTF8
+         */
+        public const INVALID_UTF8 = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_INVALID_ARGUMENT
+         */
+        public const INVALID_ARGUMENT = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_RUNTIME
+         */
+        public const RUNTIME = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_FORKED
+         */
+        public const FORKED = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_TIMEOUT
+         */
+        public const TIMEOUT = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_CLOSED
+         */
+        public const CLOSED = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_INVALID_SIGNATURE
+         */
+        public const INVALID_SIGNATURE = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_CONFIG
+         */
+        public const CONFIG = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_UNKNOWN_APP
+         */
+        public const UNKNOWN_APP = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_APP_DISABLED
+         */
+        public const APP_DISABLED = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_INVALID_CHANNEL
+         */
+        public const INVALID_CHANNEL = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_NO_CHANNELS
+         */
+        public const NO_CHANNELS = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_TOO_MANY_CHANNELS
+         */
+        public const TOO_MANY_CHANNELS = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_ENCRYPTED_WITH_OTHERS
+         */
+        public const ENCRYPTED_WITH_OTHERS = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_INVALID_EVENT_NAME
+         */
+        public const INVALID_EVENT_NAME = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_DATA_TOO_LARGE
+         */
+        public const DATA_TOO_LARGE = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_INVALID_SOCKET_ID
+         */
+        public const INVALID_SOCKET_ID = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_BATCH_TOO_LARGE
+         */
+        public const BATCH_TOO_LARGE = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_NOT_PRESENCE_CHANNEL
+         */
+        public const NOT_PRESENCE_CHANNEL = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_BIND
+         */
+        public const BIND = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_ALREADY_STARTED
+         */
+        public const ALREADY_STARTED = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_NOT_RUNNING
+         */
+        public const NOT_RUNNING = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_CONNECT
+         */
+        public const CONNECT = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_HTTP_STATUS
+         */
+        public const HTTP_STATUS = UNKNOWN;
+        /**
+         * @var int
+         * @cvalue PUSHBUS_RESULT_INVALID_RESPONSE
+         */
+        public const INVALID_RESPONSE = UNKNOWN;
+    }
+
+    /**
+     * Signatures, as an auth endpoint needs them. Pure functions: no I/O, no threads.
+     *
+     * @not-serializable
+     */
+    final class Auth
+    {
+        /**
+         * The JSON body of a channel authorization answer, exactly what pusher-js and
+         * Echo expect from /broadcasting/auth: {"auth":"key:sig"}, with "channel_data"
+         * for presence channels (required there; signed as given, byte for byte) and
+         * "shared_secret" for private-encrypted- channels (needs the master key).
+         */
+        public static function authorizeChannel(
+            string $key,
+            string $secret,
+            string $socketId,
+            string $channel,
+            ?string $channelData = null,
+            ?string $encryptionMasterKeyBase64 = null
+        ): string {}
+
+        /**
+         * The JSON body of a user authentication answer (/broadcasting/user-auth):
+         * {"auth":"key:sig","user_data":"..."}. $userData is the user JSON as sent
+         * (signed byte for byte), or an array json_encode()d here; it must hold an id.
+         */
+        public static function authenticateUser(string $key, string $secret, string $socketId, string|array $userData): string {}
+
+        /**
+         * Whether a webhook request is genuine: $keyHeader (X-Pusher-Key) is the app's
+         * key and $signatureHeader (X-Pusher-Signature) the HMAC of the raw body.
+         * Compared in constant time.
+         */
+        public static function verifyWebhook(
+            string $key,
+            string $secret,
+            string $keyHeader,
+            string $signatureHeader,
+            string $body
+        ): bool {}
+
+        /** The shared_secret of a private-encrypted- channel (base64). */
+        public static function sharedSecret(string $channel, string $encryptionMasterKeyBase64): string {}
+
+        /**
+         * The data to publish on a private-encrypted- channel:
+         * {"nonce":"...","ciphertext":"..."}. $nonce (24 bytes) is for reproducible
+         * tests only; leave it null for a fresh random nonce.
+         */
+        public static function encryptData(
+            string $channel,
+            string $encryptionMasterKeyBase64,
+            string $plaintext,
+            ?string $nonce = null
+        ): string {}
+
+        /**
+         * Signs an HTTP API request: the complete query string to append after "?",
+         * auth_signature last. $query holds the other parameters; $timestamp 0 is now.
+         */
+        public static function signRequest(
+            string $key,
+            string $secret,
+            string $method,
+            string $path,
+            array $query = [],
+            string $body = "",
+            int $timestamp = 0
+        ): string {}
+    }
+
+    /**
+     * A client of the Pusher HTTP API, for pushbus or any Pusher-compatible server.
+     * Its connection stays open between calls and, by default, between requests of
+     * the same PHP process (an FPM worker): clients made with the same options share
+     * one native client. After fork() it rebuilds its native client in the child.
+     *
+     * trigger() is queued by default: it checks its arguments, hands the event to the
+     * library's threads (sent in order on the kept-open connection) and returns
+     * without waiting for the server. A failed delivery is thrown by the next
+     * trigger() or flush(), or reported as a warning at the end of the request.
+     *
+     * @not-serializable
+     */
+    final class Client
+    {
+        /**
+         * Options: app_id, key, secret (required); host ("127.0.0.1"), port (80, or
+         * 443 for https), scheme ("http" or "https"; useTLS also accepted), timeout
+         * (seconds, default 5), encryption_master_key_base64, persistent (true),
+         * queued (true: trigger() does not wait for the server).
+         */
+        public function __construct(array $options) {}
+
+        /**
+         * Triggers $event on one channel or a list of them (at most 100). $data is
+         * sent verbatim when it is a string and json_encode()d otherwise. $socketId
+         * excludes that connection (toOthers()). Queued unless the client was made
+         * with queued => false; throws at once for refused arguments, and for an
+         * earlier queued trigger that failed.
+         */
+        public function trigger(string|array $channels, string $event, mixed $data, ?string $socketId = null): void {}
+
+        /**
+         * Waits until every queued trigger is answered (up to $timeout seconds; default
+         * the client's timeout) and throws if any failed, or if some are still not
+         * answered then.
+         */
+        public function flush(?float $timeout = null): void {}
+
+        /**
+         * Triggers several events in one request. Each event is an array with
+         * channel, name, data and optionally socket_id.
+         */
+        public function triggerBatch(array $events): void {}
+
+        /** Sends $event to every connection signed in as $userId. */
+        public function sendToUser(string $userId, string $event, mixed $data): void {}
+
+        /** GET /channels: the decoded answer, e.g. ["channels" => ["orders" => []]]. */
+        public function channels(?string $prefix = null, ?string $info = null): array {}
+
+        /** GET /channels/{name}: the decoded answer, e.g. ["occupied" => true]. */
+        public function channel(string $channel, ?string $info = null): array {}
+
+        /** GET /channels/{name}/users: the decoded answer, ["users" => [["id" => "1"]]]. */
+        public function users(string $channel): array {}
+
+        /** Closes every connection of the user on the server. */
+        public function terminateUserConnections(string $userId): void {}
+    }
+
+    /**
+     * An embedded pushbus server, running on the library's threads inside this PHP
+     * process. Lifecycle events are queued and handed to PHP only by poll(), on the
+     * PHP thread.
+     *
+     * @not-serializable
+     */
+    final class Server
+    {
+        /**
+         * $config is the JSON config of the README as an array:
+         * ["host" => "127.0.0.1", "port" => 0, "apps" => [["id" => ..., "key" => ..., "secret" => ...]]].
+         * Nothing listens until start().
+         */
+        public function __construct(array $config) {}
+
+        /** Starts listening; $address "host:port" overrides the config. Returns the bound port. */
+        public function start(?string $address = null): int {}
+
+        /** The bound port, or null before start(). */
+        public function port(): ?int {}
+
+        /**
+         * Publishes to the server's own clients, in-process. $data as in
+         * Client::trigger. $appId defaults to the first app of the config.
+         */
+        public function publish(string|array $channels, string $event, mixed $data, ?string $socketId = null, ?string $appId = null): void {}
+
+        /**
+         * Waits up to $timeoutMs for lifecycle events and returns those available (at
+         * most $max), oldest first, each an array with name, app_id and the fields of
+         * its kind (channel, user_id, socket_id, event, data, lost). [] on timeout.
+         */
+        public function poll(int $timeoutMs = 0, int $max = 100): array {}
+
+        /** Occupied channels: ["orders" => ["subscription_count" => 1], ...]. */
+        public function channels(?string $prefix = null, ?string $appId = null): array {}
+
+        /** One channel: occupied, subscription_count and, for presence, user_count. */
+        public function channel(string $channel, ?string $appId = null): array {}
+
+        /** The members of a presence channel: [["id" => "1", "user_info" => [...]], ...]. */
+        public function members(string $channel, ?string $appId = null): array {}
+
+        /** The number of live connections of the app. */
+        public function connectionCount(?string $appId = null): int {}
+
+        /** Closes every connection of the user; returns how many. */
+        public function terminateUserConnections(string $userId, ?string $appId = null): int {}
+
+        /** Stops gracefully: clients are told to reconnect (4200). */
+        public function stop(): void {}
+    }
+}

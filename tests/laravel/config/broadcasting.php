@@ -1,0 +1,39 @@
+<?php
+
+return [
+    // Laravel 8 reads BROADCAST_DRIVER; Laravel 11 and 12 read BROADCAST_CONNECTION.
+    'default' => env('BROADCAST_DRIVER', env('BROADCAST_CONNECTION', 'null')),
+
+    'connections' => [
+        // The reverb connection's keys, so the REVERB_* variables work unchanged.
+        'pushbus' => [
+            'driver' => 'pushbus',
+            'key' => env('REVERB_APP_KEY'),
+            'secret' => env('REVERB_APP_SECRET'),
+            'app_id' => env('REVERB_APP_ID'),
+            'options' => [
+                'host' => env('REVERB_HOST', '127.0.0.1'),
+                'port' => env('REVERB_PORT', 8080),
+                'scheme' => env('REVERB_SCHEME', 'http'),
+                'useTLS' => env('REVERB_SCHEME', 'http') === 'https',
+                'timeout' => 5,
+            ],
+            // Read by `php artisan pushbus:start` only.
+            'server' => [
+                'host' => env('REVERB_SERVER_HOST', '0.0.0.0'),
+                'port' => env('REVERB_SERVER_PORT', 8080),
+                'app' => [
+                    'allowed_origins' => ['*'],
+                ],
+            ],
+        ],
+
+        'log' => [
+            'driver' => 'log',
+        ],
+
+        'null' => [
+            'driver' => 'null',
+        ],
+    ],
+];

@@ -1,0 +1,14 @@
+<?php
+
+return [
+    'default' => 'array',
+
+    'stores' => [
+        'array' => [
+            'driver' => 'array',
+            'serialize' => false,
+        ],
+    ],
+
+    'prefix' => 'portal',
+];

@@ -1,0 +1,190 @@
+// A Laravel 8 client portal (tests/laravel, on Debian's php-laravel-framework) broadcasting
+// through the pushbus extension: `php artisan pushbus:start` runs the server, PHP's
+// built-in server (with forked workers, like PHP-FPM) serves the app, and Laravel Echo
+// 2.5 in Node subscribes through the app's real /broadcasting/auth.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { appEnvironment, artisan, Child, freePort, Inbox, makeEcho, refused, REVERB, subscribed, until, WAIT } from '../support.mjs';
+
+let env;
+let cleanup;
+let server; // php artisan pushbus:start
+let web; // php -S
+let wsPort;
+let appUrl;
+const tokens = {};
+
+async function api(method, path, { token, body, socketId } = {}) {
+  const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  // What Echo's axios interceptor adds, so that toOthers() knows the sender.
+  if (socketId) headers['X-Socket-ID'] = socketId;
+  const res = await fetch(`${appUrl}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(WAIT) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+  return JSON.parse(text);
+}
+
+before(async () => {
+  ({ env, cleanup } = appEnvironment());
+  artisan(env, 'migrate:fresh', '--seed', '--force');
+
+  server = new Child('pushbus:start', ['artisan', 'pushbus:start', '--host=127.0.0.1', '--port=0', '-v'], env);
+  const line = await server.waitLine(/pushbus listening on http:\/\/127\.0\.0\.1:\d+/);
+  wsPort = Number(line.match(/:(\d+)$/)[1]);
+
+  const webPort = await freePort();
+  appUrl = `http://127.0.0.1:${webPort}`;
+  // Forked workers (PHP_CLI_SERVER_WORKERS): the extension is loaded in the parent,
+  // each worker makes its own native client, as under PHP-FPM.
+  web = new Child('php -S', ['-S', `127.0.0.1:${webPort}`, '-t', 'public', 'public/index.php'],
+    { ...env, REVERB_PORT: String(wsPort), PHP_CLI_SERVER_WORKERS: '2' });
+  await until(() => api('GET', '/api/test/broadcaster'), 'the app to answer');
+
+  for (const [name, email] of Object.entries({ ann: 'ann@client7.test', bob: 'bob@client7.test', cat: 'cat@client8.test', dan: 'dan@client7.test' })) {
+    tokens[name] = (await api('POST', '/api/test/login', { body: { email } })).token;
+  }
+});
+
+after(async () => {
+  await web?.stop();
+  const exit = await server?.stop();
+  cleanup?.();
+  // SIGTERM stops pushbus:start gracefully, with status 0.
+  assert.deepEqual(exit, { code: 0, signal: null });
+  assert.ok(server.lines.items.includes('pushbus stopped'), 'pushbus:start said it stopped');
+});
+
+test('the app broadcasts through PushbusBroadcaster; each worker keeps its connection across requests', async () => {
+  const ports = new Map(); // worker pid => local ports of its connections to pushbus
+  const requests = 12;
+  for (let i = 0; i < requests; i++) {
+    const info = await api('GET', '/api/test/broadcaster');
+    assert.equal(info.class, 'Pushbus\\Laravel\\PushbusBroadcaster');
+    assert.ok(info.connections.length >= 1, `worker ${info.pid} is connected: ${JSON.stringify(info)}`);
+    ports.set(info.pid, new Set([...(ports.get(info.pid) ?? []), ...info.connections]));
+  }
+  // A connection per request would be 12. Each worker keeps one (hyper may add a spare).
+  for (const [pid, set] of ports) assert.ok(set.size <= 2, `worker ${pid} used ${set.size} connections`);
+  const total = [...ports.values()].reduce((n, s) => n + s.size, 0);
+  assert.ok(total < requests, `${requests} requests used ${total} connections`);
+});
+
+test('InvoiceCreated (private client.{id}, broadcastAs, broadcastWith) reaches members of the client', async (t) => {
+  const echo = makeEcho(t, { wsPort, appUrl, token: tokens.bob });
+  const got = new Inbox('invoice.created');
+  const channel = echo.private('client.7').listen('.invoice.created', (e) => got.push(e));
+  await subscribed(channel, 'bob: private-client.7');
+
+  const invoice = await api('POST', '/api/invoices', { token: tokens.ann, body: { id: 41, number: 'INV-0041', total: '1250.00' } });
+  assert.equal(invoice.client_id, 7);
+  assert.deepEqual(await got.waitFor(), { id: 41, number: 'INV-0041', total: '1250.00', url: 'https://portal.test/invoices/41' });
+});
+
+test('a user of another client, or a guest, is refused private client.{id} (403)', async (t) => {
+  const cat = makeEcho(t, { wsPort, appUrl, token: tokens.cat });
+  const e1 = await refused(cat.private('client.7'), 'cat (client 8): private-client.7');
+  assert.equal(e1.status, 403);
+  const dan = makeEcho(t, { wsPort, appUrl, token: tokens.dan });
+  const e2 = await refused(dan.private('client.7'), 'dan (guest of client 7): private-client.7');
+  assert.equal(e2.status, 403);
+  // Their own client is fine.
+  await subscribed(cat.private('client.8'), 'cat: private-client.8');
+});
+
+test('here/joining/leaving carry the user info of the presence callback', async (t) => {
+  const ann = makeEcho(t, { wsPort, appUrl, token: tokens.ann });
+  const annHere = new Inbox('ann here');
+  const joining = new Inbox('ann joining');
+  const leaving = new Inbox('ann leaving');
+  ann.join('project.1').here((users) => annHere.push(users)).joining((u) => joining.push(u)).leaving((u) => leaving.push(u));
+  const annInfo = { id: 1, name: 'Ann Admin', avatar: 'https://portal.test/avatars/ann.png' };
+  assert.deepEqual(await annHere.waitFor(), [annInfo]);
+
+  const bob = makeEcho(t, { wsPort, appUrl, token: tokens.bob });
+  const bobHere = new Inbox('bob here');
+  bob.join('project.1').here((users) => bobHere.push(users));
+  const bobInfo = { id: 2, name: 'Bob Member', avatar: 'https://portal.test/avatars/bob.png' };
+  const here = await bobHere.waitFor();
+  assert.deepEqual([...here].sort((a, b) => a.id - b.id), [annInfo, bobInfo]);
+  assert.deepEqual(await joining.waitFor(), bobInfo);
+
+  // pushbus:start hands the lifecycle events to PHP (printed with -v).
+  await server.waitLine(/"name":"member_added".*"channel":"presence-project\.1".*"user_id":"2"/);
+
+  bob.leave('project.1');
+  assert.deepEqual(await leaving.waitFor(), bobInfo);
+
+  // Cat's client does not own project 1.
+  const cat = makeEcho(t, { wsPort, appUrl, token: tokens.cat });
+  assert.equal((await refused(cat.join('project.1'), 'cat: presence-project.1')).status, 403);
+});
+
+test('CommentAdded with toOthers() and X-Socket-ID skips the sender; ProjectUpdated reaches both channels', async (t) => {
+  const ann = makeEcho(t, { wsPort, appUrl, token: tokens.ann });
+  const bob = makeEcho(t, { wsPort, appUrl, token: tokens.bob });
+  const annGot = new Inbox('ann CommentAdded');
+  const bobGot = new Inbox('bob CommentAdded');
+  const annRoom = ann.join('project.1').listen('CommentAdded', (e) => annGot.push(e));
+  const bobRoom = bob.join('project.1').listen('CommentAdded', (e) => bobGot.push(e));
+  // (Both callbacks are bound before either subscription can succeed.)
+  await Promise.all([subscribed(annRoom, 'ann: presence-project.1'), subscribed(bobRoom, 'bob: presence-project.1')]);
+
+  const first = await api('POST', '/api/projects/1/comments', { token: tokens.bob, socketId: bob.socketId(), body: { body: 'Draft is ready' } });
+  assert.deepEqual(await annGot.waitFor(), { projectId: 1, comment: first });
+  // The next comment, from Ann, reaches Bob: the first one had to come before it.
+  const second = await api('POST', '/api/projects/1/comments', { token: tokens.ann, socketId: ann.socketId(), body: { body: 'Looks good' } });
+  assert.deepEqual(await bobGot.waitFor(), { projectId: 1, comment: second });
+  assert.deepEqual(bobGot.items, [{ projectId: 1, comment: second }], 'bob never got his own comment');
+  assert.equal(annGot.items.length, 1, 'ann never got her own comment');
+
+  // ProjectUpdated: queued (sync), FQCN name, public properties, two channels.
+  const updates = new Inbox('ProjectUpdated');
+  const clientChannel = bob.private('client.7').listen('ProjectUpdated', (e) => updates.push({ on: 'client.7', e }));
+  await subscribed(clientChannel, 'bob: private-client.7');
+  bobRoom.listen('ProjectUpdated', (e) => updates.push({ on: 'project.1', e }));
+  const project = await api('POST', '/api/projects/1', { token: tokens.ann, body: { name: 'Website relaunch, phase 2' } });
+  const viaClient = await updates.waitFor((u) => u.on === 'client.7');
+  const viaRoom = await updates.waitFor((u) => u.on === 'project.1');
+  for (const { e } of [viaClient, viaRoom]) {
+    assert.deepEqual(e, { project, change: 'renamed' });
+  }
+});
+
+test('a broadcast notification reaches private App.Models.User.{id}, and only its user may listen', async (t) => {
+  const bob = makeEcho(t, { wsPort, appUrl, token: tokens.bob });
+  const got = new Inbox('notification');
+  const channel = bob.private('App.Models.User.2').notification((n) => got.push(n));
+  await subscribed(channel, 'bob: private-App.Models.User.2');
+  await api('POST', '/api/invoices/41/paid', { token: tokens.bob, body: { amount: '1250.00' } });
+  const n = await got.waitFor();
+  assert.equal(n.type, 'App\\Notifications\\InvoicePaid');
+  assert.match(n.id, /^[0-9a-f-]{36}$/);
+  assert.deepEqual({ ...n, id: undefined, type: undefined }, { id: undefined, type: undefined, invoice_id: 41, amount: '1250.00', message: 'Invoice #41 was paid' });
+
+  const ann = makeEcho(t, { wsPort, appUrl, token: tokens.ann });
+  assert.equal((await refused(ann.private('App.Models.User.2'), 'ann: private-App.Models.User.2')).status, 403);
+});
+
+test('a failed broadcast throws BroadcastException with the pushbus result code (never silent)', async () => {
+  const deadPort = await freePort(); // nothing listens there
+  const r = await api('POST', '/api/test/broadcast-failure', { body: { port: deadPort } });
+  assert.equal(r.exception, 'Illuminate\\Broadcasting\\BroadcastException');
+  assert.match(r.message, /^Pushbus error: connection failed/);
+  assert.equal(r.previous, 'Pushbus\\Exception');
+  assert.equal(r.code, 200); // PUSHBUS_RESULT_CONNECT
+});
+
+test('a deferred broadcast that fails is reported to the exception handler after the response', async () => {
+  const deadPort = await freePort();
+  const r = await api('POST', '/api/test/broadcast-deferred-failure', { body: { port: deadPort } });
+  assert.deepEqual(r, { queued: true });
+  const log = join(env.PUSHBUS_LARAVEL_STORAGE, 'logs', 'laravel.log');
+  const line = await until(() => {
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    return text.split('\n').find((l) => l.includes('BroadcastException') || l.includes('Pushbus error'));
+  }, 'the failure in storage/logs/laravel.log');
+  assert.match(line, /Pushbus error: connection failed/);
+});
