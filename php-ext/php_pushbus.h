@@ -69,6 +69,9 @@ bool pushbus_channels_arg(zend_string *one, HashTable *many, pushbus_str **out, 
 /* Decodes `json` (a library string, freed here) into `return_value` as an array.
  * Returns false with an exception thrown. */
 bool pushbus_return_json(char *json, zval *return_value);
+/* Like pushbus_return_json, but returns the array under `key` of the decoded object
+ * (an empty array when it is missing). */
+bool pushbus_return_json_member(char *json, const char *key, zval *return_value);
 
 /* Decodes a base64 encryption master key, which must be 32 bytes. Returns false with
  * an exception thrown. */

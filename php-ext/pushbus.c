@@ -137,6 +137,21 @@ bool pushbus_return_json(char *json, zval *return_value) {
   return true;
 }
 
+bool pushbus_return_json_member(char *json, const char *key, zval *return_value) {
+  zval answer;
+  if (!pushbus_return_json(json, &answer)) {
+    return false;
+  }
+  zval *member = zend_hash_str_find(Z_ARRVAL(answer), key, strlen(key));
+  if (member && Z_TYPE_P(member) == IS_ARRAY) {
+    ZVAL_COPY(return_value, member);
+  } else {
+    array_init(return_value);
+  }
+  zval_ptr_dtor(&answer);
+  return true;
+}
+
 bool pushbus_master_key(zend_string *base64, uint8_t out[32]) {
   zend_string *raw = php_base64_decode_ex((const unsigned char *)ZSTR_VAL(base64), ZSTR_LEN(base64), 1);
   if (raw == NULL || ZSTR_LEN(raw) != 32) {

@@ -267,17 +267,9 @@ ZEND_METHOD(Pushbus_Server, channels) {
     pushbus_throw(r);
     RETURN_THROWS();
   }
-  zval answer;
-  if (!pushbus_return_json(json, &answer)) {
+  if (!pushbus_return_json_member(json, "channels", return_value)) {
     RETURN_THROWS();
   }
-  zval *inner = zend_hash_str_find(Z_ARRVAL(answer), "channels", sizeof("channels") - 1);
-  if (inner && Z_TYPE_P(inner) == IS_ARRAY) {
-    RETVAL_COPY(inner);
-  } else {
-    array_init(return_value);
-  }
-  zval_ptr_dtor(&answer);
 }
 
 ZEND_METHOD(Pushbus_Server, channel) {
@@ -322,17 +314,9 @@ ZEND_METHOD(Pushbus_Server, members) {
     pushbus_throw(r);
     RETURN_THROWS();
   }
-  zval answer;
-  if (!pushbus_return_json(json, &answer)) {
+  if (!pushbus_return_json_member(json, "users", return_value)) {
     RETURN_THROWS();
   }
-  zval *users = zend_hash_str_find(Z_ARRVAL(answer), "users", sizeof("users") - 1);
-  if (users && Z_TYPE_P(users) == IS_ARRAY) {
-    RETVAL_COPY(users);
-  } else {
-    array_init(return_value);
-  }
-  zval_ptr_dtor(&answer);
 }
 
 ZEND_METHOD(Pushbus_Server, connectionCount) {
