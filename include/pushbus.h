@@ -135,10 +135,15 @@ typedef uint32_t pushbus_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// A client of the Pusher HTTP API. Opaque. It keeps its connections to the server open
+// A client of the Pusher HTTP API. Opaque. It keeps its connection to the server open
 // between requests (keep-alive). Every function taking a `const pushbus_client *` may
 // be called from any thread, concurrently; each blocks its caller until the request
-// completes or times out.
+// completes or times out (except `pushbus_client_trigger_queued`).
+//
+// A plain-http client does its I/O on the calling thread, on one kept-open connection
+// (requests pipelined, answered in order; the library starts no thread for it):
+// concurrent calls take turns on it, so threads that need parallel requests use a
+// client each. An https client runs its requests on the library's threads.
 typedef struct pushbus_client pushbus_client;
 
 // A reader of one server's lifecycle events, for polling. Opaque.
@@ -612,17 +617,24 @@ pushbus_result pushbus_client_trigger(const struct pushbus_client *client,
                                       const char *socket_id,
                                       size_t socket_id_len);
 
-// Queues a trigger: checks the arguments now, then sends `event` on the library's
-// threads, after every trigger queued before it on this client (in order, one at a
-// time, on the client's kept-open connection), and returns without waiting for the
-// server. This is what makes a broadcast cheap for a caller that cannot wait (a web
-// request). Its outcome is reported by `pushbus_client_flush`.
+// Queues a trigger: checks the arguments now, sends `event` after every trigger queued
+// before it on this client (in order, on the client's kept-open connection), and
+// returns without waiting for the server's answer. This is what makes a broadcast
+// cheap for a caller that cannot wait (a web request). Its outcome is reported by
+// `pushbus_client_flush`.
+//
+// On a plain-http client the calling thread writes the signed request itself and the
+// answers are read later, by `pushbus_client_flush` or a later queued trigger (HTTP/1.1
+// pipelining; the connection is made on the calling thread, at the first trigger).
+// On an https client the request is handed to the library's threads.
 //
 // Arguments as `pushbus_client_trigger` (borrowed for the call only; the request is
-// built before this returns). At most 1024 triggers wait to be sent; past that, the
-// caller blocks until one is sent. Triggers still queued when the client is freed
-// are still sent, in the background; call `pushbus_client_flush` first to know their
-// outcome. Errors (about this call only, nothing is queued then): `NULL_PARAMETER`,
+// built before this returns). At most 1024 triggers wait for their answer (https: to
+// be sent); past that, the caller blocks until the server catches up. Freeing the
+// client waits up to its timeout for the answers of triggers already written (https:
+// queued triggers are still sent, in the background); call `pushbus_client_flush`
+// first to know their outcome. Errors (about this call only, nothing is queued then):
+// `NULL_PARAMETER`,
 // `INVALID_UTF8`, `INVALID_ARGUMENT` (channel names, event name, socket id,
 // encryption key), `RUNTIME`, `FORKED`. Threads: any; does not wait for the server.
 pushbus_result pushbus_client_trigger_queued(const struct pushbus_client *client,
@@ -639,7 +651,9 @@ pushbus_result pushbus_client_trigger_queued(const struct pushbus_client *client
 // answered, and reports the failures: `PUSHBUS_RESULT_OK` when none of the triggers
 // answered since the last report failed; otherwise the result code of the first that
 // failed, with its message (and how many failed) as the last error message. Each
-// failure is reported once. `timeout_ms` 0 does not wait: it reports what is known.
+// failure is reported once. `timeout_ms` 0 does not wait: it reports what is known
+// (on a plain-http client, after reading the answers already there). A trigger not
+// answered within the client's timeout fails with `TIMEOUT`.
 //
 // `client` is borrowed, not NULL. `out_pending` is NULL or receives, on success only,
 // how many queued triggers are still not answered (0 once all are). Errors:

@@ -235,10 +235,10 @@ namespace Pushbus {
      * the same PHP process (an FPM worker): clients made with the same options share
      * one native client. After fork() it rebuilds its native client in the child.
      *
-     * trigger() is queued by default: it checks its arguments, hands the event to the
-     * library's threads (sent in order on the kept-open connection) and returns
-     * without waiting for the server. A failed delivery is thrown by the next
-     * trigger() or flush(), or reported as a warning at the end of the request.
+     * trigger() is queued by default: it checks its arguments, writes the request on
+     * the kept-open connection (in order) and returns without waiting for the answer,
+     * which is read later. A failed delivery is thrown by the next trigger() or
+     * flush(), or reported as a warning at the end of the request.
      *
      * @not-serializable
      */

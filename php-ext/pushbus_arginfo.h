@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: dbe9390857238ff76f1331db447d603259c95824 */
+ * Stub hash: 66f6161346d7137907c96fd48dcf8f002c624042 */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_Pushbus_version, 0, 0, IS_STRING, 0)
 ZEND_END_ARG_INFO()

@@ -96,11 +96,52 @@ impl std::error::Error for ClientError {}
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
-/// A trigger checked and built by `Client::prepare_trigger`, ready for `Client::send`.
+/// One call of the HTTP API, its arguments checked, ready to be signed and sent by
+/// either transport: [`Client::execute`] (async, on a tokio runtime; http or https) or
+/// [`crate::pipeline::Pipeline`] (on the caller's thread; plain http). Made by the
+/// `*_request` methods of [`Client`]; signed when sent, with the time then.
 #[derive(Clone, Debug)]
-pub struct PreparedTrigger {
-    /// The JSON body of `POST /apps/{id}/events`.
-    body: Value,
+pub struct ApiRequest {
+    method: &'static str,
+    /// The path after `/apps/{app_id}/`.
+    route: String,
+    /// Query parameters besides the signature's.
+    params: Vec<(String, String)>,
+    /// The JSON body, serialized (empty for a GET).
+    body: String,
+}
+
+impl ApiRequest {
+    fn get(route: String, params: Vec<(String, String)>) -> ApiRequest {
+        ApiRequest {
+            method: "GET",
+            route,
+            params,
+            body: String::new(),
+        }
+    }
+
+    fn post(route: String, body: String) -> ApiRequest {
+        ApiRequest {
+            method: "POST",
+            route,
+            params: Vec::new(),
+            body,
+        }
+    }
+}
+
+/// An event as the HTTP API takes it: in a trigger (`channels`) or a batch (`channel`).
+#[derive(serde::Serialize)]
+struct EventBody<'a> {
+    name: &'a str,
+    data: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channels: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    socket_id: Option<&'a str>,
 }
 
 /// Cheap to clone: clones share the connection pool.
@@ -108,7 +149,8 @@ pub struct PreparedTrigger {
 pub struct Client {
     options: ClientOptions,
     http: HttpClient<Connector, Full<Bytes>>,
-    base: String,
+    /// `host:port`, an IPv6 address in brackets.
+    authority: String,
 }
 
 /// What the SDKs leave unescaped in query values; everything else is percent-encoded
@@ -156,17 +198,24 @@ impl Client {
         } else {
             options.host.clone()
         };
-        let scheme = if options.tls { "https" } else { "http" };
-        let base = format!("{scheme}://{host}:{}", options.port);
+        let authority = format!("{host}:{}", options.port);
         Ok(Client {
             options,
             http,
-            base,
+            authority,
         })
     }
 
     pub fn options(&self) -> &ClientOptions {
         &self.options
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.options.tls {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// Triggers `event` on `channels` (1 to 100), excluding `socket_id` if given. `data`
@@ -178,63 +227,15 @@ impl Client {
         data: &str,
         socket_id: Option<&str>,
     ) -> Result<(), ClientError> {
-        let prepared = self.prepare_trigger(channels, event, data, socket_id)?;
-        self.send(prepared).await
-    }
-
-    /// Checks and builds what `trigger` sends, without sending it: the arguments are
-    /// refused here (`InvalidArgument`), at once, and `send` can deliver it later (a
-    /// caller that queues its triggers). Encrypted channels are encrypted here.
-    pub fn prepare_trigger(
-        &self,
-        channels: &[String],
-        event: &str,
-        data: &str,
-        socket_id: Option<&str>,
-    ) -> Result<PreparedTrigger, ClientError> {
-        Ok(PreparedTrigger {
-            body: self.event_body(channels, event, data, socket_id)?,
-        })
-    }
-
-    /// Sends a trigger made by `prepare_trigger` (signed now, with the current time).
-    pub async fn send(&self, trigger: PreparedTrigger) -> Result<(), ClientError> {
-        self.request(Method::POST, "events", &[], Some(trigger.body))
-            .await?;
-        Ok(())
+        let request = self.trigger_request(channels, event, data, socket_id)?;
+        self.execute(&request).await.map(drop)
     }
 
     /// Triggers several events in one request (the server's batch limit applies; 10 on
     /// Pusher).
     pub async fn trigger_batch(&self, events: &[BatchEvent]) -> Result<(), ClientError> {
-        if events.is_empty() {
-            return Err(ClientError::InvalidArgument("empty batch".into()));
-        }
-        let items = events
-            .iter()
-            .map(|e| {
-                let mut item = self.event_body(
-                    std::slice::from_ref(&e.channel),
-                    &e.name,
-                    &e.data,
-                    e.socket_id.as_deref(),
-                )?;
-                // Batch items use the singular `channel`.
-                if let Value::Object(m) = &mut item {
-                    m.remove("channels");
-                    m.insert("channel".into(), e.channel.clone().into());
-                }
-                Ok(item)
-            })
-            .collect::<Result<Vec<_>, ClientError>>()?;
-        self.request(
-            Method::POST,
-            "batch_events",
-            &[],
-            Some(json!({ "batch": items })),
-        )
-        .await?;
-        Ok(())
+        let request = self.batch_request(events)?;
+        self.execute(&request).await.map(drop)
     }
 
     /// Sends `event` to every connection signed in as `user_id`.
@@ -244,8 +245,8 @@ impl Client {
         event: &str,
         data: &str,
     ) -> Result<(), ClientError> {
-        self.trigger(&[names::user_channel_name(user_id)], event, data, None)
-            .await
+        let request = self.user_event_request(user_id, event, data)?;
+        self.execute(&request).await.map(drop)
     }
 
     /// `GET /channels`: occupied channels, optionally filtered by prefix; `info` may be
@@ -255,6 +256,85 @@ impl Client {
         filter_by_prefix: Option<&str>,
         info: Option<&str>,
     ) -> Result<Value, ClientError> {
+        self.execute(&self.channels_request(filter_by_prefix, info))
+            .await
+    }
+
+    /// `GET /channels/{name}`; `info` is a comma list of `user_count`,
+    /// `subscription_count`, `cache`.
+    pub async fn channel(&self, name: &str, info: Option<&str>) -> Result<Value, ClientError> {
+        self.execute(&self.channel_request(name, info)?).await
+    }
+
+    /// `GET /channels/{name}/users` of a presence channel.
+    pub async fn users(&self, channel: &str) -> Result<Value, ClientError> {
+        self.execute(&self.users_request(channel)?).await
+    }
+
+    /// Closes every connection of `user_id`.
+    pub async fn terminate_user_connections(&self, user_id: &str) -> Result<(), ClientError> {
+        let request = self.terminate_request(user_id)?;
+        self.execute(&request).await.map(drop)
+    }
+
+    /// What `trigger` sends. The arguments are checked here (`InvalidArgument`), at
+    /// once, so a caller that queues its triggers learns of a bad one immediately;
+    /// events of encrypted channels are encrypted here.
+    pub fn trigger_request(
+        &self,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        socket_id: Option<&str>,
+    ) -> Result<ApiRequest, ClientError> {
+        let body = self.event_body(channels, event, data, socket_id)?;
+        Ok(ApiRequest::post("events".into(), body))
+    }
+
+    /// What `trigger_batch` sends.
+    pub fn batch_request(&self, events: &[BatchEvent]) -> Result<ApiRequest, ClientError> {
+        if events.is_empty() {
+            return Err(ClientError::InvalidArgument("empty batch".into()));
+        }
+        let data = events
+            .iter()
+            .map(|e| {
+                let channels = std::slice::from_ref(&e.channel);
+                self.checked_data(channels, &e.name, &e.data, e.socket_id.as_deref())
+            })
+            .collect::<Result<Vec<_>, ClientError>>()?;
+        // Batch items name their channel in the singular `channel`.
+        let batch: Vec<EventBody> = events
+            .iter()
+            .zip(&data)
+            .map(|(e, data)| EventBody {
+                name: &e.name,
+                data,
+                channels: None,
+                channel: Some(&e.channel),
+                socket_id: e.socket_id.as_deref(),
+            })
+            .collect();
+        let body = serde_json::to_string(&json!({ "batch": batch })).expect("JSON of strings");
+        Ok(ApiRequest::post("batch_events".into(), body))
+    }
+
+    /// What `send_to_user` sends: a trigger on the user's `#server-to-user-` channel.
+    pub fn user_event_request(
+        &self,
+        user_id: &str,
+        event: &str,
+        data: &str,
+    ) -> Result<ApiRequest, ClientError> {
+        self.trigger_request(&[names::user_channel_name(user_id)], event, data, None)
+    }
+
+    /// What `channels` asks.
+    pub fn channels_request(
+        &self,
+        filter_by_prefix: Option<&str>,
+        info: Option<&str>,
+    ) -> ApiRequest {
         let mut params = Vec::new();
         if let Some(p) = filter_by_prefix {
             params.push(("filter_by_prefix".to_string(), p.to_string()));
@@ -262,47 +342,70 @@ impl Client {
         if let Some(i) = info {
             params.push(("info".to_string(), i.to_string()));
         }
-        self.request(Method::GET, "channels", &params, None).await
+        ApiRequest::get("channels".into(), params)
     }
 
-    /// `GET /channels/{name}`; `info` is a comma list of `user_count`,
-    /// `subscription_count`, `cache`.
-    pub async fn channel(&self, name: &str, info: Option<&str>) -> Result<Value, ClientError> {
+    /// What `channel` asks.
+    pub fn channel_request(
+        &self,
+        name: &str,
+        info: Option<&str>,
+    ) -> Result<ApiRequest, ClientError> {
         check_channel(name)?;
         let params: Vec<(String, String)> = info
             .map(|i| vec![("info".to_string(), i.to_string())])
             .unwrap_or_default();
-        self.request(Method::GET, &format!("channels/{name}"), &params, None)
-            .await
+        Ok(ApiRequest::get(format!("channels/{name}"), params))
     }
 
-    /// `GET /channels/{name}/users` of a presence channel.
-    pub async fn users(&self, channel: &str) -> Result<Value, ClientError> {
+    /// What `users` asks.
+    pub fn users_request(&self, channel: &str) -> Result<ApiRequest, ClientError> {
         check_channel(channel)?;
-        self.request(Method::GET, &format!("channels/{channel}/users"), &[], None)
-            .await
+        Ok(ApiRequest::get(
+            format!("channels/{channel}/users"),
+            Vec::new(),
+        ))
     }
 
-    /// Closes every connection of `user_id`.
-    pub async fn terminate_user_connections(&self, user_id: &str) -> Result<(), ClientError> {
+    /// What `terminate_user_connections` sends.
+    pub fn terminate_request(&self, user_id: &str) -> Result<ApiRequest, ClientError> {
         if user_id.is_empty() || !user_id.bytes().all(names::is_valid_channel_char) {
             return Err(ClientError::InvalidArgument(format!(
                 "invalid user id {user_id:?}"
             )));
         }
-        let path = format!("users/{user_id}/terminate_connections");
-        self.request(Method::POST, &path, &[], Some(json!({})))
-            .await?;
-        Ok(())
+        let route = format!("users/{user_id}/terminate_connections");
+        Ok(ApiRequest::post(route, "{}".into()))
     }
 
+    /// The JSON body of a trigger, after `checked_data`.
     fn event_body(
         &self,
         channels: &[String],
         event: &str,
         data: &str,
         socket_id: Option<&str>,
-    ) -> Result<Value, ClientError> {
+    ) -> Result<String, ClientError> {
+        let data = self.checked_data(channels, event, data, socket_id)?;
+        let body = EventBody {
+            name: event,
+            data: &data,
+            channels: Some(channels),
+            channel: None,
+            socket_id,
+        };
+        Ok(serde_json::to_string(&body).expect("JSON of strings"))
+    }
+
+    /// Checks a trigger's arguments; its data, encrypted for a `private-encrypted-`
+    /// channel.
+    fn checked_data(
+        &self,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        socket_id: Option<&str>,
+    ) -> Result<String, ClientError> {
         let invalid = |m: String| Err(ClientError::InvalidArgument(m));
         if channels.is_empty() || channels.len() > 100 {
             return invalid(format!(
@@ -327,7 +430,7 @@ impl Client {
                 return invalid(format!("invalid socket_id {s:?}"));
             }
         }
-        let data = match encrypted {
+        Ok(match encrypted {
             None => data.to_string(),
             Some(channel) => {
                 if channels.len() > 1 {
@@ -343,41 +446,74 @@ impl Client {
                 let nonce: [u8; 24] = rand::random();
                 auth::encrypt_event_data(channel, master, data.as_bytes(), &nonce)
             }
-        };
-        let mut body = json!({ "name": event, "data": data, "channels": channels });
-        if let Some(s) = socket_id {
-            body["socket_id"] = s.into();
-        }
-        Ok(body)
+        })
     }
 
-    async fn request(
+    /// The path and signed query string of a request to `route` of our app, signed now.
+    fn signed_target(
         &self,
-        method: Method,
+        method: &str,
         route: &str,
         params: &[(String, String)],
-        body: Option<Value>,
-    ) -> Result<Value, ClientError> {
+        body: &[u8],
+    ) -> String {
         let path = format!("/apps/{}/{route}", self.options.app_id);
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let o = &self.options;
-        let signed = auth::sign_rest_request(
-            &o.key,
-            &o.secret,
-            method.as_str(),
-            &path,
-            params,
+        let signed = auth::sign_rest_request(&o.key, &o.secret, method, &path, params, body, now);
+        let mut target = path;
+        for (i, (k, v)) in signed.iter().enumerate() {
+            target.push(if i == 0 { '?' } else { '&' });
+            target.push_str(k);
+            target.push('=');
+            target.extend(utf8_percent_encode(v, QUERY_VALUE));
+        }
+        target
+    }
+
+    /// `request` as the bytes of one HTTP/1.1 request, signed now: for a caller that
+    /// writes it on a connection of its own (`Pipeline`).
+    pub(crate) fn request_bytes(&self, request: &ApiRequest) -> Vec<u8> {
+        let body = &request.body;
+        let target = self.signed_target(
+            request.method,
+            &request.route,
+            &request.params,
             body.as_bytes(),
-            now,
         );
-        let query: Vec<String> = signed
-            .iter()
-            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
-            .collect();
-        let uri = format!("{}{path}?{}", self.base, query.join("&"));
+        let mut head = format!(
+            "{} {target} HTTP/1.1\r\nhost: {}\r\nx-pusher-library: pushbus {}\r\n",
+            request.method,
+            self.authority,
+            env!("CARGO_PKG_VERSION"),
+        );
+        if request.method == "POST" {
+            head.push_str("content-type: application/json\r\n");
+            head.push_str(&format!("content-length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body.as_bytes());
+        bytes
+    }
+
+    /// Sends `request` and returns the server's JSON answer (`{}` for an empty one).
+    pub async fn execute(&self, request: &ApiRequest) -> Result<Value, ClientError> {
+        let body = request.body.clone();
+        let target = self.signed_target(
+            request.method,
+            &request.route,
+            &request.params,
+            body.as_bytes(),
+        );
+        let uri = format!("{}://{}{target}", self.scheme(), self.authority);
+        let method = if request.method == "POST" {
+            Method::POST
+        } else {
+            Method::GET
+        };
         let mut req = Request::builder()
             .method(method)
             .uri(&uri)
@@ -409,16 +545,7 @@ impl Client {
         let (status, bytes) = tokio::time::timeout(self.options.timeout, exchange)
             .await
             .map_err(|_| ClientError::Timeout)??;
-        if status != 200 {
-            return Err(ClientError::Status {
-                status,
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            });
-        }
-        if bytes.is_empty() {
-            return Ok(json!({}));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::InvalidResponse(e.to_string()))
+        answer_value(status, &bytes)
     }
 }
 
@@ -441,6 +568,20 @@ fn tls_config() -> rustls::ClientConfig {
             }
         })
         .clone()
+}
+
+/// The outcome of an answer: its JSON for a 200 (`{}` when empty), an error otherwise.
+pub(crate) fn answer_value(status: u16, body: &[u8]) -> Result<Value, ClientError> {
+    if status != 200 {
+        return Err(ClientError::Status {
+            status,
+            body: String::from_utf8_lossy(body).into_owned(),
+        });
+    }
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| ClientError::InvalidResponse(e.to_string()))
 }
 
 fn check_channel(name: &str) -> Result<ChannelKind, ClientError> {
@@ -495,7 +636,7 @@ mod tests {
             .event_body(&["a".into(), "b".into()], "e", "d", Some("1.2"))
             .unwrap();
         assert_eq!(
-            b,
+            serde_json::from_str::<Value>(&b).unwrap(),
             json!({"name":"e","data":"d","channels":["a","b"],"socket_id":"1.2"})
         );
         assert!(c.event_body(&[], "e", "d", None).is_err());
@@ -507,17 +648,18 @@ mod tests {
     }
 
     #[test]
-    fn prepared_triggers_are_the_event_bodies() {
+    fn trigger_requests_are_the_event_bodies() {
         let c = client();
         let p = c
-            .prepare_trigger(&["a".into()], "e", "d", Some("1.2"))
+            .trigger_request(&["a".into()], "e", "d", Some("1.2"))
             .unwrap();
+        assert_eq!((p.method, p.route.as_str()), ("POST", "events"));
         assert_eq!(
-            p.body,
+            serde_json::from_str::<Value>(&p.body).unwrap(),
             json!({"name":"e","data":"d","channels":["a"],"socket_id":"1.2"})
         );
         assert!(matches!(
-            c.prepare_trigger(&["bad name".into()], "e", "d", None),
+            c.trigger_request(&["bad name".into()], "e", "d", None),
             Err(ClientError::InvalidArgument(_))
         ));
     }
@@ -535,6 +677,7 @@ mod tests {
         let b = c
             .event_body(&["private-encrypted-a".into()], "e", "secret", None)
             .unwrap();
+        let b: Value = serde_json::from_str(&b).unwrap();
         let data: Value = serde_json::from_str(b["data"].as_str().unwrap()).unwrap();
         assert!(data["nonce"].is_string() && data["ciphertext"].is_string());
         assert!(c

@@ -4,7 +4,8 @@
 //! Where things live: frames are parsed and built in [`protocol`], signatures in
 //! [`auth`], channel names in [`names`], one connection's life in `connection`, an app's
 //! channels and presence in [`hub`], fan-out in [`fanout`], the HTTP API in `http_api`,
-//! and the listener plus the embedding API in [`server`].
+//! and the listener plus the embedding API in [`server`]. The HTTP API client is in
+//! [`client`] (async, on a runtime) and `pipeline` (on the caller's thread, pipelined).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), pushbus::Error> {
@@ -27,6 +28,8 @@ pub mod hub;
 mod log;
 pub mod names;
 pub mod outbox;
+#[cfg(unix)]
+pub mod pipeline;
 pub mod protocol;
 pub mod server;
 pub mod socket_id;

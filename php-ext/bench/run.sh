@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Benchmarks one broadcast from PHP (bench/trigger.php) against a local release
 # `pushbus serve`. Not a test: it reports figures. Needs php-curl.
-#   bash php-ext/bench/run.sh [--iterations=5000] [--warmup=500]
+#   bash php-ext/bench/run.sh [--same-cpu] [--iterations=5000] [--warmup=500]
+# --same-cpu runs the server and PHP on one CPU (taskset): on a virtual machine, where
+# waking a process on another, idle vCPU costs its waker microseconds, this shows the
+# cost of the code without that wake-up (for every row, curl's included).
 set -euo pipefail
+pin=()
+if [ "${1:-}" = --same-cpu ]; then
+  command -v taskset >/dev/null || { echo "--same-cpu needs taskset (util-linux)"; exit 1; }
+  pin=(taskset -c 0)
+  shift
+fi
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -14,7 +23,7 @@ dir=$(mktemp -d)
 cat >"$dir/config.json" <<JSON
 {"host": "127.0.0.1", "port": 0, "apps": [{"id": "bench", "key": "bench-key", "secret": "bench-secret"}]}
 JSON
-target/release/pushbus serve --config "$dir/config.json" >"$dir/out" 2>"$dir/err" &
+"${pin[@]}" target/release/pushbus serve --config "$dir/config.json" >"$dir/out" 2>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 port=""
@@ -25,4 +34,4 @@ for _ in $(seq 100); do # up to 10 s for the server to print its port
 done
 [ -n "$port" ] || { echo "pushbus serve did not start:"; cat "$dir/err"; exit 1; }
 echo "pushbus serve (release) on port $port; extension $so"
-php -d extension="$so" php-ext/bench/trigger.php --port="$port" "$@"
+"${pin[@]}" php -d extension="$so" php-ext/bench/trigger.php --port="$port" "$@"

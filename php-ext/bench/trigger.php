@@ -1,7 +1,8 @@
 <?php
 /*
  * The cost of one broadcast from PHP: Pushbus\Client::trigger (the extension, its
- * connection kept open; queued, the default, and waiting for the server) next to
+ * connection kept open; queued, the default: the request is written by this thread
+ * and its answer read later; back to back; and waiting for the server) next to
  * PHP's curl doing the same signed POST
  * /apps/{id}/events with a fresh handle per call, as Laravel's Pusher broadcaster
  * does per request (new TCP connection, request signed in PHP). Also shown: curl
@@ -88,6 +89,16 @@ $results = [];
 // kept-open connection; the caller does not wait for the server.
 $results['Pushbus\Client::trigger (queued, the default)'] = measure(
     fn ($i) => $client->trigger($channel, $event, $payload + ['i' => $i]), $n, $warmup, fn () => $client->flush());
+// A request that broadcasts many events (a notification to 100 users): each trigger
+// after the first goes out while the server is awake with the previous ones.
+$calls = 0;
+$results['Pushbus\Client::trigger, 100 back to back (each)'] = measure(
+    fn ($i) => $client->trigger($channel, $event, $payload + ['i' => $i]), $n, $warmup,
+    function () use ($client, &$calls) {
+        if (++$calls % 100 === 0) {
+            $client->flush();
+        }
+    });
 $results['Pushbus\Client::trigger (queued => false: waits)'] = measure(
     fn ($i) => $waiting->trigger($channel, $event, $payload + ['i' => $i]), $n, $warmup);
 $results['curl, fresh handle per call (Laravel\'s Pusher path)'] = measure(function ($i) use ($curlPost) {

@@ -2,11 +2,12 @@
 //! Pusher-compatible server.
 
 use std::ffi::c_char;
-use std::future::Future;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use pushbus_core::client::{BatchEvent, Client, ClientError, ClientOptions, PreparedTrigger};
+use pushbus_core::client::{ApiRequest, BatchEvent, Client, ClientOptions};
+use pushbus_core::pipeline::Pipeline;
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::error::{pushbus_result, Failure};
@@ -16,10 +17,15 @@ use crate::ffi::{
 };
 use crate::runtime::{check_pid, current_pid, runtime};
 
-/// A client of the Pusher HTTP API. Opaque. It keeps its connections to the server open
+/// A client of the Pusher HTTP API. Opaque. It keeps its connection to the server open
 /// between requests (keep-alive). Every function taking a `const pushbus_client *` may
 /// be called from any thread, concurrently; each blocks its caller until the request
-/// completes or times out.
+/// completes or times out (except `pushbus_client_trigger_queued`).
+///
+/// A plain-http client does its I/O on the calling thread, on one kept-open connection
+/// (requests pipelined, answered in order; the library starts no thread for it):
+/// concurrent calls take turns on it, so threads that need parallel requests use a
+/// client each. An https client runs its requests on the library's threads.
 #[allow(non_camel_case_types)]
 pub struct pushbus_client {
     _private: [u8; 0],
@@ -30,7 +36,11 @@ pub(crate) struct ClientHandle {
     /// runtime, which a forked child does not have.
     pid: u32,
     client: Client,
-    /// Queued triggers: made on the first `pushbus_client_trigger_queued`.
+    /// Every request of a plain-http client, on the caller's thread: queued triggers
+    /// (answers read later) and waiting calls alike, in order on one connection.
+    pipeline: Option<Mutex<Pipeline>>,
+    /// Queued triggers of an https client, sent by a task on the library's runtime:
+    /// made on the first `pushbus_client_trigger_queued`.
     queue: OnceLock<Queue>,
 }
 
@@ -43,7 +53,7 @@ const QUEUE_CAPACITY: usize = 1024;
 struct Queue {
     /// To the client's sender task; closing it (dropping the handle) lets the task
     /// send what is queued and end.
-    sender: mpsc::Sender<PreparedTrigger>,
+    sender: mpsc::Sender<ApiRequest>,
     outcome: Arc<Outcome>,
 }
 
@@ -68,12 +78,12 @@ struct OutcomeState {
 impl Queue {
     /// Starts the sender task of `client` on the library's runtime.
     fn start(client: Client) -> Result<Queue, Failure> {
-        let (sender, mut receiver) = mpsc::channel::<PreparedTrigger>(QUEUE_CAPACITY);
+        let (sender, mut receiver) = mpsc::channel::<ApiRequest>(QUEUE_CAPACITY);
         let outcome = Arc::new(Outcome::default());
         let task_outcome = Arc::clone(&outcome);
         runtime()?.spawn(async move {
-            while let Some(trigger) = receiver.recv().await {
-                let result = client.send(trigger).await;
+            while let Some(request) = receiver.recv().await {
+                let result = client.execute(&request).await;
                 let mut state = task_outcome.lock();
                 state.pending -= 1;
                 if let Err(e) = result {
@@ -123,17 +133,18 @@ unsafe fn handle_ref<'a>(client: *const pushbus_client) -> Result<&'a ClientHand
     Ok(handle)
 }
 
-/// Borrows the client of a live handle of this process.
-///
-/// # Safety
-/// `client` is NULL or a live handle from `pushbus_client_new`.
-unsafe fn client_ref<'a>(client: *const pushbus_client) -> Result<&'a Client, Failure> {
-    Ok(&handle_ref(client)?.client)
-}
-
-/// Runs one request on the library's runtime, blocking the caller.
-fn block_on<T>(request: impl Future<Output = Result<T, ClientError>>) -> Result<T, Failure> {
-    Ok(runtime()?.block_on(request)?)
+impl ClientHandle {
+    /// Sends `request` and waits for the server's JSON answer: on this thread (plain
+    /// http), or on the library's runtime (https).
+    fn execute(&self, request: &ApiRequest) -> Result<Value, Failure> {
+        match &self.pipeline {
+            Some(pipeline) => Ok(pipeline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .call(request)?),
+            None => Ok(runtime()?.block_on(self.client.execute(request))?),
+        }
+    }
 }
 
 /// Creates a client for the app `app_id` of the server at `host`:`port`. No connection
@@ -195,9 +206,15 @@ pub unsafe extern "C" fn pushbus_client_new(
             timeout,
             encryption_master_key,
         })?;
+        let pipeline = if tls {
+            None
+        } else {
+            Some(Mutex::new(Pipeline::new(client.clone())?))
+        };
         out.write(to_boxed_ptr::<pushbus_client>(ClientHandle {
             pid: current_pid(),
             client,
+            pipeline,
             queue: OnceLock::new(),
         }));
         Ok(())
@@ -227,26 +244,36 @@ pub unsafe extern "C" fn pushbus_client_trigger(
     socket_id_len: usize,
 ) -> pushbus_result {
     guard(|| {
-        let client = client_ref(client)?;
+        let handle = handle_ref(client)?;
         let channels = str_array_arg(channels, channels_len, "channels")?;
         let event = str_arg(event, event_len, "event")?;
         let data = str_arg(data, data_len, "data")?;
         let socket_id = opt_str_arg(socket_id, socket_id_len, "socket_id")?;
-        block_on(client.trigger(&channels, event, data, socket_id))
+        let request = handle
+            .client
+            .trigger_request(&channels, event, data, socket_id)?;
+        handle.execute(&request).map(drop)
     })
 }
 
-/// Queues a trigger: checks the arguments now, then sends `event` on the library's
-/// threads, after every trigger queued before it on this client (in order, one at a
-/// time, on the client's kept-open connection), and returns without waiting for the
-/// server. This is what makes a broadcast cheap for a caller that cannot wait (a web
-/// request). Its outcome is reported by `pushbus_client_flush`.
+/// Queues a trigger: checks the arguments now, sends `event` after every trigger queued
+/// before it on this client (in order, on the client's kept-open connection), and
+/// returns without waiting for the server's answer. This is what makes a broadcast
+/// cheap for a caller that cannot wait (a web request). Its outcome is reported by
+/// `pushbus_client_flush`.
+///
+/// On a plain-http client the calling thread writes the signed request itself and the
+/// answers are read later, by `pushbus_client_flush` or a later queued trigger (HTTP/1.1
+/// pipelining; the connection is made on the calling thread, at the first trigger).
+/// On an https client the request is handed to the library's threads.
 ///
 /// Arguments as `pushbus_client_trigger` (borrowed for the call only; the request is
-/// built before this returns). At most 1024 triggers wait to be sent; past that, the
-/// caller blocks until one is sent. Triggers still queued when the client is freed
-/// are still sent, in the background; call `pushbus_client_flush` first to know their
-/// outcome. Errors (about this call only, nothing is queued then): `NULL_PARAMETER`,
+/// built before this returns). At most 1024 triggers wait for their answer (https: to
+/// be sent); past that, the caller blocks until the server catches up. Freeing the
+/// client waits up to its timeout for the answers of triggers already written (https:
+/// queued triggers are still sent, in the background); call `pushbus_client_flush`
+/// first to know their outcome. Errors (about this call only, nothing is queued then):
+/// `NULL_PARAMETER`,
 /// `INVALID_UTF8`, `INVALID_ARGUMENT` (channel names, event name, socket id,
 /// encryption key), `RUNTIME`, `FORKED`. Threads: any; does not wait for the server.
 #[no_mangle]
@@ -270,7 +297,14 @@ pub unsafe extern "C" fn pushbus_client_trigger_queued(
         let socket_id = opt_str_arg(socket_id, socket_id_len, "socket_id")?;
         let prepared = handle
             .client
-            .prepare_trigger(&channels, event, data, socket_id)?;
+            .trigger_request(&channels, event, data, socket_id)?;
+        if let Some(pipeline) = &handle.pipeline {
+            pipeline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .send(&prepared);
+            return Ok(());
+        }
         let queue = match handle.queue.get() {
             Some(q) => q,
             None => {
@@ -303,7 +337,9 @@ pub unsafe extern "C" fn pushbus_client_trigger_queued(
 /// answered, and reports the failures: `PUSHBUS_RESULT_OK` when none of the triggers
 /// answered since the last report failed; otherwise the result code of the first that
 /// failed, with its message (and how many failed) as the last error message. Each
-/// failure is reported once. `timeout_ms` 0 does not wait: it reports what is known.
+/// failure is reported once. `timeout_ms` 0 does not wait: it reports what is known
+/// (on a plain-http client, after reading the answers already there). A trigger not
+/// answered within the client's timeout fails with `TIMEOUT`.
 ///
 /// `client` is borrowed, not NULL. `out_pending` is NULL or receives, on success only,
 /// how many queued triggers are still not answered (0 once all are). Errors:
@@ -318,13 +354,22 @@ pub unsafe extern "C" fn pushbus_client_flush(
 ) -> pushbus_result {
     guard(|| {
         let handle = handle_ref(client)?;
+        let wait = Duration::from_millis(u64::from(timeout_ms));
+        if let Some(pipeline) = &handle.pipeline {
+            let report = pipeline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .flush(wait);
+            let first = report.first_failure.map(Failure::from);
+            return flush_result(first, report.failed, report.pending, out_pending);
+        }
         let Some(queue) = handle.queue.get() else {
             if !out_pending.is_null() {
                 *out_pending = 0;
             }
             return Ok(());
         };
-        let deadline = Instant::now() + Duration::from_millis(u64::from(timeout_ms));
+        let deadline = Instant::now() + wait;
         let mut state = queue.outcome.lock();
         while state.pending > 0 {
             let now = Instant::now();
@@ -342,23 +387,37 @@ pub unsafe extern "C" fn pushbus_client_flush(
         let first = state.first_failure.take();
         let pending = state.pending;
         drop(state);
-        match first {
-            Some(f) if failed > 1 => Err(Failure::new(
-                f.code,
-                format!(
-                    "{} ({failed} queued triggers failed; this is the first)",
-                    f.message
-                ),
-            )),
-            Some(f) => Err(f),
-            None => {
-                if !out_pending.is_null() {
-                    *out_pending = pending;
-                }
-                Ok(())
-            }
-        }
+        flush_result(first, failed, pending, out_pending)
     })
+}
+
+/// What `pushbus_client_flush` reports: the first failure (and how many), or success
+/// with the pending count.
+///
+/// # Safety
+/// `out_pending` is NULL or writable.
+unsafe fn flush_result(
+    first: Option<Failure>,
+    failed: usize,
+    pending: usize,
+    out_pending: *mut usize,
+) -> Result<(), Failure> {
+    match first {
+        Some(f) if failed > 1 => Err(Failure::new(
+            f.code,
+            format!(
+                "{} ({failed} queued triggers failed; this is the first)",
+                f.message
+            ),
+        )),
+        Some(f) => Err(f),
+        None => {
+            if !out_pending.is_null() {
+                *out_pending = pending;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Triggers several events in one request (`POST /apps/{id}/batch_events`; servers
@@ -373,7 +432,7 @@ pub unsafe extern "C" fn pushbus_client_trigger_batch(
     events_len: usize,
 ) -> pushbus_result {
     guard(|| {
-        let client = client_ref(client)?;
+        let handle = handle_ref(client)?;
         let items = slice_arg(events, events_len, "events")?;
         let batch = items
             .iter()
@@ -399,7 +458,8 @@ pub unsafe extern "C" fn pushbus_client_trigger_batch(
                 })
             })
             .collect::<Result<Vec<_>, Failure>>()?;
-        block_on(client.trigger_batch(&batch))
+        let request = handle.client.batch_request(&batch)?;
+        handle.execute(&request).map(drop)
     })
 }
 
@@ -420,11 +480,12 @@ pub unsafe extern "C" fn pushbus_client_send_to_user(
     data_len: usize,
 ) -> pushbus_result {
     guard(|| {
-        let client = client_ref(client)?;
+        let handle = handle_ref(client)?;
         let user_id = str_arg(user_id, user_id_len, "user_id")?;
         let event = str_arg(event, event_len, "event")?;
         let data = str_arg(data, data_len, "data")?;
-        block_on(client.send_to_user(user_id, event, data))
+        let request = handle.client.user_event_request(user_id, event, data)?;
+        handle.execute(&request).map(drop)
     })
 }
 
@@ -447,10 +508,10 @@ pub unsafe extern "C" fn pushbus_client_channels(
 ) -> pushbus_result {
     guard(|| {
         let out = Out::new(out_json, "out_json")?;
-        let client = client_ref(client)?;
+        let handle = handle_ref(client)?;
         let prefix = opt_str_arg(filter_by_prefix, filter_by_prefix_len, "filter_by_prefix")?;
         let info = opt_str_arg(info, info_len, "info")?;
-        let value = block_on(client.channels(prefix, info))?;
+        let value = handle.execute(&handle.client.channels_request(prefix, info))?;
         out.write(to_c_string(value.to_string())?);
         Ok(())
     })
@@ -475,10 +536,10 @@ pub unsafe extern "C" fn pushbus_client_channel(
 ) -> pushbus_result {
     guard(|| {
         let out = Out::new(out_json, "out_json")?;
-        let client = client_ref(client)?;
+        let handle = handle_ref(client)?;
         let channel = str_arg(channel, channel_len, "channel")?;
         let info = opt_str_arg(info, info_len, "info")?;
-        let value = block_on(client.channel(channel, info))?;
+        let value = handle.execute(&handle.client.channel_request(channel, info)?)?;
         out.write(to_c_string(value.to_string())?);
         Ok(())
     })
@@ -500,9 +561,9 @@ pub unsafe extern "C" fn pushbus_client_users(
 ) -> pushbus_result {
     guard(|| {
         let out = Out::new(out_json, "out_json")?;
-        let client = client_ref(client)?;
+        let handle = handle_ref(client)?;
         let channel = str_arg(channel, channel_len, "channel")?;
-        let value = block_on(client.users(channel))?;
+        let value = handle.execute(&handle.client.users_request(channel)?)?;
         out.write(to_c_string(value.to_string())?);
         Ok(())
     })
@@ -520,9 +581,10 @@ pub unsafe extern "C" fn pushbus_client_terminate_user_connections(
     user_id_len: usize,
 ) -> pushbus_result {
     guard(|| {
-        let client = client_ref(client)?;
+        let handle = handle_ref(client)?;
         let user_id = str_arg(user_id, user_id_len, "user_id")?;
-        block_on(client.terminate_user_connections(user_id))
+        let request = handle.client.terminate_request(user_id)?;
+        handle.execute(&request).map(drop)
     })
 }
 
@@ -549,7 +611,7 @@ mod tests {
 
     #[test]
     fn status_errors_keep_status_and_body() {
-        let f = Failure::from(ClientError::Status {
+        let f = Failure::from(pushbus_core::client::ClientError::Status {
             status: 401,
             body: "{\"error\":\"x\"}".into(),
         });

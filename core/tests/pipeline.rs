@@ -1,0 +1,278 @@
+//! Pipelined triggers (written by the caller's thread, answers read later) against a
+//! real server on 127.0.0.1:0 received by a real WebSocket, and against raw sockets
+//! that misbehave: every request is answered or reported as failed.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use pushbus::client::{Client, ClientError, ClientOptions};
+use pushbus::pipeline::{Pipeline, MAX_IN_FLIGHT};
+use pushbus::{AppConfig, Config, Server};
+use serde_json::{json, Value};
+use tokio::time::timeout;
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn client(port: u16, secret: &str, timeout: Duration) -> Client {
+    Client::new(ClientOptions {
+        port,
+        app_id: "app".into(),
+        key: "key".into(),
+        secret: secret.into(),
+        timeout,
+        ..ClientOptions::default()
+    })
+    .unwrap()
+}
+
+fn trigger(c: &Client, i: usize) -> pushbus::client::ApiRequest {
+    c.trigger_request(
+        &["portal".into()],
+        "tick",
+        &json!({ "i": i }).to_string(),
+        None,
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_trigger_arrives_in_order_and_is_answered() {
+    let server = Server::new(Config {
+        port: 0,
+        apps: vec![AppConfig {
+            id: "app".into(),
+            key: "key".into(),
+            secret: "secret".into(),
+            ..AppConfig::default()
+        }],
+        ..Config::default()
+    })
+    .unwrap();
+    let addr = server.start().await.unwrap();
+    let (mut ws, _) = connect_async(format!("ws://{addr}/app/key")).await.unwrap();
+    ws.send(Message::Text(
+        json!({"event":"pusher:subscribe","data":{"channel":"portal"}})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let mut frames = Vec::new();
+    timeout(WAIT, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Text(t) = m {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["event"] == "pusher_internal:subscription_succeeded" {
+                    break;
+                }
+            }
+        }
+    })
+    .await
+    .expect("subscribed");
+
+    // More than MAX_IN_FLIGHT, so that back-pressure is exercised too.
+    let n = MAX_IN_FLIGHT + 976;
+    let c = client(addr.port(), "secret", Duration::from_secs(5));
+    let sender = tokio::task::spawn_blocking(move || {
+        let mut p = Pipeline::new(c.clone()).unwrap();
+        let mut max_pending = 0;
+        for i in 0..n {
+            p.send(&trigger(&c, i));
+            max_pending = max_pending.max(p.pending());
+        }
+        // A query waits for its own answer, after those of the triggers before it.
+        let channel = p.call(
+            &c.channel_request("portal", Some("subscription_count"))
+                .unwrap(),
+        );
+        let report = p.flush(WAIT);
+        (report, max_pending, channel)
+    });
+    timeout(WAIT, async {
+        while frames.len() < n {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    if v["event"] == "tick" {
+                        frames.push(v);
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("every event in time");
+    let (report, max_pending, channel) = sender.await.unwrap();
+    assert_eq!(
+        channel.unwrap(),
+        json!({"occupied": true, "subscription_count": 1})
+    );
+    assert_eq!(report.pending, 0);
+    assert_eq!(report.failed, 0, "{:?}", report.first_failure);
+    assert!(max_pending <= MAX_IN_FLIGHT, "{max_pending} in flight");
+    for (i, f) in frames.iter().enumerate() {
+        let data: Value = serde_json::from_str(f["data"].as_str().unwrap()).unwrap();
+        assert_eq!(data["i"], i, "event {i} out of order");
+    }
+
+    // A wrong secret: each request is refused by the server, and each refusal counted.
+    let bad = client(addr.port(), "wrong", Duration::from_secs(5));
+    // A call gets its own refusal; the queued ones stay for flush.
+    let (called, report) = tokio::task::spawn_blocking(move || {
+        let mut p = Pipeline::new(bad.clone()).unwrap();
+        for i in 0..3 {
+            p.send(&trigger(&bad, i));
+        }
+        let called = p.call(&bad.channels_request(None, None));
+        (called, p.flush(WAIT))
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(called, Err(ClientError::Status { status: 401, .. })),
+        "{called:?}"
+    );
+    assert_eq!((report.pending, report.failed), (0, 3));
+    match report.first_failure {
+        Some(ClientError::Status { status: 401, body }) => assert!(body.contains("ignature")),
+        other => panic!("{other:?}"),
+    }
+    server.shutdown().await.unwrap();
+}
+
+/// A raw HTTP server on a thread: `answer` gets each request's bytes and the stream.
+fn raw_server(
+    answer: impl Fn(usize, &mut std::net::TcpStream) -> bool + Send + 'static,
+) -> (u16, mpsc::Receiver<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (done, events) = mpsc::channel();
+    thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let mut stream = stream.unwrap();
+            stream.set_read_timeout(Some(WAIT)).unwrap();
+            // One request per connection is enough for these tests.
+            // Read the whole request, body included: closing with unread bytes would
+            // reset the connection rather than close it.
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !whole_request(&got) {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => got.extend_from_slice(&buf[..k]),
+                }
+            }
+            let keep = answer(n, &mut stream);
+            if !keep {
+                drop(stream);
+            } else {
+                std::mem::forget(stream); // never answers, never closes
+            }
+            let _ = done.send(n);
+        }
+    });
+    (port, events)
+}
+
+fn whole_request(got: &[u8]) -> bool {
+    let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+    got.len() >= end + 4 + length
+}
+
+#[test]
+fn a_close_by_the_server_between_triggers_is_noticed_and_the_next_reconnects() {
+    // Answers, then closes without saying so (as at the end of a keep-alive timeout).
+    let (port, closed) = raw_server(|_, s| {
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+            .unwrap();
+        false
+    });
+    let c = client(port, "secret", Duration::from_secs(5));
+    let mut p = Pipeline::new(c.clone()).unwrap();
+    p.send(&trigger(&c, 0));
+    assert_eq!(closed.recv_timeout(WAIT).unwrap(), 0);
+    p.send(&trigger(&c, 1));
+    assert_eq!(closed.recv_timeout(WAIT).unwrap(), 1, "a second connection");
+    let report = p.flush(WAIT);
+    assert_eq!((report.pending, report.failed), (0, 0), "{report:?}");
+}
+
+#[test]
+fn a_connection_closed_without_an_answer_fails_its_trigger() {
+    let (port, _closed) = raw_server(|_, _| false);
+    let c = client(port, "secret", Duration::from_secs(5));
+    let mut p = Pipeline::new(c.clone()).unwrap();
+    p.send(&trigger(&c, 0));
+    let report = p.flush(WAIT);
+    assert_eq!((report.pending, report.failed), (0, 1));
+    assert!(
+        matches!(&report.first_failure, Some(ClientError::Connect(m)) if m.contains("closed") || m.contains("reset")),
+        "{report:?}"
+    );
+    // Reported once.
+    let again = p.flush(Duration::ZERO);
+    assert_eq!(again.failed, 0);
+}
+
+#[test]
+fn no_answer_within_the_timeout_fails_every_trigger_in_flight() {
+    let (port, _) = raw_server(|_, _| true);
+    let c = client(port, "secret", Duration::from_millis(300));
+    let mut p = Pipeline::new(c.clone()).unwrap();
+    p.send(&trigger(&c, 0));
+    p.send(&trigger(&c, 1));
+    let first = p.flush(Duration::ZERO);
+    assert_eq!((first.pending, first.failed), (2, 0));
+    let report = p.flush(WAIT);
+    assert_eq!((report.pending, report.failed), (0, 2));
+    assert_eq!(report.first_failure, Some(ClientError::Timeout));
+    // A call that gets no answer times out by itself (on a new connection).
+    assert_eq!(
+        p.call(&c.channels_request(None, None)),
+        Err(ClientError::Timeout)
+    );
+}
+
+#[test]
+fn a_server_that_is_down_fails_fast_and_is_reported() {
+    // A port nobody listens on: bind, read the port, close.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = client(port, "secret", Duration::from_secs(5));
+    let mut p = Pipeline::new(c.clone()).unwrap();
+    for i in 0..10 {
+        p.send(&trigger(&c, i));
+    }
+    let report = p.flush(Duration::ZERO);
+    assert_eq!((report.pending, report.failed), (0, 10));
+    assert!(
+        matches!(&report.first_failure, Some(ClientError::Connect(m)) if m.contains("refused")),
+        "{report:?}"
+    );
+    // A call says so itself, at once.
+    let called = p.call(&c.channels_request(None, None));
+    assert!(
+        matches!(&called, Err(ClientError::Connect(m)) if m.contains("refused")),
+        "{called:?}"
+    );
+    assert_eq!(p.flush(Duration::ZERO).failed, 0);
+}
