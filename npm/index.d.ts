@@ -8,11 +8,13 @@ export type { ChannelAuth, ChannelInfo, Member, ServerAddress, UserAuth };
 /**
  * Every error this package throws or rejects with is an `Error` with one of these codes
  * (plus `message`, and `cause` for a failed bind). See README.md for what each means.
+ * They are the words of the C library's result codes (`PUSHBUS_RESULT_<CODE>`) and of
+ * the PHP extension's `Pushbus\Exception::<CODE>` constants.
  */
 export type ErrorCode =
   // arguments and configuration
   | 'INVALID_ARGUMENT'
-  | 'INVALID_CONFIG'
+  | 'CONFIG'
   // publishing and queries (the HTTP API's checks)
   | 'UNKNOWN_APP'
   | 'APP_DISABLED'
@@ -24,35 +26,29 @@ export type ErrorCode =
   | 'DATA_TOO_LARGE'
   | 'INVALID_SOCKET_ID'
   | 'BATCH_TOO_LARGE'
-  | 'MALFORMED_JSON'
-  | 'MISSING_FIELD'
-  | 'INVALID_INFO'
   | 'NOT_PRESENCE_CHANNEL'
-  | 'UNAUTHORIZED'
-  | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
-  | 'REQUEST_TOO_LARGE'
   // server lifecycle
-  | 'EADDRINUSE'
-  | 'BIND_FAILED'
+  | 'BIND'
   | 'ALREADY_STARTED'
   | 'NOT_RUNNING'
   // REST client
-  | 'CONNECT_FAILED'
+  | 'CONNECT'
   | 'TIMEOUT'
-  | 'HTTP_ERROR'
+  | 'HTTP_STATUS'
   | 'INVALID_RESPONSE'
   // a bug in pushbus (a Rust panic, caught)
-  | 'INTERNAL'
+  | 'PANIC'
   // the native addon is missing (not built for this platform)
   | 'ADDON_NOT_FOUND';
 
 export interface PushbusError extends Error {
   code: ErrorCode;
-  /** `HTTP_ERROR`: the response status. */
+  /** `HTTP_STATUS`: the response status. */
   status?: number;
-  /** `HTTP_ERROR`: the response body. */
+  /** `HTTP_STATUS`: the response body. */
   body?: string;
+  /** `BIND`: the OS error, with its errno name as `code` (`EADDRINUSE`, `EACCES`, …). */
+  cause?: Error & { code: string };
 }
 
 /** One app (tenant) of a server: the `apps` entries of the JSON config (README.md). */
@@ -171,7 +167,7 @@ export declare class Server extends EventEmitter {
   readonly host: string | null;
   readonly port: number | null;
   address(): ServerAddress | null;
-  /** Binds and starts serving. Rejects with `EADDRINUSE`, `BIND_FAILED`, `ALREADY_STARTED`. */
+  /** Binds and starts serving. Rejects with `BIND` (`cause.code` `EADDRINUSE` for a port in use), `ALREADY_STARTED`. */
   start(): Promise<ServerAddress>;
   /**
    * Graceful stop: published events are flushed, clients are closed with 4200 (pusher-js

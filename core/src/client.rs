@@ -94,6 +94,20 @@ impl fmt::Display for ClientError {
 
 impl std::error::Error for ClientError {}
 
+impl ClientError {
+    /// The code of this error in the bindings.
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            ClientError::InvalidArgument(_) => Code::InvalidArgument,
+            ClientError::Connect(_) => Code::Connect,
+            ClientError::Timeout => Code::Timeout,
+            ClientError::Status { .. } => Code::HttpStatus,
+            ClientError::InvalidResponse(_) => Code::InvalidResponse,
+        }
+    }
+}
+
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// One call of the HTTP API, its arguments checked, ready to be signed and sent by

@@ -57,7 +57,118 @@ pub enum Error {
     NotRunning,
 }
 
+/// The stable name of a failure, the same word in every face of the library: the C
+/// result code `PUSHBUS_RESULT_<NAME>`, the `code` of a Node error, the PHP constant
+/// `Pushbus\Exception::<NAME>`. Failures of the bindings themselves (a NULL pointer, a
+/// panic, a forked handle, …) have codes of their own there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    InvalidArgument,
+    Timeout,
+    InvalidSignature,
+    Config,
+    UnknownApp,
+    AppDisabled,
+    InvalidChannel,
+    NoChannels,
+    TooManyChannels,
+    EncryptedWithOthers,
+    InvalidEventName,
+    DataTooLarge,
+    InvalidSocketId,
+    BatchTooLarge,
+    NotPresenceChannel,
+    Bind,
+    AlreadyStarted,
+    NotRunning,
+    Connect,
+    HttpStatus,
+    InvalidResponse,
+}
+
+impl Code {
+    pub const ALL: [Code; 21] = [
+        Code::InvalidArgument,
+        Code::Timeout,
+        Code::InvalidSignature,
+        Code::Config,
+        Code::UnknownApp,
+        Code::AppDisabled,
+        Code::InvalidChannel,
+        Code::NoChannels,
+        Code::TooManyChannels,
+        Code::EncryptedWithOthers,
+        Code::InvalidEventName,
+        Code::DataTooLarge,
+        Code::InvalidSocketId,
+        Code::BatchTooLarge,
+        Code::NotPresenceChannel,
+        Code::Bind,
+        Code::AlreadyStarted,
+        Code::NotRunning,
+        Code::Connect,
+        Code::HttpStatus,
+        Code::InvalidResponse,
+    ];
+
+    /// `INVALID_CHANNEL`, `HTTP_STATUS`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            Code::InvalidArgument => "INVALID_ARGUMENT",
+            Code::Timeout => "TIMEOUT",
+            Code::InvalidSignature => "INVALID_SIGNATURE",
+            Code::Config => "CONFIG",
+            Code::UnknownApp => "UNKNOWN_APP",
+            Code::AppDisabled => "APP_DISABLED",
+            Code::InvalidChannel => "INVALID_CHANNEL",
+            Code::NoChannels => "NO_CHANNELS",
+            Code::TooManyChannels => "TOO_MANY_CHANNELS",
+            Code::EncryptedWithOthers => "ENCRYPTED_WITH_OTHERS",
+            Code::InvalidEventName => "INVALID_EVENT_NAME",
+            Code::DataTooLarge => "DATA_TOO_LARGE",
+            Code::InvalidSocketId => "INVALID_SOCKET_ID",
+            Code::BatchTooLarge => "BATCH_TOO_LARGE",
+            Code::NotPresenceChannel => "NOT_PRESENCE_CHANNEL",
+            Code::Bind => "BIND",
+            Code::AlreadyStarted => "ALREADY_STARTED",
+            Code::NotRunning => "NOT_RUNNING",
+            Code::Connect => "CONNECT",
+            Code::HttpStatus => "HTTP_STATUS",
+            Code::InvalidResponse => "INVALID_RESPONSE",
+        }
+    }
+}
+
 impl Error {
+    /// The code of this error in the bindings.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::UnknownApp(_) => Code::UnknownApp,
+            Error::AppDisabled(_) => Code::AppDisabled,
+            Error::InvalidChannel { .. } => Code::InvalidChannel,
+            Error::NoChannels => Code::NoChannels,
+            Error::TooManyChannels { .. } => Code::TooManyChannels,
+            Error::EncryptedWithOthers => Code::EncryptedWithOthers,
+            Error::InvalidEventName { .. } => Code::InvalidEventName,
+            Error::DataTooLarge { .. } => Code::DataTooLarge,
+            Error::InvalidSocketId(_) => Code::InvalidSocketId,
+            Error::BatchTooLarge { .. } => Code::BatchTooLarge,
+            Error::NotPresenceChannel(_) => Code::NotPresenceChannel,
+            Error::Config(_) => Code::Config,
+            Error::Bind { .. } => Code::Bind,
+            Error::AlreadyStarted => Code::AlreadyStarted,
+            Error::NotRunning => Code::NotRunning,
+            // Only the HTTP API produces these; the embedding API never does.
+            Error::Unauthorized(_) => Code::InvalidSignature,
+            Error::MalformedJson(_)
+            | Error::MissingField(_)
+            | Error::InvalidInfo(_)
+            | Error::RouteNotFound
+            | Error::MethodNotAllowed
+            | Error::RequestTooLarge { .. } => Code::InvalidArgument,
+        }
+    }
+
     /// The HTTP status of this error (PROTOCOL.md §6.3).
     pub fn http_status(&self) -> u16 {
         match self {

@@ -44,6 +44,6 @@ export async function example(): Promise<void> {
     server.publish('bad name', 'E', {});
   } catch (err) {
     const e = err as PushbusError;
-    if (e.code === 'INVALID_CHANNEL' || e.code === 'HTTP_ERROR') console.log(e.status, e.body);
+    if (e.code === 'INVALID_CHANNEL' || e.code === 'HTTP_STATUS') console.log(e.status, e.body);
   }
 }

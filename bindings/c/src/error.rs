@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 
 use pushbus_core::client::ClientError;
+use pushbus_core::error::Code;
 use pushbus_core::Error as CoreError;
 
 /// What a fallible `pushbus_*` function returns. The numbers are stable: new codes
@@ -164,49 +165,44 @@ impl Failure {
     }
 }
 
+impl From<Code> for pushbus_result {
+    fn from(code: Code) -> pushbus_result {
+        use pushbus_result as R;
+        match code {
+            Code::InvalidArgument => R::InvalidArgument,
+            Code::Timeout => R::Timeout,
+            Code::InvalidSignature => R::InvalidSignature,
+            Code::Config => R::Config,
+            Code::UnknownApp => R::UnknownApp,
+            Code::AppDisabled => R::AppDisabled,
+            Code::InvalidChannel => R::InvalidChannel,
+            Code::NoChannels => R::NoChannels,
+            Code::TooManyChannels => R::TooManyChannels,
+            Code::EncryptedWithOthers => R::EncryptedWithOthers,
+            Code::InvalidEventName => R::InvalidEventName,
+            Code::DataTooLarge => R::DataTooLarge,
+            Code::InvalidSocketId => R::InvalidSocketId,
+            Code::BatchTooLarge => R::BatchTooLarge,
+            Code::NotPresenceChannel => R::NotPresenceChannel,
+            Code::Bind => R::Bind,
+            Code::AlreadyStarted => R::AlreadyStarted,
+            Code::NotRunning => R::NotRunning,
+            Code::Connect => R::Connect,
+            Code::HttpStatus => R::HttpStatus,
+            Code::InvalidResponse => R::InvalidResponse,
+        }
+    }
+}
+
 impl From<CoreError> for Failure {
     fn from(e: CoreError) -> Failure {
-        use pushbus_result as R;
-        let code = match &e {
-            CoreError::UnknownApp(_) => R::UnknownApp,
-            CoreError::AppDisabled(_) => R::AppDisabled,
-            CoreError::InvalidChannel { .. } => R::InvalidChannel,
-            CoreError::NoChannels => R::NoChannels,
-            CoreError::TooManyChannels { .. } => R::TooManyChannels,
-            CoreError::EncryptedWithOthers => R::EncryptedWithOthers,
-            CoreError::InvalidEventName { .. } => R::InvalidEventName,
-            CoreError::DataTooLarge { .. } => R::DataTooLarge,
-            CoreError::InvalidSocketId(_) => R::InvalidSocketId,
-            CoreError::BatchTooLarge { .. } => R::BatchTooLarge,
-            CoreError::NotPresenceChannel(_) => R::NotPresenceChannel,
-            CoreError::Config(_) => R::Config,
-            CoreError::Bind { .. } => R::Bind,
-            CoreError::AlreadyStarted => R::AlreadyStarted,
-            CoreError::NotRunning => R::NotRunning,
-            // Only the HTTP API produces these; the embedding API never does.
-            CoreError::Unauthorized(_) => R::InvalidSignature,
-            CoreError::MalformedJson(_)
-            | CoreError::MissingField(_)
-            | CoreError::InvalidInfo(_)
-            | CoreError::RouteNotFound
-            | CoreError::MethodNotAllowed
-            | CoreError::RequestTooLarge { .. } => R::InvalidArgument,
-        };
-        Failure::new(code, e.to_string())
+        Failure::new(e.code().into(), e.to_string())
     }
 }
 
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Failure {
-        use pushbus_result as R;
-        let code = match &e {
-            ClientError::InvalidArgument(_) => R::InvalidArgument,
-            ClientError::Connect(_) => R::Connect,
-            ClientError::Timeout => R::Timeout,
-            ClientError::Status { .. } => R::HttpStatus,
-            ClientError::InvalidResponse(_) => R::InvalidResponse,
-        };
-        Failure::new(code, e.to_string())
+        Failure::new(e.code().into(), e.to_string())
     }
 }
 
@@ -279,5 +275,25 @@ mod tests {
         }
         assert_eq!(seen.len(), pushbus_result::ALL.len());
         assert_eq!(pushbus_result::from_u32(99), None);
+    }
+
+    /// `PUSHBUS_RESULT_<NAME>` (cbindgen's name for the variant) is the core's name of
+    /// the code, the word Node and PHP use too.
+    #[test]
+    fn result_names_are_the_core_code_names() {
+        let header = include_str!("../../../include/pushbus.h");
+        for code in Code::ALL {
+            let variant = format!("{:?}", pushbus_result::from(code));
+            let mut screaming = String::new();
+            for (i, ch) in variant.chars().enumerate() {
+                if ch.is_ascii_uppercase() && i > 0 {
+                    screaming.push('_');
+                }
+                screaming.push(ch.to_ascii_uppercase());
+            }
+            assert_eq!(screaming, code.name());
+            let declared = format!("PUSHBUS_RESULT_{} =", code.name());
+            assert!(header.contains(&declared), "{declared} not in pushbus.h");
+        }
     }
 }

@@ -10,21 +10,19 @@ use napi_derive::napi;
 use pushbus::client::{BatchEvent, Client, ClientError, ClientOptions};
 use serde_json::Value;
 
-use crate::error::{guard, promise, JsErr, INVALID_ARGUMENT};
+use crate::error::{guard, promise, JsErr};
 
-/// The one mapping from `ClientError` to codes.
+/// `ClientError` to a coded JS error (the core's name for the code); an answer with an
+/// error status carries `status` and `body`.
 impl From<ClientError> for JsErr {
     fn from(e: ClientError) -> JsErr {
-        let message = e.to_string();
+        let err = JsErr::new(e.code().name(), e.to_string());
         match e {
-            ClientError::InvalidArgument(_) => JsErr::new(INVALID_ARGUMENT, message),
-            ClientError::Connect(_) => JsErr::new("CONNECT_FAILED", message),
-            ClientError::Timeout => JsErr::new("TIMEOUT", message),
             ClientError::Status { status, body } => JsErr {
                 http: Some((status, body)),
-                ..JsErr::new("HTTP_ERROR", message)
+                ..err
             },
-            ClientError::InvalidResponse(_) => JsErr::new("INVALID_RESPONSE", message),
+            _ => err,
         }
     }
 }

@@ -28,10 +28,12 @@ pub struct JsErr {
     pub http: Option<(u16, String)>,
 }
 
-/// Codes of errors raised by the binding itself rather than by `pushbus`.
+/// Codes of errors raised by the binding itself rather than by `pushbus` (the same words
+/// as the C library's result codes).
 pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
-/// A Rust panic, caught before it could unwind into Node.
-pub const INTERNAL: &str = "INTERNAL";
+/// A bug in pushbus: a Rust panic caught before it could unwind into Node, or a state
+/// that cannot happen.
+pub const PANIC: &str = "PANIC";
 
 impl JsErr {
     pub fn new(code: &'static str, message: impl Into<String>) -> JsErr {
@@ -53,7 +55,7 @@ impl JsErr {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        JsErr::new(INTERNAL, format!("pushbus panicked: {what}"))
+        JsErr::new(PANIC, format!("pushbus panicked: {what}"))
     }
 
     /// Builds the JS `Error` object and wraps it so napi-rs throws (or rejects with) that
@@ -80,40 +82,13 @@ impl JsErr {
     }
 }
 
-/// The one mapping from `pushbus::Error` to codes.
+/// `pushbus::Error` to a coded JS error: the code is the core's name for it (the word
+/// of the C and PHP faces too); a failed bind carries the OS error as `cause`
+/// (`cause.code` is `EADDRINUSE` for an address in use).
 impl From<pushbus::Error> for JsErr {
     fn from(e: pushbus::Error) -> JsErr {
-        use pushbus::Error as E;
-        let code = match &e {
-            E::UnknownApp(_) => "UNKNOWN_APP",
-            E::AppDisabled(_) => "APP_DISABLED",
-            E::InvalidChannel { .. } => "INVALID_CHANNEL",
-            E::NoChannels => "NO_CHANNELS",
-            E::TooManyChannels { .. } => "TOO_MANY_CHANNELS",
-            E::EncryptedWithOthers => "ENCRYPTED_WITH_OTHERS",
-            E::InvalidEventName { .. } => "INVALID_EVENT_NAME",
-            E::DataTooLarge { .. } => "DATA_TOO_LARGE",
-            E::InvalidSocketId(_) => "INVALID_SOCKET_ID",
-            E::BatchTooLarge { .. } => "BATCH_TOO_LARGE",
-            E::MalformedJson(_) => "MALFORMED_JSON",
-            E::MissingField(_) => "MISSING_FIELD",
-            E::InvalidInfo(_) => "INVALID_INFO",
-            E::NotPresenceChannel(_) => "NOT_PRESENCE_CHANNEL",
-            E::Unauthorized(_) => "UNAUTHORIZED",
-            E::RouteNotFound => "NOT_FOUND",
-            E::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            E::RequestTooLarge { .. } => "REQUEST_TOO_LARGE",
-            E::Config(_) => "INVALID_CONFIG",
-            // What Node's own `server.listen` reports, so existing handlers keep working.
-            E::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
-                "EADDRINUSE"
-            }
-            E::Bind { .. } => "BIND_FAILED",
-            E::AlreadyStarted => "ALREADY_STARTED",
-            E::NotRunning => "NOT_RUNNING",
-        };
         let cause = match &e {
-            E::Bind { source, .. } => Some(Box::new(JsErr::new(
+            pushbus::Error::Bind { source, .. } => Some(Box::new(JsErr::new(
                 io_code(source.kind()),
                 source.to_string(),
             ))),
@@ -121,7 +96,7 @@ impl From<pushbus::Error> for JsErr {
         };
         JsErr {
             cause,
-            ..JsErr::new(code, e.to_string())
+            ..JsErr::new(e.code().name(), e.to_string())
         }
     }
 }

@@ -223,7 +223,7 @@ impl NativeServer {
                 .callee_handled::<false>()
                 .max_queue_size::<QUEUE_SIZE>()
                 .build()
-                .map_err(|e| JsErr::new(crate::error::INTERNAL, e.reason))?;
+                .map_err(|e| JsErr::new(crate::error::PANIC, e.reason))?;
             Ok(NativeServer {
                 shared: Arc::new(Shared {
                     server: Arc::new(server),
@@ -339,7 +339,7 @@ impl NativeServer {
                 .map(|m| {
                     let info = match m.user_info {
                         Some(raw) => Some(serde_json::from_str(raw.get()).map_err(|e| {
-                            JsErr::new(crate::error::INTERNAL, format!("stored user_info: {e}"))
+                            JsErr::new(crate::error::PANIC, format!("stored user_info: {e}"))
                         })?),
                         None => None,
                     };
