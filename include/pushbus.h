@@ -264,7 +264,8 @@ void pushbus_string_free(char *s);
 // On success writes to `*out_auth` a NUL-terminated string the caller owns and frees
 // with `pushbus_string_free`; on failure leaves `*out_auth` untouched.
 // Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty key or secret,
-// `channel_data` missing for presence or given for another kind),
+// `channel_data` missing or without a valid `user_id` for presence, or given for
+// another kind),
 // `INVALID_SOCKET_ID`, `INVALID_CHANNEL` (bad name, or a channel that needs no
 // signature). Threads: any; no I/O.
 pushbus_result pushbus_auth_channel(const char *key,
@@ -287,7 +288,8 @@ pushbus_result pushbus_auth_channel(const char *key,
 // borrowed for the call; none may be NULL. On success writes to `*out_auth` a string
 // the caller frees with `pushbus_string_free`; on failure leaves it untouched.
 // Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty key or
-// secret), `INVALID_SOCKET_ID`. Threads: any; no I/O.
+// secret, `user_data` without a non-empty string `id`), `INVALID_SOCKET_ID`.
+// Threads: any; no I/O.
 pushbus_result pushbus_auth_user(const char *key,
                                  size_t key_len,
                                  const char *secret,

@@ -16,6 +16,9 @@ use percent_encoding::percent_decode;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::hub::{PresenceMember, SignedInUser};
+use crate::names::{self, ChannelKind};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// The only `auth_version` any SDK has ever sent.
@@ -195,6 +198,173 @@ pub fn verify_user_auth(
     let to_sign = user_string_to_sign(socket_id, user_data);
     let expected = hmac_hex(secret.as_bytes(), to_sign.as_bytes());
     verify_key_and_signature(key, &expected, auth)
+}
+
+// ---------------------------------------------------------------------------------------
+// Checked signing, for auth endpoints (what the C, Node and PHP faces expose)
+// ---------------------------------------------------------------------------------------
+
+/// Why an auth endpoint's request to sign is refused: what the server would refuse on
+/// receipt, said when signing instead, where the mistake is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignError {
+    /// An empty key or secret.
+    Credentials,
+    InvalidSocketId(String),
+    InvalidChannel {
+        channel: String,
+        reason: String,
+    },
+    /// Public and `#server-to-user-` channels take no signature.
+    NoSignatureNeeded(String),
+    /// Presence `channel_data` missing, invalid, or given for another kind of channel.
+    ChannelData(String),
+    /// Sign-in `user_data` without a non-empty string `id`.
+    UserData(&'static str),
+    /// A shared secret or an encryption asked for a channel that is not
+    /// `private-encrypted-`.
+    NotEncrypted(String),
+}
+
+impl SignError {
+    /// The code of this error in the bindings.
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            SignError::Credentials | SignError::ChannelData(_) | SignError::UserData(_) => {
+                Code::InvalidArgument
+            }
+            SignError::InvalidSocketId(_) => Code::InvalidSocketId,
+            SignError::InvalidChannel { .. }
+            | SignError::NoSignatureNeeded(_)
+            | SignError::NotEncrypted(_) => Code::InvalidChannel,
+        }
+    }
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignError::Credentials => f.write_str("key and secret must not be empty"),
+            SignError::InvalidSocketId(s) => write!(
+                f,
+                "Invalid socket_id {s:?}: expected two integers joined by a dot"
+            ),
+            SignError::InvalidChannel { channel, reason } => {
+                write!(f, "Invalid channel name {channel:?}: {reason}")
+            }
+            SignError::NoSignatureNeeded(c) => {
+                write!(f, "channel {c:?} needs no authorization signature")
+            }
+            SignError::ChannelData(why) => f.write_str(why),
+            SignError::UserData(why) => f.write_str(why),
+            SignError::NotEncrypted(c) => write!(f, "{c:?} is not a private-encrypted- channel"),
+        }
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// Refuses an empty key or secret, which can only sign what anybody could sign.
+pub fn check_credentials(key: &str, secret: &str) -> Result<(), SignError> {
+    if key.is_empty() || secret.is_empty() {
+        return Err(SignError::Credentials);
+    }
+    Ok(())
+}
+
+fn check_signer(key: &str, secret: &str, socket_id: &str) -> Result<(), SignError> {
+    check_credentials(key, secret)?;
+    if !names::is_valid_socket_id(socket_id) {
+        return Err(SignError::InvalidSocketId(socket_id.into()));
+    }
+    Ok(())
+}
+
+fn channel_kind(channel: &str) -> Result<ChannelKind, SignError> {
+    names::validate_channel_name(channel, names::DEFAULT_MAX_CHANNEL_NAME_LEN)
+        .map(|t| t.kind)
+        .map_err(|reason| SignError::InvalidChannel {
+            channel: channel.into(),
+            reason: reason.to_string(),
+        })
+}
+
+/// [`authorize_channel`] for an auth endpoint, refusing what the server would refuse:
+/// empty credentials, a bad socket id or channel name, a channel that takes no
+/// signature, presence `channel_data` missing or invalid (it needs a `user_id`, a
+/// string or number of 1 to 128 characters), or `channel_data` for another kind.
+pub fn checked_authorize_channel(
+    key: &str,
+    secret: &str,
+    socket_id: &str,
+    channel: &str,
+    channel_data: Option<&str>,
+) -> Result<String, SignError> {
+    check_signer(key, secret, socket_id)?;
+    match (channel_kind(channel)?, channel_data) {
+        (ChannelKind::Presence, None) => {
+            return Err(SignError::ChannelData(format!(
+                "presence channel {channel:?} needs channel_data"
+            )))
+        }
+        (ChannelKind::Presence, Some(cd)) => {
+            PresenceMember::from_channel_data(cd).map_err(SignError::ChannelData)?;
+        }
+        (ChannelKind::Private | ChannelKind::EncryptedPrivate, None) => {}
+        (ChannelKind::Private | ChannelKind::EncryptedPrivate, Some(_)) => {
+            return Err(SignError::ChannelData(format!(
+                "channel_data is only for presence channels, not {channel:?}"
+            )))
+        }
+        (ChannelKind::Public | ChannelKind::User, _) => {
+            return Err(SignError::NoSignatureNeeded(channel.into()))
+        }
+    }
+    Ok(authorize_channel(
+        key,
+        secret,
+        socket_id,
+        channel,
+        channel_data,
+    ))
+}
+
+/// [`authenticate_user`] for an auth endpoint: also refuses empty credentials, a bad
+/// socket id, and `user_data` the server would refuse (no non-empty string `id`).
+pub fn checked_authenticate_user(
+    key: &str,
+    secret: &str,
+    socket_id: &str,
+    user_data: &str,
+) -> Result<String, SignError> {
+    check_signer(key, secret, socket_id)?;
+    SignedInUser::from_user_data(user_data).map_err(SignError::UserData)?;
+    Ok(authenticate_user(key, secret, socket_id, user_data))
+}
+
+/// [`shared_secret`], for `private-encrypted-` channels only.
+pub fn checked_shared_secret(channel: &str, master_key: &[u8; 32]) -> Result<String, SignError> {
+    check_encrypted(channel)?;
+    Ok(shared_secret(channel, master_key))
+}
+
+/// [`encrypt_event_data`], for `private-encrypted-` channels only.
+pub fn checked_encrypt_event_data(
+    channel: &str,
+    master_key: &[u8; 32],
+    plaintext: &[u8],
+    nonce: &[u8; 24],
+) -> Result<String, SignError> {
+    check_encrypted(channel)?;
+    Ok(encrypt_event_data(channel, master_key, plaintext, nonce))
+}
+
+fn check_encrypted(channel: &str) -> Result<(), SignError> {
+    if channel_kind(channel)? != ChannelKind::EncryptedPrivate {
+        return Err(SignError::NotEncrypted(channel.into()));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1150,5 +1320,72 @@ mod tests {
         }
         .to_string()
         .contains("700"));
+    }
+
+    #[test]
+    fn checked_signing_refuses_what_the_server_would() {
+        use crate::error::Code;
+        let code = |r: Result<String, SignError>| r.unwrap_err().code();
+        let member = r#"{"user_id":"7","user_info":{"name":"Ann"}}"#;
+        assert_eq!(
+            checked_authorize_channel("k", "s", "1.2", "presence-room", Some(member)).unwrap(),
+            authorize_channel("k", "s", "1.2", "presence-room", Some(member))
+        );
+        assert!(checked_authorize_channel("k", "s", "1.2", "private-a", None).is_ok());
+        assert!(checked_authorize_channel("k", "s", "1.2", "private-encrypted-a", None).is_ok());
+        let refused = [
+            (("", "s", "1.2", "private-a", None), Code::InvalidArgument),
+            (("k", "s", "1.x", "private-a", None), Code::InvalidSocketId),
+            (("k", "s", "1.2", "private a", None), Code::InvalidChannel),
+            (("k", "s", "1.2", "orders", None), Code::InvalidChannel),
+            (
+                ("k", "s", "1.2", "#server-to-user-1", None),
+                Code::InvalidChannel,
+            ),
+            (
+                ("k", "s", "1.2", "presence-room", None),
+                Code::InvalidArgument,
+            ),
+            (
+                ("k", "s", "1.2", "presence-room", Some("{}")),
+                Code::InvalidArgument,
+            ),
+            (
+                ("k", "s", "1.2", "presence-room", Some(r#"{"user_id":""}"#)),
+                Code::InvalidArgument,
+            ),
+            (
+                ("k", "s", "1.2", "private-a", Some(member)),
+                Code::InvalidArgument,
+            ),
+        ];
+        for ((k, s, id, c, cd), want) in refused {
+            assert_eq!(
+                code(checked_authorize_channel(k, s, id, c, cd)),
+                want,
+                "{c} {cd:?}"
+            );
+        }
+        assert!(checked_authenticate_user("k", "s", "1.2", r#"{"id":"1"}"#).is_ok());
+        for bad in [r#"{"id":1}"#, r#"{"id":""}"#, "{}", "nope"] {
+            assert_eq!(
+                code(checked_authenticate_user("k", "s", "1.2", bad)),
+                Code::InvalidArgument
+            );
+        }
+        assert!(checked_shared_secret("private-encrypted-a", &[1; 32]).is_ok());
+        assert_eq!(
+            code(checked_shared_secret("private-a", &[1; 32])),
+            Code::InvalidChannel
+        );
+        assert_eq!(
+            code(checked_encrypt_event_data(
+                "presence-a",
+                &[1; 32],
+                b"x",
+                &[0; 24]
+            )),
+            Code::InvalidChannel
+        );
     }
 }

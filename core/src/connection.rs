@@ -10,8 +10,6 @@ use std::future::Future;
 
 use futures_util::future::Either;
 use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::timeout;
@@ -22,7 +20,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::auth;
 use crate::events::EventKind;
-use crate::hub::{Hub, PresenceMember, SubscribeRefusal};
+use crate::hub::{Hub, PresenceMember, SignedInUser, SubscribeRefusal};
 use crate::names::{self, ChannelKind};
 use crate::outbox::{Kill, Outbox};
 use crate::protocol::{self, ErrorCode, SubscriptionErrorType};
@@ -177,11 +175,6 @@ enum Step {
     TooLarge,
 }
 
-struct SignedIn {
-    id: Arc<str>,
-    info: Option<Arc<RawValue>>,
-}
-
 struct Session {
     socket_id: SocketId,
     /// The textual id, as signed by auth endpoints.
@@ -191,7 +184,7 @@ struct Session {
     hub: Arc<Hub>,
     /// Channel → this socket's presence user id there (None for other channels).
     subscriptions: HashMap<Arc<str>, Option<Arc<str>>>,
-    user: Option<SignedIn>,
+    user: Option<SignedInUser>,
     client_events: TokenBucket,
     /// Keeps shutdown waiting until this connection is done.
     _guard: TaskGuard,
@@ -431,7 +424,7 @@ impl Session {
             )));
         }
         let member = match channel_data {
-            Some(cd) => parse_channel_data(cd).map_err(auth_err)?,
+            Some(cd) => PresenceMember::from_channel_data(cd).map_err(auth_err)?,
             None => match &self.user {
                 Some(u) => PresenceMember {
                     user_id: u.id.clone(),
@@ -492,38 +485,22 @@ impl Session {
                 .close(ErrorCode::Unauthorized, "Invalid sign-in signature");
             return;
         }
-        #[derive(Deserialize)]
-        struct UserData {
-            id: Value,
-            user_info: Option<Box<RawValue>>,
-        }
-        let parsed = match serde_json::from_str::<UserData>(user_data) {
-            Ok(UserData {
-                id: Value::String(id),
-                user_info,
-            }) if !id.is_empty() => (id, user_info),
-            _ => {
-                self.outbox.close(
-                    ErrorCode::Unauthorized,
-                    "user_data must be JSON with a non-empty string id",
-                );
+        let user = match SignedInUser::from_user_data(user_data) {
+            Ok(user) => user,
+            Err(why) => {
+                self.outbox.close(ErrorCode::Unauthorized, why);
                 return;
             }
         };
-        let (id, info) = parsed;
         if let Some(current) = &self.user {
-            if *current.id != *id {
+            if current.id != user.id {
                 self.outbox
                     .close(ErrorCode::Unauthorized, "Already signed in as another user");
                 return;
             }
         } else {
-            let id: Arc<str> = id.into();
-            self.hub.sign_in(self.socket_id, &id);
-            self.user = Some(SignedIn {
-                id,
-                info: info.map(Arc::from),
-            });
+            self.hub.sign_in(self.socket_id, &user.id);
+            self.user = Some(user);
         }
         self.outbox.send(protocol::signin_success(user_data));
     }
@@ -599,30 +576,6 @@ impl Session {
             user_id: presence_user,
         });
     }
-}
-
-/// Parses verified presence `channel_data`: `user_id` (string, or number as Pusher
-/// allows, emitted as a string) and optional `user_info`.
-fn parse_channel_data(cd: &str) -> Result<PresenceMember, String> {
-    #[derive(Deserialize)]
-    struct ChannelData {
-        user_id: Value,
-        user_info: Option<Box<RawValue>>,
-    }
-    let parsed: ChannelData = serde_json::from_str(cd)
-        .map_err(|e| format!("channel_data is not valid JSON with a user_id: {e}"))?;
-    let user_id = match parsed.user_id {
-        Value::String(s) => s,
-        Value::Number(n) => n.to_string(),
-        _ => return Err("channel_data user_id must be a string or a number".into()),
-    };
-    if user_id.is_empty() || user_id.len() > 128 {
-        return Err("channel_data user_id must be 1 to 128 characters".into());
-    }
-    Ok(PresenceMember {
-        user_id: user_id.into(),
-        user_info: parsed.user_info.map(Arc::from),
-    })
 }
 
 /// Writes queued frames and flushes once: one syscall for a burst, not one per frame.
@@ -733,18 +686,22 @@ mod tests {
 
     #[test]
     fn channel_data_user_ids_become_strings() {
-        let m = parse_channel_data(r#"{"user_id":10,"user_info":{"name":"Mr. Pusher"}}"#).unwrap();
+        let m = PresenceMember::from_channel_data(
+            r#"{"user_id":10,"user_info":{"name":"Mr. Pusher"}}"#,
+        )
+        .unwrap();
         assert_eq!(&*m.user_id, "10");
         assert_eq!(m.user_info.unwrap().get(), r#"{"name":"Mr. Pusher"}"#);
-        let m = parse_channel_data(r#"{"user_id": "1", "user_info": {"id": 1}}"#).unwrap();
+        let m = PresenceMember::from_channel_data(r#"{"user_id": "1", "user_info": {"id": 1}}"#)
+            .unwrap();
         assert_eq!(&*m.user_id, "1");
-        assert!(parse_channel_data(r#"{"user_id":"42"}"#)
+        assert!(PresenceMember::from_channel_data(r#"{"user_id":"42"}"#)
             .unwrap()
             .user_info
             .is_none());
-        assert!(parse_channel_data(r#"{"user_id":true}"#).is_err());
-        assert!(parse_channel_data(r#"{"user_id":""}"#).is_err());
-        assert!(parse_channel_data("nope").is_err());
+        assert!(PresenceMember::from_channel_data(r#"{"user_id":true}"#).is_err());
+        assert!(PresenceMember::from_channel_data(r#"{"user_id":""}"#).is_err());
+        assert!(PresenceMember::from_channel_data("nope").is_err());
     }
 
     #[test]

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::config::AppConfig;
@@ -69,6 +71,64 @@ struct CachedEvent {
 pub struct PresenceMember {
     pub user_id: Arc<str>,
     pub user_info: Option<Arc<RawValue>>,
+}
+
+impl PresenceMember {
+    /// Parses presence `channel_data`: `user_id` (a string, or a number as Pusher
+    /// allows, kept as a string; 1 to 128 characters) and optional `user_info`. The
+    /// error says why, for the client (and for an auth endpoint about to sign it).
+    pub fn from_channel_data(channel_data: &str) -> Result<PresenceMember, String> {
+        #[derive(Deserialize)]
+        struct ChannelData {
+            user_id: Value,
+            user_info: Option<Box<RawValue>>,
+        }
+        let parsed: ChannelData = serde_json::from_str(channel_data)
+            .map_err(|e| format!("channel_data is not valid JSON with a user_id: {e}"))?;
+        let user_id = match parsed.user_id {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            _ => return Err("channel_data user_id must be a string or a number".into()),
+        };
+        if user_id.is_empty() || user_id.len() > 128 {
+            return Err("channel_data user_id must be 1 to 128 characters".into());
+        }
+        Ok(PresenceMember {
+            user_id: user_id.into(),
+            user_info: parsed.user_info.map(Arc::from),
+        })
+    }
+}
+
+/// A signed-in user, from the verified `user_data` of its sign-in.
+#[derive(Clone, Debug)]
+pub struct SignedInUser {
+    pub id: Arc<str>,
+    /// Shared as presence `user_info` when the socket joins a presence channel without
+    /// `channel_data`.
+    pub info: Option<Arc<RawValue>>,
+}
+
+impl SignedInUser {
+    /// Parses sign-in `user_data`: a non-empty string `id` (pusher-js rejects a number)
+    /// and optional `user_info`.
+    pub fn from_user_data(user_data: &str) -> Result<SignedInUser, &'static str> {
+        #[derive(Deserialize)]
+        struct UserData {
+            id: Value,
+            user_info: Option<Box<RawValue>>,
+        }
+        match serde_json::from_str::<UserData>(user_data) {
+            Ok(UserData {
+                id: Value::String(id),
+                user_info,
+            }) if !id.is_empty() => Ok(SignedInUser {
+                id: id.into(),
+                info: user_info.map(Arc::from),
+            }),
+            _ => Err("user_data must be JSON with a non-empty string id"),
+        }
+    }
 }
 
 /// A subscription the hub refused.

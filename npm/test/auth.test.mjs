@@ -131,7 +131,13 @@ test('signing refuses invalid input with coded errors', () => {
   assert.throws(() => authorizeChannel(credentials, 12, 'private-a'), code('INVALID_ARGUMENT'));
   assert.throws(() => authenticateUser(credentials, '1.2', { name: 'no id' }), code('INVALID_ARGUMENT'));
   assert.throws(() => authenticateUser(credentials, 'x', { id: '1' }), code('INVALID_SOCKET_ID'));
-  assert.throws(() => encryptEventData(credentials, 'private-a', 'x'), code('INVALID_ARGUMENT'));
+  assert.throws(() => encryptEventData(credentials, 'private-a', 'x'), code('INVALID_CHANNEL'));
+  // What the server would refuse is refused when signing (the same rules in C and PHP).
+  assert.throws(() => authorizeChannel(credentials, '1.2', 'orders'), code('INVALID_CHANNEL'));
+  assert.throws(() => authorizeChannel(credentials, '1.2', 'private-a', { user_id: '1' }), code('INVALID_ARGUMENT'));
+  assert.throws(() => authorizeChannel(credentials, '1.2', 'presence-a', { user_id: '' }), code('INVALID_ARGUMENT'));
+  assert.throws(() => authenticateUser(credentials, '1.2', { id: 7 }), code('INVALID_ARGUMENT'));
+  assert.throws(() => authorizeChannel({ key: '', secret: 's' }, '1.2', 'private-a'), code('INVALID_ARGUMENT'));
   assert.throws(
     () => createSignedQueryString(credentials, { method: 'GET', path: '/apps/1/channels', timestamp: -1 }),
     code('INVALID_ARGUMENT'),

@@ -172,6 +172,13 @@ static void error_paths(void) {
              pushbus_auth_user(KS, S("a.b"), S("{\"id\":\"1\"}"), &out));
   EXPECT_ERR(PUSHBUS_RESULT_NULL_PARAMETER, "`user_data`",
              pushbus_auth_user(KS, S("1.1"), NULL, 0, &out));
+  /* What the server would refuse is refused when signing. */
+  EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "non-empty string id",
+             pushbus_auth_user(KS, S("1.1"), S("{\"id\":1}"), &out));
+  EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "user_id",
+             pushbus_auth_channel(KS, S("1.1"), S("presence-a"), S("{\"user_id\":\"\"}"), &out));
+  EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "user_id",
+             pushbus_auth_channel(KS, S("1.1"), S("presence-a"), S("{\"name\":\"no id\"}"), &out));
 
   EXPECT_ERR(PUSHBUS_RESULT_NULL_PARAMETER, "`master_key`",
              pushbus_auth_shared_secret(S("private-encrypted-a"), NULL, &out));

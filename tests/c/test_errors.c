@@ -59,7 +59,7 @@ static void messages_are_per_thread(void) {
         "this thread keeps its message: %s", pushbus_last_error_message());
   /* A success leaves the message alone. */
   char *auth = NULL;
-  EXPECT_OK(pushbus_auth_user(S("k"), S("s"), S("1.1"), S("{}"), &auth));
+  EXPECT_OK(pushbus_auth_user(S("k"), S("s"), S("1.1"), S("{\"id\":\"1\"}"), &auth));
   pushbus_string_free(auth);
   CHECK(strstr(pushbus_last_error_message(), "no apps configured") != NULL, "kept after success");
 }

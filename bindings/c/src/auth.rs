@@ -7,7 +7,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use pushbus_core::auth;
-use pushbus_core::names::{self, ChannelKind, DEFAULT_MAX_CHANNEL_NAME_LEN};
 use rand::RngCore;
 
 use crate::error::{pushbus_result, Failure};
@@ -15,35 +14,6 @@ use crate::ffi::{bytes_arg, guard, opt_str_arg, str_arg, to_c_string, Out};
 
 fn invalid(message: impl Into<String>) -> Failure {
     Failure::new(pushbus_result::InvalidArgument, message)
-}
-
-fn check_credentials(key: &str, secret: &str) -> Result<(), Failure> {
-    if key.is_empty() || secret.is_empty() {
-        return Err(invalid("key and secret must not be empty"));
-    }
-    Ok(())
-}
-
-fn check_socket_id(socket_id: &str) -> Result<(), Failure> {
-    if names::is_valid_socket_id(socket_id) {
-        Ok(())
-    } else {
-        Err(Failure::new(
-            pushbus_result::InvalidSocketId,
-            format!("Invalid socket_id {socket_id:?}: expected two integers joined by a dot"),
-        ))
-    }
-}
-
-fn channel_kind(channel: &str) -> Result<ChannelKind, Failure> {
-    names::validate_channel_name(channel, DEFAULT_MAX_CHANNEL_NAME_LEN)
-        .map(|t| t.kind)
-        .map_err(|reason| {
-            Failure::new(
-                pushbus_result::InvalidChannel,
-                format!("Invalid channel name {channel:?}: {reason}"),
-            )
-        })
 }
 
 /// Copies a fixed-size key or nonce given as a pointer to `N` bytes.
@@ -71,7 +41,8 @@ unsafe fn fixed_bytes<const N: usize>(ptr: *const u8, name: &str) -> Result<[u8;
 /// On success writes to `*out_auth` a NUL-terminated string the caller owns and frees
 /// with `pushbus_string_free`; on failure leaves `*out_auth` untouched.
 /// Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty key or secret,
-/// `channel_data` missing for presence or given for another kind),
+/// `channel_data` missing or without a valid `user_id` for presence, or given for
+/// another kind),
 /// `INVALID_SOCKET_ID`, `INVALID_CHANNEL` (bad name, or a channel that needs no
 /// signature). Threads: any; no I/O.
 #[no_mangle]
@@ -96,29 +67,7 @@ pub unsafe extern "C" fn pushbus_auth_channel(
         let socket_id = str_arg(socket_id, socket_id_len, "socket_id")?;
         let channel = str_arg(channel, channel_len, "channel")?;
         let channel_data = opt_str_arg(channel_data, channel_data_len, "channel_data")?;
-        check_credentials(key, secret)?;
-        check_socket_id(socket_id)?;
-        match (channel_kind(channel)?, channel_data) {
-            (ChannelKind::Presence, None) => {
-                return Err(invalid(format!(
-                    "presence channel {channel:?} needs channel_data"
-                )))
-            }
-            (ChannelKind::Presence, Some(_)) => {}
-            (ChannelKind::Private | ChannelKind::EncryptedPrivate, None) => {}
-            (ChannelKind::Private | ChannelKind::EncryptedPrivate, Some(_)) => {
-                return Err(invalid(format!(
-                    "channel_data is only for presence channels, not {channel:?}"
-                )))
-            }
-            (ChannelKind::Public | ChannelKind::User, _) => {
-                return Err(Failure::new(
-                    pushbus_result::InvalidChannel,
-                    format!("channel {channel:?} needs no authorization signature"),
-                ))
-            }
-        }
-        let auth = auth::authorize_channel(key, secret, socket_id, channel, channel_data);
+        let auth = auth::checked_authorize_channel(key, secret, socket_id, channel, channel_data)?;
         out.write(to_c_string(auth)?);
         Ok(())
     })
@@ -132,7 +81,8 @@ pub unsafe extern "C" fn pushbus_auth_channel(
 /// borrowed for the call; none may be NULL. On success writes to `*out_auth` a string
 /// the caller frees with `pushbus_string_free`; on failure leaves it untouched.
 /// Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty key or
-/// secret), `INVALID_SOCKET_ID`. Threads: any; no I/O.
+/// secret, `user_data` without a non-empty string `id`), `INVALID_SOCKET_ID`.
+/// Threads: any; no I/O.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn pushbus_auth_user(
@@ -152,9 +102,7 @@ pub unsafe extern "C" fn pushbus_auth_user(
         let secret = str_arg(secret, secret_len, "secret")?;
         let socket_id = str_arg(socket_id, socket_id_len, "socket_id")?;
         let user_data = str_arg(user_data, user_data_len, "user_data")?;
-        check_credentials(key, secret)?;
-        check_socket_id(socket_id)?;
-        let auth = auth::authenticate_user(key, secret, socket_id, user_data);
+        let auth = auth::checked_authenticate_user(key, secret, socket_id, user_data)?;
         out.write(to_c_string(auth)?);
         Ok(())
     })
@@ -179,20 +127,12 @@ pub unsafe extern "C" fn pushbus_auth_shared_secret(
         let out = Out::new(out_secret, "out_secret")?;
         let channel = str_arg(channel, channel_len, "channel")?;
         let master_key = fixed_bytes::<32>(master_key, "master_key")?;
-        check_encrypted(channel)?;
-        out.write(to_c_string(auth::shared_secret(channel, &master_key))?);
+        out.write(to_c_string(auth::checked_shared_secret(
+            channel,
+            &master_key,
+        )?)?);
         Ok(())
     })
-}
-
-fn check_encrypted(channel: &str) -> Result<(), Failure> {
-    if channel_kind(channel)? != ChannelKind::EncryptedPrivate {
-        return Err(Failure::new(
-            pushbus_result::InvalidChannel,
-            format!("{channel:?} is not a private-encrypted- channel"),
-        ));
-    }
-    Ok(())
 }
 
 /// Encrypts event data for a `private-encrypted-` channel: writes the `data` to
@@ -228,8 +168,8 @@ pub unsafe extern "C" fn pushbus_auth_encrypt_data(
         } else {
             fixed_bytes::<24>(nonce, "nonce")?
         };
-        check_encrypted(channel)?;
-        let data = auth::encrypt_event_data(channel, &master_key, plaintext.as_bytes(), &nonce);
+        let data =
+            auth::checked_encrypt_event_data(channel, &master_key, plaintext.as_bytes(), &nonce)?;
         out.write(to_c_string(data)?);
         Ok(())
     })
@@ -264,7 +204,7 @@ pub unsafe extern "C" fn pushbus_webhook_verify(
         let key_header = str_arg(key_header, key_header_len, "key_header")?;
         let signature_header = str_arg(signature_header, signature_header_len, "signature_header")?;
         let body = bytes_arg(body, body_len, "body")?;
-        check_credentials(key, secret)?;
+        auth::check_credentials(key, secret)?;
         if auth::verify_webhook(key, secret, key_header, signature_header, body) {
             Ok(())
         } else {
@@ -323,7 +263,7 @@ pub unsafe extern "C" fn pushbus_rest_sign(
         let path = str_arg(path, path_len, "path")?;
         let extra_query = opt_str_arg(extra_query, extra_query_len, "extra_query")?;
         let body = bytes_arg(body, body_len, "body")?;
-        check_credentials(key, secret)?;
+        auth::check_credentials(key, secret)?;
         if method.is_empty() || !path.starts_with('/') {
             return Err(invalid(
                 "method must not be empty and path must start with '/'",

@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 
+use pushbus_core::auth::SignError;
 use pushbus_core::client::ClientError;
 use pushbus_core::error::Code;
 use pushbus_core::Error as CoreError;
@@ -196,6 +197,12 @@ impl From<Code> for pushbus_result {
 
 impl From<CoreError> for Failure {
     fn from(e: CoreError) -> Failure {
+        Failure::new(e.code().into(), e.to_string())
+    }
+}
+
+impl From<SignError> for Failure {
+    fn from(e: SignError) -> Failure {
         Failure::new(e.code().into(), e.to_string())
     }
 }

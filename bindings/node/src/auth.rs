@@ -37,24 +37,6 @@ pub struct QueryParam {
     pub value: String,
 }
 
-fn check_socket_id(socket_id: &str) -> Result<(), JsErr> {
-    if names::is_valid_socket_id(socket_id) {
-        Ok(())
-    } else {
-        Err(pushbus::Error::InvalidSocketId(socket_id.into()).into())
-    }
-}
-
-fn check_channel(channel: &str) -> Result<names::ChannelType, JsErr> {
-    names::validate_channel_name(channel, names::DEFAULT_MAX_CHANNEL_NAME_LEN).map_err(|reason| {
-        pushbus::Error::InvalidChannel {
-            channel: channel.into(),
-            reason,
-        }
-        .into()
-    })
-}
-
 fn master_key(key: Option<Buffer>) -> Result<Option<[u8; 32]>, JsErr> {
     key.map(|k| {
         <[u8; 32]>::try_from(&k[..]).map_err(|_| {
@@ -81,20 +63,23 @@ pub fn authorize_channel(
     master_key: Option<Buffer>,
 ) -> napi::Result<ChannelAuth> {
     guard(env, || {
-        check_socket_id(&socket_id)?;
-        let kind = check_channel(&channel)?.kind;
-        let master_key = self::master_key(master_key)?;
-        let shared_secret = match (kind, master_key) {
-            (names::ChannelKind::EncryptedPrivate, Some(k)) => Some(auth::shared_secret(&channel, &k)),
-            (names::ChannelKind::EncryptedPrivate, None) => {
+        let signature = auth::checked_authorize_channel(
+            &key,
+            &secret,
+            &socket_id,
+            &channel,
+            channel_data.as_deref(),
+        )?;
+        let encrypted = names::channel_type(&channel).kind == names::ChannelKind::EncryptedPrivate;
+        let shared_secret = match (encrypted, self::master_key(master_key)?) {
+            (true, Some(k)) => Some(auth::checked_shared_secret(&channel, &k)?),
+            (true, None) => {
                 return Err(JsErr::invalid_argument(format!(
                     "{channel:?} is an encrypted channel: set encryptionMasterKeyBase64 to authorize it"
                 )))
             }
-            _ => None,
+            (false, _) => None,
         };
-        let signature =
-            auth::authorize_channel(&key, &secret, &socket_id, &channel, channel_data.as_deref());
         Ok(ChannelAuth {
             auth: signature,
             channel_data,
@@ -113,9 +98,8 @@ pub fn authenticate_user(
     user_data: String,
 ) -> napi::Result<UserAuth> {
     guard(env, || {
-        check_socket_id(&socket_id)?;
         Ok(UserAuth {
-            auth: auth::authenticate_user(&key, &secret, &socket_id, &user_data),
+            auth: auth::checked_authenticate_user(&key, &secret, &socket_id, &user_data)?,
             user_data,
         })
     })
@@ -149,6 +133,7 @@ pub fn sign_request(
     timestamp: f64,
 ) -> napi::Result<Vec<QueryParam>> {
     guard(env, || {
+        auth::check_credentials(&key, &secret)?;
         if !(timestamp.is_finite() && timestamp >= 0.0) {
             return Err(JsErr::invalid_argument(format!(
                 "timestamp must be Unix time in seconds, got {timestamp}"
@@ -182,15 +167,11 @@ pub fn encrypt_event_data(
     nonce: Buffer,
 ) -> napi::Result<String> {
     guard(env, || {
-        let kind = check_channel(&channel)?.kind;
-        if kind != names::ChannelKind::EncryptedPrivate {
-            return Err(JsErr::invalid_argument(format!(
-                "{channel:?} is not a private-encrypted- channel"
-            )));
-        }
         let key = self::master_key(Some(master_key))?.unwrap_or_default();
         let nonce = <[u8; 24]>::try_from(&nonce[..])
             .map_err(|_| JsErr::invalid_argument("the nonce must be 24 bytes"))?;
-        Ok(auth::encrypt_event_data(&channel, &key, &plaintext, &nonce))
+        Ok(auth::checked_encrypt_event_data(
+            &channel, &key, &plaintext, &nonce,
+        )?)
     })
 }

@@ -101,6 +101,12 @@ impl From<pushbus::Error> for JsErr {
     }
 }
 
+impl From<pushbus::auth::SignError> for JsErr {
+    fn from(e: pushbus::auth::SignError) -> JsErr {
+        JsErr::new(e.code().name(), e.to_string())
+    }
+}
+
 /// errno-style names for the OS errors a bind can fail with.
 fn io_code(kind: std::io::ErrorKind) -> &'static str {
     use std::io::ErrorKind as K;
