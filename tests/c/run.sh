@@ -69,6 +69,7 @@ tests=(
   "test_server|$out/test_server tests/c/driver.mjs"
   "test_client|$out/test_client target/debug/pushbus tests/c/driver.mjs"
   "test_fork|$out/test_fork"
+  "test_fork_race|$out/test_fork --race"
   "test_cxx|$out/test_cxx"
 )
 
@@ -107,6 +108,7 @@ valgrind=(valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=def
 for entry in "${tests[@]}"; do
   name=${entry%%|*}
   read -ra cmd <<<"${entry#*|}"
+  [ "$name" = test_fork_race ] && continue # about timing, not memory
   extra=()
   # A forked child cannot free what the parent's runtime threads own (see fork.supp).
   [ "$name" = test_fork ] && extra=(--suppressions=tests/c/fork.supp)

@@ -7,6 +7,7 @@
  * Linked against libpushbus.a, to check the static library too.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,7 +80,63 @@ static int child_main(pushbus_server *parent_server, pushbus_client *parent_clie
   return check_summary("test_fork (child)");
 }
 
-int main(void) {
+/* Starts and stops a server: the first use of the library's runtime in a process. */
+static int start_and_stop(void) {
+  pushbus_server *server = NULL;
+  uint16_t port = 0;
+  int ok = pushbus_server_new(S(CONFIG), &server) == PUSHBUS_RESULT_OK &&
+           pushbus_server_start(server, S("127.0.0.1:0"), &port) == PUSHBUS_RESULT_OK &&
+           pushbus_server_stop(server) == PUSHBUS_RESULT_OK;
+  pushbus_server_free(server);
+  return ok;
+}
+
+static void *start_and_stop_thread(void *arg) {
+  (void)arg;
+  return start_and_stop() ? (void *)1 : NULL;
+}
+
+/*
+ * test_fork --race: fork() while another thread builds the library's runtime (its first
+ * use in the process). The child must still build its own: without the library's fork
+ * handlers it could inherit the runtime's lock held by a thread it does not have, and
+ * hang. Each round is a fresh process that starts a server on a thread and forks after
+ * a delay that moves across the build; the grandchild starts a server too, with an
+ * alarm that turns a hang into a failure. Not run under valgrind (timing, not memory).
+ */
+static int race_main(void) {
+  const int rounds = 40;
+  for (int i = 0; i < rounds; i++) {
+    fflush(stdout);
+    pid_t fresh = fork();
+    if (fresh == 0) {
+      pthread_t t;
+      if (pthread_create(&t, NULL, start_and_stop_thread, NULL) != 0) _exit(2);
+      usleep((useconds_t)(i * 25));
+      pid_t child = fork();
+      if (child == 0) {
+        alarm(20);
+        _exit(start_and_stop() ? 0 : 3);
+      }
+      int status = -1;
+      int child_ok = child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+                     WEXITSTATUS(status) == 0;
+      void *thread_ok = NULL;
+      pthread_join(t, &thread_ok);
+      _exit(!child_ok ? (WIFSIGNALED(status) ? 10 + WTERMSIG(status) : 4) : thread_ok ? 0 : 5);
+    }
+    int status = -1;
+    CHECK(fresh > 0 && waitpid(fresh, &status, 0) == fresh && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0,
+          "round %d: forked while the runtime was being built, the child started a server "
+          "(exit %d; 10+N: killed by signal N; 24: by the alarm, it hung)",
+          i, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  return check_summary("test_fork --race");
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--race") == 0) return race_main();
   pushbus_server *server = NULL;
   pushbus_client *client = NULL;
   use_library("parent", &server, &client);
