@@ -11,6 +11,12 @@
 //! answer is read by a later `send` or `flush`, and each failure (refused, status other
 //! than 200, broken connection, no answer in time) is counted and reported by `flush`.
 //!
+//! As HTTP/1.1 asks (RFC 9112 §9.3.2), requests are pipelined only to a server whose
+//! last answer kept its connection open; to one that closes after each answer (Reverb
+//! answers HTTP/1.0 and closes), each request is written once the previous one is
+//! answered, on a new connection. Requests behind an answer that announces a close
+//! were not processed, and are written again.
+//!
 //! Plain HTTP only; for `https` the caller uses [`Client::execute`] on a runtime. No
 //! thread and no runtime is involved here: a PHP worker that only broadcasts starts none.
 //!
@@ -67,6 +73,14 @@ pub struct FlushReport {
 pub struct Pipeline {
     client: Client,
     conn: Option<Connection>,
+    /// Requests not written yet: those a server announced it would not answer (it
+    /// closed the connection after an earlier answer), to write again, in order.
+    unsent: VecDeque<Request>,
+    /// Whether the server's last answer kept its connection open (HTTP/1.1 without
+    /// `Connection: close`). Until one has, a request is written only once the one
+    /// before it is answered: pipelining to a server that closes after each answer
+    /// (Reverb does) would lose the requests behind the first (RFC 9112 §9.3.2).
+    keeps_alive: bool,
     /// Requests sent by `send` that failed since the last `flush`, and the first failure.
     failed: usize,
     first_failure: Option<ClientError>,
@@ -82,15 +96,18 @@ struct Connection {
     /// Answer bytes read and not parsed yet.
     buf: Vec<u8>,
     /// The requests written and not answered, oldest first.
-    in_flight: VecDeque<InFlight>,
+    in_flight: VecDeque<Request>,
     /// The last write or answer.
     last_active: Instant,
     /// The server said it closes the connection, or did: nothing more is written here.
     closed: bool,
 }
 
-struct InFlight {
-    /// When it was written: its answer is due within the client's timeout.
+struct Request {
+    /// The signed request, kept until answered: written again if the server announces
+    /// it closes the connection before answering it.
+    bytes: Vec<u8>,
+    /// When it was (last) written: its answer is due within the client's timeout.
     sent: Instant,
     /// `call` waits for its answer (rather than `flush` reporting it).
     wanted: bool,
@@ -107,6 +124,8 @@ impl Pipeline {
         Ok(Pipeline {
             client,
             conn: None,
+            unsent: VecDeque::new(),
+            keeps_alive: false,
             failed: 0,
             first_failure: None,
             answer: None,
@@ -114,60 +133,25 @@ impl Pipeline {
         })
     }
 
-    /// Requests written and not answered yet.
+    /// Requests not answered yet.
     pub fn pending(&self) -> usize {
-        self.conn.as_ref().map_or(0, |c| c.in_flight.len())
+        self.unsent.len() + self.conn.as_ref().map_or(0, |c| c.in_flight.len())
     }
 
-    /// Signs `request` and writes it, without waiting for the answer. Whatever happens
-    /// to it is reported by `flush`: this call itself cannot fail.
+    /// Signs `request` and writes it, without waiting for its answer (unless the server
+    /// has not shown it keeps connections open: then after the previous answer).
+    /// Whatever happens to it is reported by `flush`: this call itself cannot fail.
     pub fn send(&mut self, request: &ApiRequest) {
-        if let Err(e) = self.write_request(request, false) {
-            self.record(1, e);
-        }
+        self.submit(request, false);
     }
 
     /// Signs `request`, writes it and waits for its answer (after those of the requests
     /// sent before it, which `flush` reports): the server's JSON, or why it failed.
     pub fn call(&mut self, request: &ApiRequest) -> Result<Value, ClientError> {
         self.answer = None;
-        self.write_request(request, true)?;
+        self.submit(request, true);
         self.wait_for_answers(0, self.timeout());
         self.answer.take().unwrap_or(Err(ClientError::Timeout))
-    }
-
-    fn write_request(&mut self, request: &ApiRequest, wanted: bool) -> Result<(), ClientError> {
-        let bytes = self.client.request_bytes(request);
-        if self.pending() >= MAX_IN_FLIGHT {
-            self.wait_for_answers(MAX_IN_FLIGHT - 1, self.timeout());
-        }
-        // Settles the answers that came, and notices a close by the server before a
-        // request is written into it (one non-blocking read).
-        self.read_answers();
-        self.expire();
-        let now = Instant::now();
-        let reusable = self.conn.as_ref().is_some_and(|c| {
-            let stale = c.in_flight.is_empty() && now - c.last_active >= IDLE_REPLACE;
-            !c.closed && !stale
-        });
-        if !reusable {
-            self.drop_connection(None);
-            self.conn = Some(self.connect(now)?);
-        }
-        let deadline = now + self.timeout();
-        match self.write_all(&bytes, deadline) {
-            Ok(()) => {
-                let conn = self.conn.as_mut().expect("connected above");
-                conn.in_flight.push_back(InFlight { sent: now, wanted });
-                conn.last_active = now;
-                Ok(())
-            }
-            Err(e) => {
-                // Part of it may be on the wire: the connection cannot be used again.
-                self.drop_connection(Some(e.clone()));
-                Err(e)
-            }
-        }
     }
 
     /// Reads the answers that came, waiting up to `wait` for those still owed (zero:
@@ -186,19 +170,108 @@ impl Pipeline {
         self.client.options().timeout
     }
 
-    fn record(&mut self, count: usize, failure: ClientError) {
-        if count > 0 {
-            self.failed += count;
-            self.first_failure.get_or_insert(failure);
+    fn submit(&mut self, request: &ApiRequest, wanted: bool) {
+        let bytes = self.client.request_bytes(request);
+        if self.pending() >= MAX_IN_FLIGHT {
+            self.wait_for_answers(MAX_IN_FLIGHT - 1, self.timeout());
+        }
+        // Settles the answers that came, and notices a close by the server before a
+        // request is written into it (one non-blocking read).
+        self.read_answers();
+        self.expire();
+        self.unsent.push_back(Request {
+            bytes,
+            sent: Instant::now(),
+            wanted,
+        });
+        self.write_unsent();
+    }
+
+    /// Writes the unsent requests, in order: at once on a connection known to stay
+    /// open, otherwise each after the previous answer (waiting for it here).
+    fn write_unsent(&mut self) {
+        while !self.unsent.is_empty() {
+            let now = Instant::now();
+            let usable = self.conn.as_ref().is_some_and(|c| {
+                let stale = c.in_flight.is_empty() && now - c.last_active >= IDLE_REPLACE;
+                !c.closed && !stale
+            });
+            if !usable {
+                self.drop_connection(None);
+                match self.connect(now) {
+                    Ok(conn) => self.conn = Some(conn),
+                    Err(e) => {
+                        // Nothing can be sent now: each unsent request fails with it.
+                        for request in std::mem::take(&mut self.unsent) {
+                            self.settle(request, Err(e.clone()));
+                        }
+                        return;
+                    }
+                }
+            }
+            let busy = self.conn.as_ref().is_some_and(|c| !c.in_flight.is_empty());
+            if busy && !self.keeps_alive {
+                if !self.wait_readable(now + self.timeout()) {
+                    return; // timed out: `expire` failed them all
+                }
+                continue;
+            }
+            let mut request = self.unsent.pop_front().expect("not empty");
+            let deadline = now + self.timeout();
+            match self.write_all(&request.bytes, deadline) {
+                Ok(()) => {
+                    request.sent = now;
+                    let conn = self.conn.as_mut().expect("connected above");
+                    conn.in_flight.push_back(request);
+                    conn.last_active = now;
+                }
+                Err(e) => {
+                    // Part of it may be on the wire: it fails, and the connection
+                    // cannot be used again.
+                    self.settle(request, Err(e.clone()));
+                    self.drop_connection(Some(e));
+                }
+            }
         }
     }
 
+    /// Waits for the connection to have something to read (or the oldest request's
+    /// timeout, or `deadline`), then reads and settles the answers; false once the
+    /// deadline has passed.
+    fn wait_readable(&mut self, deadline: Instant) -> bool {
+        let Some(conn) = &self.conn else { return true };
+        let now = Instant::now();
+        if now >= deadline {
+            self.expire();
+            return false;
+        }
+        let oldest = conn
+            .in_flight
+            .front()
+            .map_or(deadline, |r| r.sent + self.timeout());
+        let until = deadline.min(oldest);
+        if poll(
+            conn.stream.as_raw_fd(),
+            libc::POLLIN,
+            until.saturating_duration_since(now),
+        )
+        .is_err()
+        {
+            self.drop_connection(Some(ClientError::Connect("poll failed".into())));
+            return true;
+        }
+        self.read_answers();
+        self.expire();
+        true
+    }
+
     /// Settles the answer to one request: `call`'s, or one that `flush` reports.
-    fn settle(&mut self, request: InFlight, outcome: Result<Value, ClientError>) {
+    fn settle(&mut self, request: Request, outcome: Result<Value, ClientError>) {
         if request.wanted {
             self.answer = Some(outcome);
         } else if let Err(e) = outcome {
-            self.record(1, e);
+            self.failed += 1;
+            self.first_failure.get_or_insert(e);
         }
     }
 
@@ -298,37 +371,27 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Reads answers until at most `keep` requests are unanswered or `wait` has passed.
+    /// Reads answers until at most `keep` requests are unanswered or `wait` has passed,
+    /// writing what is waiting to be written meanwhile.
     fn wait_for_answers(&mut self, keep: usize, wait: Duration) {
         let until = Instant::now() + wait;
         loop {
             self.read_answers();
             self.expire();
-            let Some(conn) = &self.conn else { return };
-            if conn.in_flight.len() <= keep || conn.closed {
+            self.write_unsent();
+            let in_flight = self.conn.as_ref().map_or(0, |c| c.in_flight.len());
+            if in_flight + self.unsent.len() <= keep || in_flight == 0 {
                 return;
             }
-            // Wake for the next answer, the wait's end, or the oldest request's timeout.
-            let oldest = conn.in_flight[0].sent + self.timeout();
-            let now = Instant::now();
-            let next = until.min(oldest);
-            if now >= until {
+            if Instant::now() >= until || !self.wait_readable(until) {
                 return;
-            }
-            if poll(
-                conn.stream.as_raw_fd(),
-                libc::POLLIN,
-                next.saturating_duration_since(now),
-            )
-            .is_err()
-            {
-                return self.drop_connection(Some(ClientError::Connect("poll failed".into())));
             }
         }
     }
 
     /// Fails every unanswered request with `Timeout` once the oldest is older than the
-    /// client's timeout (the answers are in order: the later ones are behind it).
+    /// client's timeout (the answers are in order: the later ones are behind it), and
+    /// what waits to be written too (the server is not answering).
     fn expire(&mut self) {
         let timeout = self.timeout();
         let expired = self
@@ -338,6 +401,9 @@ impl Pipeline {
             .is_some_and(|r| r.sent.elapsed() >= timeout);
         if expired {
             self.drop_connection(Some(ClientError::Timeout));
+            for request in std::mem::take(&mut self.unsent) {
+                self.settle(request, Err(ClientError::Timeout));
+            }
         }
     }
 
@@ -365,6 +431,7 @@ impl Pipeline {
         }
         let mut settled = Vec::new();
         let mut broken = None;
+        let mut keeps_alive = None;
         while !conn.buf.is_empty() {
             match parse_answer(&conn.buf, eof) {
                 Ok(Some(answer)) => {
@@ -382,6 +449,7 @@ impl Pipeline {
                     };
                     settled.push((request, outcome));
                     conn.buf.drain(..answer.len);
+                    keeps_alive = Some(!answer.close);
                     if answer.close {
                         conn.closed = true;
                         break;
@@ -400,14 +468,28 @@ impl Pipeline {
                 }
             }
         }
-        let closed = eof || conn.closed;
+        let announced = conn.closed;
+        if eof {
+            conn.closed = true;
+        }
+        if announced {
+            // The server said it would answer nothing more here: what it was sent
+            // after that answer was not processed, and is written again (first).
+            for request in conn.in_flight.drain(..).rev() {
+                self.unsent.push_front(request);
+            }
+        }
+        if let Some(k) = keeps_alive {
+            self.keeps_alive = k;
+        }
         for (request, outcome) in settled {
             self.settle(request, outcome);
         }
-        if broken.is_some() || (closed && self.pending() > 0) {
+        let closed = self.conn.as_ref().is_some_and(|c| c.closed);
+        if broken.is_some()
+            || (closed && self.conn.as_ref().is_some_and(|c| !c.in_flight.is_empty()))
+        {
             self.drop_connection(broken);
-        } else if let (true, Some(conn)) = (closed, self.conn.as_mut()) {
-            conn.closed = true;
         }
     }
 }

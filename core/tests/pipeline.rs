@@ -231,14 +231,20 @@ fn a_connection_closed_without_an_answer_fails_its_trigger() {
 }
 
 #[test]
-fn no_answer_within_the_timeout_fails_every_trigger_in_flight() {
+fn no_answer_within_the_timeout_fails_the_triggers() {
     let (port, _) = raw_server(|_, _| true);
     let c = client(port, "secret", Duration::from_millis(300));
     let mut p = Pipeline::new(c.clone()).unwrap();
     p.send(&trigger(&c, 0));
-    p.send(&trigger(&c, 1));
     let first = p.flush(Duration::ZERO);
-    assert_eq!((first.pending, first.failed), (2, 0));
+    assert_eq!((first.pending, first.failed), (1, 0));
+    let report = p.flush(WAIT);
+    assert_eq!((report.pending, report.failed), (0, 1));
+    assert_eq!(report.first_failure, Some(ClientError::Timeout));
+    // Nothing is known of this server's connections yet, so a second trigger waits
+    // for the first one's answer, and no longer than the timeout: both fail.
+    p.send(&trigger(&c, 1));
+    p.send(&trigger(&c, 2));
     let report = p.flush(WAIT);
     assert_eq!((report.pending, report.failed), (0, 2));
     assert_eq!(report.first_failure, Some(ClientError::Timeout));
@@ -275,4 +281,152 @@ fn a_server_that_is_down_fails_fast_and_is_reported() {
         "{called:?}"
     );
     assert_eq!(p.flush(Duration::ZERO).failed, 0);
+}
+
+/// An HTTP server on a thread that takes several requests per connection: `answer`
+/// gets (connection, request on it, body) and returns the answer's bytes and whether
+/// to close the connection after it (dropping whatever else it was sent). Each
+/// processed body is reported on the channel, in order, and `LEFTOVER` when a closed
+/// connection had been sent more than was processed.
+/// `linger`: before closing, wait (up to 1 s) for the next request to arrive, so that a
+/// client that pipelines surely has one dropped.
+fn http_server(
+    linger: bool,
+    answer: impl Fn(usize, usize, &str) -> (&'static str, bool) + Send + 'static,
+) -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (processed, bodies) = mpsc::channel();
+    thread::spawn(move || {
+        for (c, stream) in listener.incoming().enumerate() {
+            let mut stream = stream.unwrap();
+            stream.set_read_timeout(Some(WAIT)).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 8192];
+            let mut n = 0;
+            'connection: loop {
+                while let Some(len) = complete_request(&got) {
+                    let request: Vec<u8> = got.drain(..len).collect();
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+                    let _ = processed.send(body.clone());
+                    let (bytes, close) = answer(c, n, &body);
+                    n += 1;
+                    if close && linger {
+                        stream
+                            .set_read_timeout(Some(Duration::from_secs(1)))
+                            .unwrap();
+                        while complete_request(&got).is_none() {
+                            match stream.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(k) => got.extend_from_slice(&buf[..k]),
+                            }
+                        }
+                    }
+                    if stream.write_all(bytes.as_bytes()).is_err() || close {
+                        break 'connection;
+                    }
+                }
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => got.extend_from_slice(&buf[..k]),
+                }
+            }
+            // Close without resetting: read what is left for a moment first.
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            stream
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            let mut leftover = got.len();
+            while let Ok(k @ 1..) = stream.read(&mut buf) {
+                leftover += k;
+            }
+            if leftover > 0 {
+                let _ = processed.send(LEFTOVER.into());
+            }
+        }
+    });
+    (port, bodies)
+}
+
+/// The length of the first complete request in `got`, if there is one.
+fn complete_request(got: &[u8]) -> Option<usize> {
+    let end = got.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+    (got.len() >= end + 4 + length).then_some(end + 4 + length)
+}
+
+const LEFTOVER: &str = "LEFTOVER";
+
+/// The `i` of each processed trigger, and how many connections had leftovers.
+fn numbers(bodies: &mpsc::Receiver<String>) -> (Vec<u64>, usize) {
+    let all: Vec<String> = bodies.try_iter().collect();
+    let leftovers = all.iter().filter(|b| *b == LEFTOVER).count();
+    let numbers = all
+        .iter()
+        .filter(|b| *b != LEFTOVER)
+        .map(|b| {
+            let body: Value = serde_json::from_str(b).unwrap();
+            let data: Value = serde_json::from_str(body["data"].as_str().unwrap()).unwrap();
+            data["i"].as_u64().unwrap()
+        })
+        .collect();
+    (numbers, leftovers)
+}
+
+#[test]
+fn a_server_that_closes_after_every_answer_gets_every_request_once() {
+    // Reverb answers HTTP/1.0 and closes after each request: nothing may be pipelined.
+    let (port, bodies) = http_server(false, |_, _, _| {
+        ("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", true)
+    });
+    let c = client(port, "secret", Duration::from_secs(5));
+    let mut p = Pipeline::new(c.clone()).unwrap();
+    for i in 0..20 {
+        p.send(&trigger(&c, i));
+    }
+    let report = p.flush(WAIT);
+    assert_eq!((report.pending, report.failed), (0, 0), "{report:?}");
+    let (got, leftovers) = numbers(&bodies);
+    assert_eq!(got, (0..20).collect::<Vec<_>>());
+    assert_eq!(
+        leftovers, 0,
+        "a request was pipelined behind one the server closed after"
+    );
+}
+
+#[test]
+fn requests_behind_an_announced_close_are_written_again() {
+    // As nginx does after `keepalive_requests`: the third answer on each connection
+    // says it closes, and what was pipelined behind it is not processed.
+    let (port, bodies) = http_server(true, |_, n, _| {
+        if n == 2 {
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                true,
+            )
+        } else {
+            ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", false)
+        }
+    });
+    let c = client(port, "secret", Duration::from_secs(5));
+    let mut p = Pipeline::new(c.clone()).unwrap();
+    // The first answer shows the server keeps connections open: then it pipelines.
+    p.send(&trigger(&c, 0));
+    assert_eq!(p.flush(WAIT).failed, 0);
+    for i in 1..30 {
+        p.send(&trigger(&c, i));
+    }
+    let report = p.flush(WAIT);
+    assert_eq!((report.pending, report.failed), (0, 0), "{report:?}");
+    let (got, leftovers) = numbers(&bodies);
+    assert_eq!(got, (0..30).collect::<Vec<_>>(), "each once, in order");
+    assert!(
+        leftovers > 0,
+        "requests were pipelined, and some behind a close"
+    );
 }

@@ -264,8 +264,11 @@ pub unsafe extern "C" fn pushbus_client_trigger(
 ///
 /// On a plain-http client the calling thread writes the signed request itself and the
 /// answers are read later, by `pushbus_client_flush` or a later queued trigger (HTTP/1.1
-/// pipelining; the connection is made on the calling thread, at the first trigger).
-/// On an https client the request is handed to the library's threads.
+/// pipelining; the connection is made on the calling thread, at the first trigger). To
+/// a server that has not shown it keeps connections open (one that closes after every
+/// answer, as Reverb does), a trigger is written only once the previous one is
+/// answered, so the call may wait for that answer. On an https client the request is
+/// handed to the library's threads.
 ///
 /// Arguments as `pushbus_client_trigger` (borrowed for the call only; the request is
 /// built before this returns). At most 1024 triggers wait for their answer (https: to
