@@ -25,6 +25,8 @@ while (count($got) < 50 && ($m = $ws->expect('queued')) !== null) {
 check($got === range(0, 49), '50 queued triggers arrived in order');
 $client->flush();
 echo "ok - flush(): all delivered\n";
+// Plain http: this thread wrote them and read the answers; the library started none.
+check(count(glob('/proc/self/task/*')) === 1, 'no thread was started (' . count(glob('/proc/self/task/*')) . ' in the process)');
 // Refused arguments still throw at once.
 expect_exception(E::INVALID_ARGUMENT, fn () => $client->trigger('bad name', 'e', []), 'a refused channel name, at once');
 expect_exception(E::INVALID_ARGUMENT, fn () => $client->flush(-1), 'flush(-1)');
@@ -78,6 +80,7 @@ echo "end of script\n";
 --EXPECTF--
 ok - 50 queued triggers arrived in order
 ok - flush(): all delivered
+ok - no thread was started (1 in the process)
 ok - a refused channel name, at once: Pushbus\Exception 4
 ok - flush(-1): Pushbus\Exception 4
 ok - a queued trigger to a dead server returns
