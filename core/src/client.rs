@@ -369,14 +369,17 @@ impl Client {
         let params: Vec<(String, String)> = info
             .map(|i| vec![("info".to_string(), i.to_string())])
             .unwrap_or_default();
-        Ok(ApiRequest::get(format!("channels/{name}"), params))
+        Ok(ApiRequest::get(
+            format!("channels/{}", segment(name)),
+            params,
+        ))
     }
 
     /// What `users` asks.
     pub fn users_request(&self, channel: &str) -> Result<ApiRequest, ClientError> {
         check_channel(channel)?;
         Ok(ApiRequest::get(
-            format!("channels/{channel}/users"),
+            format!("channels/{}/users", segment(channel)),
             Vec::new(),
         ))
     }
@@ -388,7 +391,7 @@ impl Client {
                 "invalid user id {user_id:?}"
             )));
         }
-        let route = format!("users/{user_id}/terminate_connections");
+        let route = format!("users/{}/terminate_connections", segment(user_id));
         Ok(ApiRequest::post(route, "{}".into()))
     }
 
@@ -582,6 +585,22 @@ fn tls_config() -> rustls::ClientConfig {
             }
         })
         .clone()
+}
+
+/// What a path segment keeps unescaped: the characters of channel names that mean
+/// nothing in a path (`#`, which would start a fragment, is escaped). The server
+/// decodes the segment, and checks the signature over the path as sent.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'=')
+    .remove(b'@')
+    .remove(b',')
+    .remove(b';');
+
+fn segment(name: &str) -> String {
+    utf8_percent_encode(name, PATH_SEGMENT).to_string()
 }
 
 /// The outcome of an answer: its JSON for a 200 (`{}` when empty), an error otherwise.

@@ -116,6 +116,11 @@ async fn trigger_batch_and_queries() {
         .unwrap();
     assert_eq!(portal, json!({"occupied": true, "subscription_count": 1}));
     assert_eq!(c.users("presence-x").await.unwrap(), json!({"users": []}));
+    // `#` would end the path: it is percent-encoded, and signed as sent.
+    assert_eq!(
+        c.channel("#server-to-user-5", None).await.unwrap(),
+        json!({"occupied": false})
+    );
     c.terminate_user_connections("5").await.unwrap();
     c.send_to_user("5", "Note", "{}").await.unwrap();
 
