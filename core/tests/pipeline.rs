@@ -92,6 +92,8 @@ async fn every_trigger_arrives_in_order_and_is_answered() {
             &c.channel_request("portal", Some("subscription_count"))
                 .unwrap(),
         );
+        let user_channel = p.call(&c.channel_request("#server-to-user-5", None).unwrap());
+        assert_eq!(user_channel.unwrap(), json!({"occupied": false}));
         let report = p.flush(WAIT);
         (report, max_pending, channel)
     });
