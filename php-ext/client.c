@@ -13,8 +13,10 @@
  * first (releasing the parent's without touching it). So a Client made before a fork
  * keeps working on both sides, and the FPM master never needs a connection.
  *
- * Every call blocks the PHP thread until the server answers or the timeout passes,
- * and a failure throws Pushbus\Exception: a failed delivery is never silent.
+ * trigger() is queued by default: the library writes the request on this thread and
+ * reads the answer later (flush(), the next trigger, the end of the request). Every
+ * other call blocks the PHP thread until the server answers or the timeout passes.
+ * A failure throws Pushbus\Exception: a failed delivery is never silent.
  */
 #include "php_pushbus.h"
 

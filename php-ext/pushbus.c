@@ -2,9 +2,9 @@
  * The module: class registration, Pushbus\Exception, the helpers shared by the
  * classes, and the table of shared native clients.
  *
- * Nothing here starts a thread. The library builds its runtime on first use (a
- * Client request, a Server start), which under PHP-FPM happens in a worker, after
- * the master forked it.
+ * Nothing here starts a thread. A plain-http Client does its I/O on the PHP thread;
+ * the library builds its runtime on first use by a Server or an https Client, which
+ * under PHP-FPM happens in a worker, after the master forked it.
  */
 #include "php_pushbus.h"
 

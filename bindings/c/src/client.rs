@@ -32,8 +32,8 @@ pub struct pushbus_client {
 }
 
 pub(crate) struct ClientHandle {
-    /// The process that created it: its pooled connections belong to that process's
-    /// runtime, which a forked child does not have.
+    /// The process that created it: its connection (and, for https, the runtime its
+    /// requests run on) belongs to that process, not to a forked child.
     pid: u32,
     client: Client,
     /// Every request of a plain-http client, on the caller's thread: queued triggers

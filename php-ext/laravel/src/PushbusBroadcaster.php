@@ -22,9 +22,9 @@ use Symfony\Component\HttpKernel\Exception\BadRequestHttpException;
  * The connection config is the `reverb` one (key, secret, app_id, options.host,
  * options.port, options.scheme), so the REVERB_* variables work unchanged.
  *
- * Triggers are queued (Pushbus\Client's default): broadcast() hands them to the
- * extension's thread and, unless deferred, waits for the server's answers before it
- * returns, throwing BroadcastException on failure. Deferred (deferFlushTo(), what the
+ * Triggers are queued (Pushbus\Client's default): broadcast() writes them on the kept-open
+ * connection and, unless deferred, waits for the server's answers before it returns,
+ * throwing BroadcastException on failure. Deferred (deferFlushTo(), what the
  * service provider does for HTTP requests), broadcast() returns at once and the
  * answers are awaited when the application terminates, after the response is sent;
  * a failure is then reported to the exception handler as a BroadcastException.
