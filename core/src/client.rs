@@ -301,7 +301,15 @@ impl Client {
         data: &str,
         socket_id: Option<&str>,
     ) -> Result<ApiRequest, ClientError> {
-        let body = self.event_body(channels, event, data, socket_id)?;
+        let data = self.checked_data(channels, event, data, socket_id)?;
+        let body = EventBody {
+            name: event,
+            data: &data,
+            channels: Some(channels),
+            channel: None,
+            socket_id,
+        };
+        let body = serde_json::to_string(&body).expect("JSON of strings");
         Ok(ApiRequest::post("events".into(), body))
     }
 
@@ -395,25 +403,6 @@ impl Client {
         Ok(ApiRequest::post(route, "{}".into()))
     }
 
-    /// The JSON body of a trigger, after `checked_data`.
-    fn event_body(
-        &self,
-        channels: &[String],
-        event: &str,
-        data: &str,
-        socket_id: Option<&str>,
-    ) -> Result<String, ClientError> {
-        let data = self.checked_data(channels, event, data, socket_id)?;
-        let body = EventBody {
-            name: event,
-            data: &data,
-            channels: Some(channels),
-            channel: None,
-            socket_id,
-        };
-        Ok(serde_json::to_string(&body).expect("JSON of strings"))
-    }
-
     /// Checks a trigger's arguments; its data, encrypted for a `private-encrypted-`
     /// channel.
     fn checked_data(
@@ -466,20 +455,22 @@ impl Client {
         })
     }
 
-    /// The path and signed query string of a request to `route` of our app, signed now.
-    fn signed_target(
-        &self,
-        method: &str,
-        route: &str,
-        params: &[(String, String)],
-        body: &[u8],
-    ) -> String {
-        let path = format!("/apps/{}/{route}", self.options.app_id);
+    /// The path and signed query string of `request`, signed now.
+    fn signed_target(&self, request: &ApiRequest) -> String {
+        let path = format!("/apps/{}/{}", self.options.app_id, request.route);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let o = &self.options;
-        let signed = auth::sign_rest_request(&o.key, &o.secret, method, &path, params, body, now);
+        let signed = auth::sign_rest_request(
+            &o.key,
+            &o.secret,
+            request.method,
+            &path,
+            &request.params,
+            request.body.as_bytes(),
+            now,
+        );
         let mut target = path;
         for (i, (k, v)) in signed.iter().enumerate() {
             target.push(if i == 0 { '?' } else { '&' });
@@ -494,12 +485,7 @@ impl Client {
     /// writes it on a connection of its own (`Pipeline`).
     pub(crate) fn request_bytes(&self, request: &ApiRequest) -> Vec<u8> {
         let body = &request.body;
-        let target = self.signed_target(
-            request.method,
-            &request.route,
-            &request.params,
-            body.as_bytes(),
-        );
+        let target = self.signed_target(request);
         let mut head = format!(
             "{} {target} HTTP/1.1\r\nhost: {}\r\nx-pusher-library: pushbus {}\r\n",
             request.method,
@@ -518,13 +504,7 @@ impl Client {
 
     /// Sends `request` and returns the server's JSON answer (`{}` for an empty one).
     pub async fn execute(&self, request: &ApiRequest) -> Result<Value, ClientError> {
-        let body = request.body.clone();
-        let target = self.signed_target(
-            request.method,
-            &request.route,
-            &request.params,
-            body.as_bytes(),
-        );
+        let target = self.signed_target(request);
         let uri = format!("{}://{}{target}", self.scheme(), self.authority);
         let method = if request.method == "POST" {
             Method::POST
@@ -534,7 +514,7 @@ impl Client {
         let mut req = Request::builder()
             .method(method)
             .uri(&uri)
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(Bytes::from(request.body.clone())))
             .map_err(|e| {
                 ClientError::InvalidArgument(format!("cannot build request for {uri}: {e}"))
             })?;
@@ -665,19 +645,19 @@ mod tests {
     #[test]
     fn event_bodies() {
         let c = client();
-        let b = c
-            .event_body(&["a".into(), "b".into()], "e", "d", Some("1.2"))
-            .unwrap();
+        let event_body = |channels: &[String], socket_id| {
+            c.trigger_request(channels, "e", "d", socket_id)
+                .map(|r| r.body)
+        };
+        let b = event_body(&["a".into(), "b".into()], Some("1.2")).unwrap();
         assert_eq!(
             serde_json::from_str::<Value>(&b).unwrap(),
             json!({"name":"e","data":"d","channels":["a","b"],"socket_id":"1.2"})
         );
-        assert!(c.event_body(&[], "e", "d", None).is_err());
-        assert!(c.event_body(&["bad name".into()], "e", "d", None).is_err());
-        assert!(c.event_body(&["a".into()], "e", "d", Some("x")).is_err());
-        assert!(c
-            .event_body(&["private-encrypted-a".into()], "e", "d", None)
-            .is_err());
+        assert!(event_body(&[], None).is_err());
+        assert!(event_body(&["bad name".into()], None).is_err());
+        assert!(event_body(&["a".into()], Some("x")).is_err());
+        assert!(event_body(&["private-encrypted-a".into()], None).is_err());
     }
 
     #[test]
@@ -708,13 +688,14 @@ mod tests {
         })
         .unwrap();
         let b = c
-            .event_body(&["private-encrypted-a".into()], "e", "secret", None)
-            .unwrap();
+            .trigger_request(&["private-encrypted-a".into()], "e", "secret", None)
+            .unwrap()
+            .body;
         let b: Value = serde_json::from_str(&b).unwrap();
         let data: Value = serde_json::from_str(b["data"].as_str().unwrap()).unwrap();
         assert!(data["nonce"].is_string() && data["ciphertext"].is_string());
         assert!(c
-            .event_body(&["private-encrypted-a".into(), "b".into()], "e", "d", None)
+            .trigger_request(&["private-encrypted-a".into(), "b".into()], "e", "d", None)
             .is_err());
     }
 }
