@@ -5,8 +5,8 @@ use std::ffi::c_char;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use pushbus_core::client::{ApiRequest, BatchEvent, Client, ClientOptions};
-use pushbus_core::pipeline::Pipeline;
+use pushbus_core::client::{ApiRequest, BatchEvent, Client, ClientError, ClientOptions};
+use pushbus_core::pipeline::{FlushReport, Pipeline};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -72,7 +72,7 @@ struct OutcomeState {
     /// Failed since the last report by `pushbus_client_flush`.
     failed: usize,
     /// The first of those failures.
-    first_failure: Option<Failure>,
+    first_failure: Option<ClientError>,
 }
 
 impl Queue {
@@ -88,13 +88,54 @@ impl Queue {
                 state.pending -= 1;
                 if let Err(e) = result {
                     state.failed += 1;
-                    state.first_failure.get_or_insert_with(|| Failure::from(e));
+                    state.first_failure.get_or_insert(e);
                 }
                 drop(state);
                 task_outcome.changed.notify_all();
             }
         });
         Ok(Queue { sender, outcome })
+    }
+
+    /// Hands `request` to the sender task; blocks while the queue is full.
+    fn push(&self, request: ApiRequest) -> Result<(), Failure> {
+        self.outcome.lock().pending += 1;
+        let sent = match self.sender.try_send(request) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(r)) => self.sender.blocking_send(r).map_err(drop),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+        };
+        if sent.is_err() {
+            self.outcome.lock().pending -= 1;
+            return Err(Failure::new(
+                pushbus_result::Runtime,
+                "the client's sender task has stopped",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Waits up to `wait` for every queued request to be answered; what happened.
+    fn flush(&self, wait: Duration) -> FlushReport {
+        let deadline = Instant::now() + wait;
+        let mut state = self.outcome.lock();
+        while state.pending > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = self
+                .outcome
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        FlushReport {
+            pending: state.pending,
+            failed: std::mem::take(&mut state.failed),
+            first_failure: state.first_failure.take(),
+        }
     }
 }
 
@@ -145,6 +186,67 @@ impl ClientHandle {
             None => Ok(runtime()?.block_on(self.client.execute(request))?),
         }
     }
+
+    /// Queues a trigger: written on this thread (plain http), or handed to the sender
+    /// task on the library's runtime (https), started on first use.
+    fn queue_trigger(&self, request: ApiRequest) -> Result<(), Failure> {
+        if let Some(pipeline) = &self.pipeline {
+            pipeline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .send(&request);
+            return Ok(());
+        }
+        let queue = match self.queue.get() {
+            Some(q) => q,
+            None => {
+                let q = Queue::start(self.client.clone())?;
+                // A caller racing on another thread may have set it first: use theirs.
+                let _ = self.queue.set(q);
+                self.queue.get().expect("just set")
+            }
+        };
+        queue.push(request)
+    }
+
+    /// What became of the queued triggers, waiting up to `wait` for their answers.
+    fn flush(&self, wait: Duration) -> FlushReport {
+        if let Some(pipeline) = &self.pipeline {
+            return pipeline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .flush(wait);
+        }
+        self.queue
+            .get()
+            .map_or_else(FlushReport::default, |queue| queue.flush(wait))
+    }
+}
+
+/// Reads the arguments of `pushbus_client_trigger` and `pushbus_client_trigger_queued`
+/// into the request they send (checked: refused arguments fail here).
+///
+/// # Safety
+/// As those functions' arguments.
+#[allow(clippy::too_many_arguments)]
+unsafe fn trigger_arg(
+    handle: &ClientHandle,
+    channels: *const pushbus_str,
+    channels_len: usize,
+    event: *const c_char,
+    event_len: usize,
+    data: *const c_char,
+    data_len: usize,
+    socket_id: *const c_char,
+    socket_id_len: usize,
+) -> Result<ApiRequest, Failure> {
+    let channels = str_array_arg(channels, channels_len, "channels")?;
+    let event = str_arg(event, event_len, "event")?;
+    let data = str_arg(data, data_len, "data")?;
+    let socket_id = opt_str_arg(socket_id, socket_id_len, "socket_id")?;
+    Ok(handle
+        .client
+        .trigger_request(&channels, event, data, socket_id)?)
 }
 
 /// Creates a client for the app `app_id` of the server at `host`:`port`. No connection
@@ -245,13 +347,17 @@ pub unsafe extern "C" fn pushbus_client_trigger(
 ) -> pushbus_result {
     guard(|| {
         let handle = handle_ref(client)?;
-        let channels = str_array_arg(channels, channels_len, "channels")?;
-        let event = str_arg(event, event_len, "event")?;
-        let data = str_arg(data, data_len, "data")?;
-        let socket_id = opt_str_arg(socket_id, socket_id_len, "socket_id")?;
-        let request = handle
-            .client
-            .trigger_request(&channels, event, data, socket_id)?;
+        let request = trigger_arg(
+            handle,
+            channels,
+            channels_len,
+            event,
+            event_len,
+            data,
+            data_len,
+            socket_id,
+            socket_id_len,
+        )?;
         handle.execute(&request).map(drop)
     })
 }
@@ -294,45 +400,18 @@ pub unsafe extern "C" fn pushbus_client_trigger_queued(
 ) -> pushbus_result {
     guard(|| {
         let handle = handle_ref(client)?;
-        let channels = str_array_arg(channels, channels_len, "channels")?;
-        let event = str_arg(event, event_len, "event")?;
-        let data = str_arg(data, data_len, "data")?;
-        let socket_id = opt_str_arg(socket_id, socket_id_len, "socket_id")?;
-        let prepared = handle
-            .client
-            .trigger_request(&channels, event, data, socket_id)?;
-        if let Some(pipeline) = &handle.pipeline {
-            pipeline
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .send(&prepared);
-            return Ok(());
-        }
-        let queue = match handle.queue.get() {
-            Some(q) => q,
-            None => {
-                let q = Queue::start(handle.client.clone())?;
-                // A caller racing on another thread may have set it first: use theirs.
-                let _ = handle.queue.set(q);
-                handle.queue.get().expect("just set")
-            }
-        };
-        queue.outcome.lock().pending += 1;
-        let sent = match queue.sender.try_send(prepared) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(p)) => {
-                queue.sender.blocking_send(p).map_err(|_| ())
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
-        };
-        if sent.is_err() {
-            queue.outcome.lock().pending -= 1;
-            return Err(Failure::new(
-                pushbus_result::Runtime,
-                "the client's sender task has stopped",
-            ));
-        }
-        Ok(())
+        let request = trigger_arg(
+            handle,
+            channels,
+            channels_len,
+            event,
+            event_len,
+            data,
+            data_len,
+            socket_id,
+            socket_id_len,
+        )?;
+        handle.queue_trigger(request)
     })
 }
 
@@ -357,70 +436,24 @@ pub unsafe extern "C" fn pushbus_client_flush(
 ) -> pushbus_result {
     guard(|| {
         let handle = handle_ref(client)?;
-        let wait = Duration::from_millis(u64::from(timeout_ms));
-        if let Some(pipeline) = &handle.pipeline {
-            let report = pipeline
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .flush(wait);
-            let first = report.first_failure.map(Failure::from);
-            return flush_result(first, report.failed, report.pending, out_pending);
-        }
-        let Some(queue) = handle.queue.get() else {
-            if !out_pending.is_null() {
-                *out_pending = 0;
+        let report = handle.flush(Duration::from_millis(u64::from(timeout_ms)));
+        match report.first_failure.map(Failure::from) {
+            Some(f) if report.failed > 1 => Err(Failure::new(
+                f.code,
+                format!(
+                    "{} ({} queued triggers failed; this is the first)",
+                    f.message, report.failed
+                ),
+            )),
+            Some(f) => Err(f),
+            None => {
+                if !out_pending.is_null() {
+                    *out_pending = report.pending;
+                }
+                Ok(())
             }
-            return Ok(());
-        };
-        let deadline = Instant::now() + wait;
-        let mut state = queue.outcome.lock();
-        while state.pending > 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            state = queue
-                .outcome
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
-        let failed = std::mem::take(&mut state.failed);
-        let first = state.first_failure.take();
-        let pending = state.pending;
-        drop(state);
-        flush_result(first, failed, pending, out_pending)
     })
-}
-
-/// What `pushbus_client_flush` reports: the first failure (and how many), or success
-/// with the pending count.
-///
-/// # Safety
-/// `out_pending` is NULL or writable.
-unsafe fn flush_result(
-    first: Option<Failure>,
-    failed: usize,
-    pending: usize,
-    out_pending: *mut usize,
-) -> Result<(), Failure> {
-    match first {
-        Some(f) if failed > 1 => Err(Failure::new(
-            f.code,
-            format!(
-                "{} ({failed} queued triggers failed; this is the first)",
-                f.message
-            ),
-        )),
-        Some(f) => Err(f),
-        None => {
-            if !out_pending.is_null() {
-                *out_pending = pending;
-            }
-            Ok(())
-        }
-    }
 }
 
 /// Triggers several events in one request (`POST /apps/{id}/batch_events`; servers
@@ -614,7 +647,7 @@ mod tests {
 
     #[test]
     fn status_errors_keep_status_and_body() {
-        let f = Failure::from(pushbus_core::client::ClientError::Status {
+        let f = Failure::from(ClientError::Status {
             status: 401,
             body: "{\"error\":\"x\"}".into(),
         });
