@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use pushbus::client::{BatchEvent, Client, ClientError, ClientOptions};
-use pushbus::{AppConfig, Config, Server};
 use serde_json::{json, Value};
 use tokio::time::timeout;
 use tokio_tungstenite::connect_async;
@@ -12,29 +11,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn server() -> Server {
-    Server::new(Config {
-        port: 0,
-        apps: vec![AppConfig {
-            id: "app".into(),
-            key: "key".into(),
-            secret: "secret".into(),
-            ..AppConfig::default()
-        }],
-        ..Config::default()
-    })
-    .unwrap()
-}
+mod common;
+use common::server;
 
 fn client(port: u16, secret: &str) -> Client {
-    Client::new(ClientOptions {
-        port,
-        app_id: "app".into(),
-        key: "key".into(),
-        secret: secret.into(),
-        ..ClientOptions::default()
-    })
-    .unwrap()
+    common::client(port, secret, ClientOptions::default().timeout)
 }
 
 async fn next_frame<S>(ws: &mut S) -> Value

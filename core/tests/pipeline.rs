@@ -9,9 +9,8 @@ use std::thread;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use pushbus::client::{Client, ClientError, ClientOptions};
+use pushbus::client::{Client, ClientError};
 use pushbus::pipeline::{Pipeline, MAX_IN_FLIGHT};
-use pushbus::{AppConfig, Config, Server};
 use serde_json::{json, Value};
 use tokio::time::timeout;
 use tokio_tungstenite::connect_async;
@@ -19,17 +18,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn client(port: u16, secret: &str, timeout: Duration) -> Client {
-    Client::new(ClientOptions {
-        port,
-        app_id: "app".into(),
-        key: "key".into(),
-        secret: secret.into(),
-        timeout,
-        ..ClientOptions::default()
-    })
-    .unwrap()
-}
+mod common;
+use common::client;
 
 fn trigger(c: &Client, i: usize) -> pushbus::client::ApiRequest {
     c.trigger_request(
@@ -43,17 +33,7 @@ fn trigger(c: &Client, i: usize) -> pushbus::client::ApiRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_trigger_arrives_in_order_and_is_answered() {
-    let server = Server::new(Config {
-        port: 0,
-        apps: vec![AppConfig {
-            id: "app".into(),
-            key: "key".into(),
-            secret: "secret".into(),
-            ..AppConfig::default()
-        }],
-        ..Config::default()
-    })
-    .unwrap();
+    let server = common::server();
     let addr = server.start().await.unwrap();
     let (mut ws, _) = connect_async(format!("ws://{addr}/app/key")).await.unwrap();
     ws.send(Message::Text(
@@ -167,7 +147,7 @@ fn raw_server(
             // reset the connection rather than close it.
             let mut buf = [0u8; 4096];
             let mut got = Vec::new();
-            while !whole_request(&got) {
+            while complete_request(&got).is_none() {
                 match stream.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(k) => got.extend_from_slice(&buf[..k]),
@@ -183,18 +163,6 @@ fn raw_server(
         }
     });
     (port, events)
-}
-
-fn whole_request(got: &[u8]) -> bool {
-    let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
-    let length = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
-    got.len() >= end + 4 + length
 }
 
 #[test]

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use pushbus::{AppConfig, Config, Server};
+use pushbus::AppConfig;
+
+mod common;
 use serde_json::{json, Value};
 use tokio::time::timeout;
 use tokio_tungstenite::connect_async;
@@ -36,18 +38,10 @@ async fn subscribed(addr: std::net::SocketAddr) -> Ws {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_reader_is_closed_with_4100() {
-    let server = Server::new(Config {
-        port: 0,
-        apps: vec![AppConfig {
-            id: "app".into(),
-            key: "key".into(),
-            secret: "secret".into(),
-            outbound_queue: 16,
-            ..AppConfig::default()
-        }],
-        ..Config::default()
-    })
-    .unwrap();
+    let server = common::server_with(AppConfig {
+        outbound_queue: 16,
+        ..common::app()
+    });
     let addr = server.start().await.unwrap();
     let mut slow = subscribed(addr).await;
     let mut fast = subscribed(addr).await;
