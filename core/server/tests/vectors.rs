@@ -11,7 +11,7 @@ use serde_json::Value;
 
 // Kept on one line so the fixture location is greppable.
 #[rustfmt::skip]
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/vectors.json");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/vectors.json");
 
 /// `encryption_master_key_base64` used by the encrypted vectors (bytes 0x00..=0x1f).
 const MASTER_KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
