@@ -203,7 +203,7 @@ impl From<CoreError> for Failure {
 
 impl From<SignError> for Failure {
     fn from(e: SignError) -> Failure {
-        Failure::new(e.code().into(), e.to_string())
+        Failure::new(Code::from(&e).into(), e.to_string())
     }
 }
 

@@ -9,8 +9,8 @@ use std::sync::{Mutex, PoisonError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
-use pushbus_core::events::{EventReceiver, LifecycleEvent};
 use pushbus_core::EventKind;
+use pushbus_core::{EventReceiver, LifecycleEvent};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::oneshot;
 

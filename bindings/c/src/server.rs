@@ -3,6 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::{Mutex, PoisonError};
 
+use pushbus_core::blocking::{wait, QUERY_TIMEOUT};
 use pushbus_core::{Config, Server};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -187,7 +188,7 @@ pub unsafe extern "C" fn pushbus_server_channel(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let channel = str_arg(channel, channel_len, "channel")?;
-        let info = handle.server.channel(app_id, channel)?;
+        let info = wait(handle.server.channel(app_id, channel), QUERY_TIMEOUT)?;
         out.write(pushbus_channel_info {
             occupied: info.occupied,
             subscription_count: info.subscription_count,
@@ -228,20 +229,19 @@ pub unsafe extern "C" fn pushbus_server_channels(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let prefix = opt_str_arg(prefix, prefix_len, "prefix")?.unwrap_or("");
-        let channels: std::collections::BTreeMap<String, ChannelJson> = handle
-            .server
-            .channels(app_id, prefix)?
-            .into_iter()
-            .map(|c| {
-                (
-                    c.name.to_string(),
-                    ChannelJson {
-                        subscription_count: c.subscription_count,
-                        user_count: c.user_count,
-                    },
-                )
-            })
-            .collect();
+        let channels: std::collections::BTreeMap<String, ChannelJson> =
+            wait(handle.server.channels(app_id, prefix), QUERY_TIMEOUT)?
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.name.to_string(),
+                        ChannelJson {
+                            subscription_count: c.subscription_count,
+                            user_count: c.user_count,
+                        },
+                    )
+                })
+                .collect();
         let json = serde_json::json!({ "channels": channels }).to_string();
         out.write(to_c_string(json)?);
         Ok(())
@@ -283,13 +283,13 @@ pub unsafe extern "C" fn pushbus_server_members(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let channel = str_arg(channel, channel_len, "channel")?;
-        let members = handle.server.members(app_id, channel)?;
+        let members = wait(handle.server.members(app_id, channel), QUERY_TIMEOUT)?;
         let doc = MembersJson {
             users: members
                 .iter()
                 .map(|m| MemberJson {
-                    id: &m.user_id,
-                    user_info: m.user_info.as_deref(),
+                    id: &m.id,
+                    user_info: m.info.as_deref(),
                 })
                 .collect(),
         };
@@ -320,7 +320,7 @@ pub unsafe extern "C" fn pushbus_server_connection_count(
         let out = Out::new(out_count, "out_count")?;
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
-        out.write(handle.server.connection_count(app_id)?);
+        out.write(wait(handle.server.connection_count(app_id), QUERY_TIMEOUT)?);
         Ok(())
     })
 }
@@ -346,7 +346,10 @@ pub unsafe extern "C" fn pushbus_server_terminate_user_connections(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let user_id = str_arg(user_id, user_id_len, "user_id")?;
-        let closed = handle.server.terminate_user_connections(app_id, user_id)?;
+        let closed = wait(
+            handle.server.terminate_user_connections(app_id, user_id),
+            QUERY_TIMEOUT,
+        )?;
         if let Some(out) = out {
             out.write(closed);
         }

@@ -103,7 +103,7 @@ impl From<pushbus::Error> for JsErr {
 
 impl From<pushbus::auth::SignError> for JsErr {
     fn from(e: pushbus::auth::SignError) -> JsErr {
-        JsErr::new(e.code().name(), e.to_string())
+        JsErr::new(pushbus::error::Code::from(&e).name(), e.to_string())
     }
 }
 

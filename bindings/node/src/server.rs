@@ -21,7 +21,8 @@ use napi::bindgen_prelude::{Function, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeFunction, UnknownReturnValue};
 use napi::{Env, Status};
 use napi_derive::napi;
-use pushbus::events::{EventKind, EventReceiver};
+use pushbus::blocking::{wait, QUERY_TIMEOUT};
+use pushbus::EventReceiver;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -88,36 +89,20 @@ impl ServerEvent {
         }
     }
 
+    /// Reads the event's fields from its one serialised form, defined in core
+    /// (`pushbus::LifecycleEvent`), so the names cannot drift from the other faces.
     fn from_core(e: pushbus::LifecycleEvent) -> ServerEvent {
         let mut out = ServerEvent::new(e.kind.name());
-        out.app_id = Some(e.app_id.to_string());
-        match e.kind {
-            EventKind::ConnectionOpened { socket_id }
-            | EventKind::ConnectionClosed { socket_id } => {
-                out.socket_id = Some(socket_id);
-            }
-            EventKind::ChannelOccupied { channel } | EventKind::ChannelVacated { channel } => {
-                out.channel = Some(channel.to_string());
-            }
-            EventKind::MemberAdded { channel, user_id }
-            | EventKind::MemberRemoved { channel, user_id } => {
-                out.channel = Some(channel.to_string());
-                out.user_id = Some(user_id.to_string());
-            }
-            EventKind::ClientEvent {
-                channel,
-                event,
-                data,
-                socket_id,
-                user_id,
-            } => {
-                out.channel = Some(channel.to_string());
-                out.event = Some(event);
-                out.data = Some(data);
-                out.socket_id = Some(socket_id);
-                out.user_id = user_id.map(|u| u.to_string());
-            }
-        }
+        let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&e) else {
+            return out;
+        };
+        let text = |k: &str| fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        out.app_id = text("app_id");
+        out.socket_id = text("socket_id");
+        out.channel = text("channel");
+        out.user_id = text("user_id");
+        out.event = text("event");
+        out.data = text("data");
         out
     }
 }
@@ -158,16 +143,16 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-impl From<pushbus::hub::ChannelInfo> for ChannelInfo {
-    fn from(c: pushbus::hub::ChannelInfo) -> ChannelInfo {
+impl From<pushbus::ChannelInfo> for ChannelInfo {
+    fn from(c: pushbus::ChannelInfo) -> ChannelInfo {
         ChannelInfo {
             name: c.name.to_string(),
             occupied: c.occupied,
             subscription_count: to_u32(c.subscription_count),
             user_count: c.user_count.map(to_u32),
-            cache: c.cache.map(|(data, ttl)| CachedEvent {
-                data: data.to_string(),
-                ttl: u32::try_from(ttl).unwrap_or(u32::MAX),
+            cache: c.cache.map(|k| CachedEvent {
+                data: k.data.to_string(),
+                ttl: u32::try_from(k.ttl).unwrap_or(u32::MAX),
             }),
         }
     }
@@ -316,7 +301,7 @@ impl NativeServer {
         prefix: String,
     ) -> napi::Result<Vec<ChannelInfo>> {
         guard(env, || {
-            let list = self.shared.server.channels(&app_id, &prefix)?;
+            let list = wait(self.shared.server.channels(&app_id, &prefix), QUERY_TIMEOUT)?;
             Ok(list.into_iter().map(ChannelInfo::from).collect())
         })
     }
@@ -325,7 +310,7 @@ impl NativeServer {
     #[napi]
     pub fn channel(&self, env: &Env, app_id: String, name: String) -> napi::Result<ChannelInfo> {
         guard(env, || {
-            Ok(self.shared.server.channel(&app_id, &name)?.into())
+            Ok(wait(self.shared.server.channel(&app_id, &name), QUERY_TIMEOUT)?.into())
         })
     }
 
@@ -333,18 +318,18 @@ impl NativeServer {
     #[napi]
     pub fn members(&self, env: &Env, app_id: String, channel: String) -> napi::Result<Vec<Member>> {
         guard(env, || {
-            let members = self.shared.server.members(&app_id, &channel)?;
+            let members = wait(self.shared.server.members(&app_id, &channel), QUERY_TIMEOUT)?;
             members
                 .into_iter()
                 .map(|m| {
-                    let info = match m.user_info {
+                    let info = match m.info {
                         Some(raw) => Some(serde_json::from_str(raw.get()).map_err(|e| {
                             JsErr::new(crate::error::PANIC, format!("stored user_info: {e}"))
                         })?),
                         None => None,
                     };
                     Ok(Member {
-                        id: m.user_id.to_string(),
+                        id: m.id.to_string(),
                         info,
                     })
                 })
@@ -361,10 +346,12 @@ impl NativeServer {
         user_id: String,
     ) -> napi::Result<u32> {
         guard(env, || {
-            let n = self
-                .shared
-                .server
-                .terminate_user_connections(&app_id, &user_id)?;
+            let n = wait(
+                self.shared
+                    .server
+                    .terminate_user_connections(&app_id, &user_id),
+                QUERY_TIMEOUT,
+            )?;
             Ok(to_u32(n))
         })
     }
@@ -373,7 +360,8 @@ impl NativeServer {
     #[napi]
     pub fn connection_count(&self, env: &Env, app_id: String) -> napi::Result<u32> {
         guard(env, || {
-            Ok(to_u32(self.shared.server.connection_count(&app_id)?))
+            let n = wait(self.shared.server.connection_count(&app_id), QUERY_TIMEOUT)?;
+            Ok(to_u32(n))
         })
     }
 }

@@ -5,11 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use pushbus::bench_support::{self as protocol, Fanout};
 use pushbus::config::AppConfig;
-use pushbus::hub::Hub;
-use pushbus::outbox::Outbox;
-use pushbus::socket_id::SocketId;
-use pushbus::{auth, protocol, Config, Server};
+use pushbus::{auth, Config, Server};
 
 const KEY: &str = "278d425bdf160c739803";
 const SECRET: &str = "7ad3773142a6692b25b8";
@@ -70,35 +68,19 @@ fn signatures(c: &mut Criterion) {
 
 fn fanout(c: &mut Criterion) {
     const SUBSCRIBERS: usize = 10_000;
-    let (events, _) = tokio::sync::broadcast::channel(16);
-    let hub = Hub::new(
-        AppConfig {
-            id: "3".into(),
-            key: KEY.into(),
-            secret: SECRET.into(),
-            ..AppConfig::default()
-        },
-        events,
-    );
-    let mut receivers = Vec::with_capacity(SUBSCRIBERS);
-    for _ in 0..SUBSCRIBERS {
-        let outbox = Outbox::new(SocketId::generate(), 64);
-        hub.connect(&outbox).unwrap();
-        hub.subscribe(&outbox, "portal", None).unwrap();
-        outbox.take_all();
-        receivers.push(outbox);
-    }
-    let frame = protocol::channel_event("Announcement", "portal", &"x".repeat(100), None);
+    let app = AppConfig {
+        id: "3".into(),
+        key: KEY.into(),
+        secret: SECRET.into(),
+        ..AppConfig::default()
+    };
+    let fanout = Fanout::new(app, "portal", SUBSCRIBERS);
+    let channels = vec!["portal".to_string()];
+    let data = "x".repeat(100);
     let mut group = c.benchmark_group("fan-out");
     group.throughput(Throughput::Elements(SUBSCRIBERS as u64));
     group.bench_function("one event to 10k local subscribers (queue + drain)", |b| {
-        b.iter(|| {
-            hub.deliver("portal", black_box(&frame), None);
-            // Drain as connection tasks would, so queues never fill up.
-            for outbox in &receivers {
-                black_box(outbox.take_all());
-            }
-        })
+        b.iter(|| black_box(fanout.publish_and_drain(&channels, black_box(&data))))
     });
     group.finish();
 }

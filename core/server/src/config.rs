@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
+
 /// The whole server: where it listens and which apps it serves.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -97,6 +99,10 @@ pub struct AppConfig {
     pub user_authentication: bool,
     /// Seconds a cache channel keeps its last event.
     pub cache_ttl: u64,
+    /// Bytes all cache channels of the app may keep; when full, a channel not yet
+    /// cached is not cached (its subscribers get `pusher:cache_miss`) until expired
+    /// entries are purged.
+    pub cache_max_bytes: usize,
     /// Frames queued for one connection before it is judged too slow and closed with
     /// 4100. Each queued frame is a shared, already serialised event, so the bound is
     /// on count, and memory per slow client is bounded by count × largest event.
@@ -115,20 +121,21 @@ impl Default for AppConfig {
             activity_timeout: 30,
             ping_interval: 40.0,
             pong_timeout: 30.0,
-            max_message_size: 10_000,
-            max_event_data: 10_240,
-            max_channels_per_event: 100,
-            max_batch_size: 10,
-            max_channel_name_length: 200,
-            max_event_name_length: 200,
-            max_presence_members: 100,
-            max_user_info_size: 10_000,
-            max_subscriptions_per_connection: 1000,
+            max_message_size: limits::MAX_MESSAGE_SIZE,
+            max_event_data: limits::MAX_EVENT_DATA,
+            max_channels_per_event: limits::MAX_CHANNELS_PER_EVENT,
+            max_batch_size: limits::MAX_BATCH_SIZE,
+            max_channel_name_length: limits::MAX_CHANNEL_NAME_LENGTH,
+            max_event_name_length: limits::MAX_EVENT_NAME_LENGTH,
+            max_presence_members: limits::MAX_PRESENCE_MEMBERS,
+            max_user_info_size: limits::MAX_USER_INFO_SIZE,
+            max_subscriptions_per_connection: limits::MAX_SUBSCRIPTIONS_PER_CONNECTION,
             client_events: true,
             client_events_on_public: false,
-            client_event_rate: 10,
+            client_event_rate: limits::CLIENT_EVENT_RATE,
             user_authentication: true,
             cache_ttl: 1800,
+            cache_max_bytes: 64 << 20,
             outbound_queue: 1024,
         }
     }
@@ -233,13 +240,15 @@ impl Config {
                 app.max_message_size = parse_num("REVERB_APP_MAX_MESSAGE_SIZE", v)?;
             }
             // Reverb: `members` (default) and `all` accept client events, anything else
-            // turns them off. Reverb also accepts them on public channels.
-            match get("REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM").unwrap_or("members") {
-                "members" | "all" => {
-                    app.client_events = true;
-                    app.client_events_on_public = true;
-                }
-                _ => app.client_events = false,
+            // turns them off. Reverb also relays them on public channels; Pusher never
+            // does (Echo cannot whisper there, and anyone could flood a channel such as
+            // `portal`), so that stays an explicit opt-in.
+            app.client_events = matches!(
+                get("REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM").unwrap_or("members"),
+                "members" | "all"
+            );
+            if let Some(v) = get("PUSHBUS_CLIENT_EVENTS_ON_PUBLIC") {
+                app.client_events_on_public = parse_bool("PUSHBUS_CLIENT_EVENTS_ON_PUBLIC", v)?;
             }
             if let Some(v) = get("PUSHBUS_ALLOWED_ORIGINS") {
                 app.allowed_origins = v.split(',').map(|s| s.trim().to_string()).collect();
@@ -343,6 +352,14 @@ impl Config {
     }
 }
 
+fn parse_bool(name: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(err(format!("{name}={v:?} is not true or false"))),
+    }
+}
+
 fn parse_num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError> {
     v.parse()
         .map_err(|_| err(format!("{name}={v:?} is not a valid number")))
@@ -440,7 +457,24 @@ mod tests {
         assert_eq!(app.ping_interval, 55.0);
         assert_eq!(app.max_message_size, 20000);
         assert_eq!(app.max_connections, Some(7));
-        assert!(app.client_events && app.client_events_on_public);
+        // Relayed on private and presence channels only, unless opted in.
+        assert!(app.client_events && !app.client_events_on_public);
+    }
+
+    #[test]
+    fn public_client_events_are_an_explicit_opt_in() {
+        let mut c = Config::default();
+        let mut env = vec![
+            ("REVERB_APP_ID", "1"),
+            ("REVERB_APP_KEY", "k"),
+            ("REVERB_APP_SECRET", "s"),
+            ("PUSHBUS_CLIENT_EVENTS_ON_PUBLIC", "true"),
+        ];
+        c.apply_env(&vars(&env)).unwrap();
+        assert!(c.apps[0].client_events_on_public);
+        env[3].1 = "maybe";
+        let e = Config::default().apply_env(&vars(&env)).unwrap_err();
+        assert!(e.0.contains("PUSHBUS_CLIENT_EVENTS_ON_PUBLIC"), "{e}");
     }
 
     #[test]

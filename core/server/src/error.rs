@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use crate::auth::RestAuthError;
+use crate::auth::{RestAuthError, SignError};
 use crate::config::ConfigError;
-use crate::names::NameError;
+use crate::protocol::names::NameError;
 
 #[derive(Debug)]
 pub enum Error {
@@ -55,6 +55,8 @@ pub enum Error {
     },
     AlreadyStarted,
     NotRunning,
+    /// The cluster backend did not answer (in time); nothing was decided.
+    Backend(String),
 }
 
 /// The stable name of a failure, the same word in every face of the library: the C
@@ -158,6 +160,7 @@ impl Error {
             Error::Bind { .. } => Code::Bind,
             Error::AlreadyStarted => Code::AlreadyStarted,
             Error::NotRunning => Code::NotRunning,
+            Error::Backend(_) => Code::Timeout,
             // Only the HTTP API produces these; the embedding API never does.
             Error::Unauthorized(_) => Code::InvalidSignature,
             Error::MalformedJson(_)
@@ -177,6 +180,7 @@ impl Error {
             Error::Unauthorized(_) => 401,
             Error::DataTooLarge { .. } | Error::RequestTooLarge { .. } => 413,
             Error::MethodNotAllowed => 405,
+            Error::Backend(_) => 503,
             Error::Config(_) | Error::Bind { .. } | Error::AlreadyStarted | Error::NotRunning => {
                 500
             }
@@ -229,6 +233,7 @@ impl fmt::Display for Error {
             Error::Bind { addr, source } => write!(f, "Cannot listen on {addr}: {source}"),
             Error::AlreadyStarted => f.write_str("Server already started"),
             Error::NotRunning => f.write_str("Server is not running"),
+            Error::Backend(why) => write!(f, "Cluster backend unavailable: {why}"),
         }
     }
 }
@@ -238,5 +243,19 @@ impl std::error::Error for Error {}
 impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Self {
         Error::Config(e)
+    }
+}
+
+impl From<&SignError> for Code {
+    fn from(e: &SignError) -> Code {
+        match e {
+            SignError::Credentials | SignError::ChannelData(_) | SignError::UserData(_) => {
+                Code::InvalidArgument
+            }
+            SignError::InvalidSocketId(_) => Code::InvalidSocketId,
+            SignError::InvalidChannel { .. }
+            | SignError::NoSignatureNeeded(_)
+            | SignError::NotEncrypted(_) => Code::InvalidChannel,
+        }
     }
 }

@@ -118,7 +118,7 @@ impl Client {
     }
 }
 
-async fn next_kind(events: &mut pushbus::events::EventReceiver, name: &str) -> EventKind {
+async fn next_kind(events: &mut pushbus::EventReceiver, name: &str) -> EventKind {
     timeout(WAIT, async {
         loop {
             let e = events.recv().await.expect("event stream open");
@@ -187,24 +187,22 @@ async fn publish_queries_and_lifecycle() {
     assert!(ok["data"].as_str().unwrap().contains(r#""count":1"#));
     assert!(matches!(next_kind(&mut events, "member_added").await,
         EventKind::MemberAdded { channel, user_id } if &*channel == "presence-project.3" && &*user_id == "5"));
-    let members = server.members("app", "presence-project.3").unwrap();
+    let members = server.members("app", "presence-project.3").await.unwrap();
     assert_eq!(members.len(), 1);
-    assert_eq!(&*members[0].user_id, "5");
-    assert_eq!(
-        members[0].user_info.as_ref().unwrap().get(),
-        r#"{"name":"Ann"}"#
-    );
-    let info = server.channel("app", "presence-project.3").unwrap();
+    assert_eq!(&*members[0].id, "5");
+    assert_eq!(members[0].info.as_ref().unwrap().get(), r#"{"name":"Ann"}"#);
+    let info = server.channel("app", "presence-project.3").await.unwrap();
     assert!(info.occupied);
     assert_eq!(info.user_count, Some(1));
     let names: Vec<String> = server
         .channels("app", "")
+        .await
         .unwrap()
         .iter()
         .map(|c| c.name.to_string())
         .collect();
     assert_eq!(names, vec!["portal", "presence-project.3"]);
-    assert_eq!(server.connection_count("app").unwrap(), 2);
+    assert_eq!(server.connection_count("app").await.unwrap(), 2);
 
     // Client events surface as lifecycle events.
     b.subscribe("private-client.7", None).await;
@@ -220,7 +218,10 @@ async fn publish_queries_and_lifecycle() {
             if event == "client-typing" && data == r#"{"typing":true}"# && socket_id == a.socket_id));
 
     // Terminate the presence user: `a` is closed with 4009, `b` stays.
-    assert_eq!(server.terminate_user_connections("app", "5").unwrap(), 1);
+    assert_eq!(
+        server.terminate_user_connections("app", "5").await.unwrap(),
+        1
+    );
     let (_, code) = a.until_close().await;
     assert_eq!(code, 4009);
     let a_id = a.socket_id.clone();
@@ -280,7 +281,7 @@ async fn api_errors_are_typed() {
         })
     ));
     assert!(matches!(
-        server.members("app", "portal"),
+        server.members("app", "portal").await,
         Err(Error::NotPresenceChannel(_))
     ));
     assert!(matches!(server.start().await, Err(Error::AlreadyStarted)));

@@ -565,7 +565,7 @@ mod tests {
     fn payload_round_trip() {
         let p = payload(123, 45, 2, 7, 100);
         assert_eq!(p.len(), 100);
-        let frame = pushbus::protocol::channel_event("bench", "c", &p, None);
+        let frame = pushbus::bench_support::channel_event("bench", "c", &p, None);
         assert_eq!(
             parse_payload(frame.as_str()),
             Some(Stamp {

@@ -16,8 +16,8 @@ use percent_encoding::percent_decode;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::hub::{PresenceMember, SignedInUser};
-use crate::names::{self, ChannelKind};
+use crate::protocol::identity::{PresenceMember, SignedInUser};
+use crate::protocol::names::{self, ChannelKind};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -224,22 +224,6 @@ pub enum SignError {
     /// A shared secret or an encryption asked for a channel that is not
     /// `private-encrypted-`.
     NotEncrypted(String),
-}
-
-impl SignError {
-    /// The code of this error in the bindings.
-    pub fn code(&self) -> crate::error::Code {
-        use crate::error::Code;
-        match self {
-            SignError::Credentials | SignError::ChannelData(_) | SignError::UserData(_) => {
-                Code::InvalidArgument
-            }
-            SignError::InvalidSocketId(_) => Code::InvalidSocketId,
-            SignError::InvalidChannel { .. }
-            | SignError::NoSignatureNeeded(_)
-            | SignError::NotEncrypted(_) => Code::InvalidChannel,
-        }
-    }
 }
 
 impl fmt::Display for SignError {
@@ -1325,7 +1309,7 @@ mod tests {
     #[test]
     fn checked_signing_refuses_what_the_server_would() {
         use crate::error::Code;
-        let code = |r: Result<String, SignError>| r.unwrap_err().code();
+        let code = |r: Result<String, SignError>| Code::from(&r.unwrap_err());
         let member = r#"{"user_id":"7","user_info":{"name":"Ann"}}"#;
         assert_eq!(
             checked_authorize_channel("k", "s", "1.2", "presence-room", Some(member)).unwrap(),

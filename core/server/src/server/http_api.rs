@@ -15,11 +15,13 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::state::ServerState;
 use crate::auth;
 use crate::error::Error;
-use crate::hub::Hub;
-use crate::names::{self, ChannelKind};
-use crate::server::{HttpResponse, Shared};
+use crate::protocol::names::ChannelKind;
+use crate::service::AppService;
+
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
 pub(crate) fn json_response(status: StatusCode, body: String) -> HttpResponse {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
@@ -81,22 +83,30 @@ fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
 }
 
 /// Serves one request whose path (mount prefix removed) starts with `/apps/`.
-pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared, path: &str) -> HttpResponse {
-    match handle_inner(req, shared, path).await {
+pub(crate) async fn handle(
+    req: Request<Incoming>,
+    state: &ServerState,
+    path: &str,
+) -> HttpResponse {
+    match handle_inner(req, state, path).await {
         Ok(body) => json_response(StatusCode::OK, body.to_string()),
         Err(e) => error_response(&e),
     }
 }
 
-async fn handle_inner(req: Request<Incoming>, shared: &Shared, path: &str) -> Result<Value, Error> {
+async fn handle_inner(
+    req: Request<Incoming>,
+    state: &ServerState,
+    path: &str,
+) -> Result<Value, Error> {
     let rest = path.strip_prefix("/apps/").ok_or(Error::RouteNotFound)?;
     let (app_id, rest) = rest.split_once('/').ok_or(Error::RouteNotFound)?;
     let route = parse_route(req.method(), rest)?;
-    let hub = shared.hub_by_id(&decode(app_id))?;
+    let service = state.app_by_id(&decode(app_id))?;
 
     let method = req.method().as_str().to_string();
     let raw_query = req.uri().query().unwrap_or("").to_string();
-    let max = shared.config.max_request_size;
+    let max = state.config.max_request_size;
     let body = match Limited::new(req.into_body(), max).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e)
@@ -114,7 +124,7 @@ async fn handle_inner(req: Request<Incoming>, shared: &Shared, path: &str) -> Re
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let app = &hub.app;
+    let app = &service.app;
     auth::verify_rest_request(
         &app.key,
         &app.secret,
@@ -123,7 +133,7 @@ async fn handle_inner(req: Request<Incoming>, shared: &Shared, path: &str) -> Re
         &raw_query,
         &body,
         now,
-        shared.config.timestamp_window,
+        state.config.timestamp_window,
     )
     .map_err(Error::Unauthorized)?;
     if !app.enabled {
@@ -140,17 +150,24 @@ async fn handle_inner(req: Request<Incoming>, shared: &Shared, path: &str) -> Re
     match route {
         Route::Events => {
             let item: TriggerItem = parse_body(&body)?;
-            trigger(shared, hub, &item)
+            trigger(service, &item).await
         }
-        Route::BatchEvents => batch(shared, hub, &body),
-        Route::Channels => channels(hub, param("filter_by_prefix").unwrap_or(""), param("info")),
-        Route::Channel(name) => channel(hub, &name, param("info")),
-        Route::Users(name) => users(hub, &name),
+        Route::BatchEvents => batch(service, &body).await,
+        Route::Channels => {
+            channels(
+                service,
+                param("filter_by_prefix").unwrap_or(""),
+                param("info"),
+            )
+            .await
+        }
+        Route::Channel(name) => channel(service, &name, param("info")).await,
+        Route::Users(name) => users(service, &name).await,
         Route::Terminate(user_id) => {
-            hub.terminate_user(&user_id);
+            service.terminate_user(&user_id).await?;
             Ok(json!({}))
         }
-        Route::Connections => Ok(json!({ "connections": hub.connection_count() })),
+        Route::Connections => Ok(json!({ "connections": service.connection_count().await? })),
     }
 }
 
@@ -216,14 +233,14 @@ impl TriggerItem {
     }
 }
 
-fn trigger(shared: &Shared, hub: &Hub, item: &TriggerItem) -> Result<Value, Error> {
+async fn trigger(service: &AppService, item: &TriggerItem) -> Result<Value, Error> {
     let t = item.checked()?;
     check_trigger_info(&t.info)?;
-    shared.publish(hub, &t.channels, t.name, t.data, t.socket_id)?;
+    service.publish(&t.channels, t.name, t.data, t.socket_id)?;
     if t.info.is_empty() {
         return Ok(json!({}));
     }
-    Ok(json!({ "channels": trigger_info(hub, &t) }))
+    Ok(json!({ "channels": trigger_info(service, &t).await? }))
 }
 
 fn check_trigger_info(info: &[&str]) -> Result<(), Error> {
@@ -239,10 +256,10 @@ fn check_trigger_info(info: &[&str]) -> Result<(), Error> {
 }
 
 /// The `info` answer of a trigger: per channel, the attributes that apply to its type.
-fn trigger_info(hub: &Hub, t: &Trigger<'_>) -> Map<String, Value> {
+async fn trigger_info(service: &AppService, t: &Trigger<'_>) -> Result<Map<String, Value>, Error> {
     let mut out = Map::new();
     for channel in &t.channels {
-        let c = hub.channel(channel);
+        let c = service.channel(channel).await?;
         let mut attrs = Map::new();
         if t.info.contains(&"user_count") {
             if let Some(n) = c.user_count {
@@ -254,10 +271,10 @@ fn trigger_info(hub: &Hub, t: &Trigger<'_>) -> Map<String, Value> {
         }
         out.insert(channel.clone(), Value::Object(attrs));
     }
-    out
+    Ok(out)
 }
 
-fn batch(shared: &Shared, hub: &Hub, body: &[u8]) -> Result<Value, Error> {
+async fn batch(service: &AppService, body: &[u8]) -> Result<Value, Error> {
     #[derive(Deserialize)]
     struct Batch {
         batch: Option<Vec<TriggerItem>>,
@@ -265,7 +282,7 @@ fn batch(shared: &Shared, hub: &Hub, body: &[u8]) -> Result<Value, Error> {
     let items = parse_body::<Batch>(body)?
         .batch
         .ok_or(Error::MissingField("batch"))?;
-    let max = hub.app.max_batch_size;
+    let max = service.app.max_batch_size;
     if items.len() > max {
         return Err(Error::BatchTooLarge {
             count: items.len(),
@@ -278,34 +295,39 @@ fn batch(shared: &Shared, hub: &Hub, body: &[u8]) -> Result<Value, Error> {
         .map(|i| {
             let t = i.checked()?;
             check_trigger_info(&t.info)?;
-            let except = shared.publish_check(hub, &t.channels, t.name, t.data, t.socket_id)?;
+            let except = service.check_publish(&t.channels, t.name, t.data, t.socket_id)?;
             Ok((t, except))
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    let mut unreached = None;
     for (t, except) in &checked {
-        shared.deliver(hub, &t.channels, t.name, t.data, *except);
+        if let Err(e) = service.publish_checked(&t.channels, t.name, t.data, *except) {
+            unreached = Some(e);
+        }
+    }
+    if let Some(e) = unreached {
+        return Err(e);
     }
     if checked.iter().all(|(t, _)| t.info.is_empty()) {
         return Ok(json!({}));
     }
-    let answers: Vec<Value> = checked
-        .iter()
-        .map(|(t, _)| {
-            if t.info.is_empty() {
-                json!({})
-            } else {
-                // A batch item names one channel; its attributes are the item's answer.
-                trigger_info(hub, t)
-                    .into_iter()
-                    .next()
-                    .map_or(json!({}), |(_, v)| v)
-            }
-        })
-        .collect();
+    let mut answers = Vec::with_capacity(checked.len());
+    for (t, _) in &checked {
+        answers.push(if t.info.is_empty() {
+            json!({})
+        } else {
+            // A batch item names one channel; its attributes are the item's answer.
+            trigger_info(service, t)
+                .await?
+                .into_iter()
+                .next()
+                .map_or(json!({}), |(_, v)| v)
+        });
+    }
     Ok(json!({ "batch": answers }))
 }
 
-fn channels(hub: &Hub, prefix: &str, info: Option<&str>) -> Result<Value, Error> {
+async fn channels(service: &AppService, prefix: &str, info: Option<&str>) -> Result<Value, Error> {
     let attrs = comma_list(info);
     let want_users = match attrs.as_slice() {
         [] => false,
@@ -322,7 +344,7 @@ fn channels(hub: &Hub, prefix: &str, info: Option<&str>) -> Result<Value, Error>
         }
     };
     let mut out = Map::new();
-    for c in hub.channels(prefix) {
+    for c in service.channels(prefix).await? {
         let mut attrs = Map::new();
         if want_users {
             attrs.insert("user_count".into(), c.user_count.unwrap_or(0).into());
@@ -332,16 +354,10 @@ fn channels(hub: &Hub, prefix: &str, info: Option<&str>) -> Result<Value, Error>
     Ok(json!({ "channels": out }))
 }
 
-fn channel(hub: &Hub, name: &str, info: Option<&str>) -> Result<Value, Error> {
-    let t =
-        names::validate_channel_name(name, hub.app.max_channel_name_length).map_err(|reason| {
-            Error::InvalidChannel {
-                channel: name.to_string(),
-                reason,
-            }
-        })?;
-    let presence = t.kind == ChannelKind::Presence;
-    let c = hub.channel(name);
+async fn channel(service: &AppService, name: &str, info: Option<&str>) -> Result<Value, Error> {
+    let presence = service.check_query_channel(name)? == ChannelKind::Presence;
+    let is_cache = crate::protocol::names::channel_type(name).cache;
+    let c = service.channel(name).await?;
     let mut out = Map::new();
     out.insert("occupied".into(), c.occupied.into());
     for attr in comma_list(info) {
@@ -352,11 +368,11 @@ fn channel(hub: &Hub, name: &str, info: Option<&str>) -> Result<Value, Error> {
             "subscription_count" if !presence => {
                 out.insert("subscription_count".into(), c.subscription_count.into());
             }
-            "cache" if t.cache => {
-                let cache = c.cache.as_ref().map_or(
-                    Value::Null,
-                    |(data, ttl)| json!({"data": &**data, "ttl": ttl}),
-                );
+            "cache" if is_cache => {
+                let cache = c
+                    .cache
+                    .as_ref()
+                    .map_or(Value::Null, |k| json!({"data": &*k.data, "ttl": k.ttl}));
                 out.insert("cache".into(), cache);
             }
             other => {
@@ -369,21 +385,12 @@ fn channel(hub: &Hub, name: &str, info: Option<&str>) -> Result<Value, Error> {
     Ok(Value::Object(out))
 }
 
-fn users(hub: &Hub, name: &str) -> Result<Value, Error> {
-    let t =
-        names::validate_channel_name(name, hub.app.max_channel_name_length).map_err(|reason| {
-            Error::InvalidChannel {
-                channel: name.to_string(),
-                reason,
-            }
-        })?;
-    if t.kind != ChannelKind::Presence {
-        return Err(Error::NotPresenceChannel(name.to_string()));
-    }
-    let users: Vec<Value> = hub
+async fn users(service: &AppService, name: &str) -> Result<Value, Error> {
+    let users: Vec<Value> = service
         .members(name)
+        .await?
         .iter()
-        .map(|m| json!({ "id": &*m.user_id }))
+        .map(|m| json!({ "id": &*m.id }))
         .collect();
     Ok(json!({ "users": users }))
 }

@@ -1,15 +1,23 @@
-//! One WebSocket connection: handshake checks, the frames a client may send
-//! (ping, subscribe, unsubscribe, signin, client events), liveness, and its outbound
-//! queue. One task per connection does all of it, so its state needs no locks.
+//! One WebSocket session: handshake checks, the frames a client may send (ping,
+//! subscribe, unsubscribe, signin, client events) and their checks, and the loop that
+//! moves frames both ways. One task per connection does all of it, so its state needs
+//! no locks.
+//!
+//! A join or leave may wait on the cluster backend. It runs as the session's one
+//! operation in flight, polled beside the socket, so writes go on meanwhile; frames
+//! read in the meantime wait their turn in a small queue, so a client's frames take
+//! effect in the order it sent them. Leaving the app's state behind is the job of the
+//! session's `Drop`, so it happens on every exit: a close, an error, a panic, a
+//! cancelled task.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::future::Future;
-
 use futures_util::future::Either;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::timeout;
@@ -18,14 +26,15 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+use super::state::ServerState;
+use crate::app::outbox::{Kill, Outbox};
 use crate::auth;
-use crate::events::EventKind;
-use crate::hub::{Hub, PresenceMember, SignedInUser, SubscribeRefusal};
-use crate::names::{self, ChannelKind};
-use crate::outbox::{Kill, Outbox};
+use crate::log;
+use crate::protocol::identity::{PresenceMember, SignedInUser};
+use crate::protocol::names::{self, ChannelKind};
+use crate::protocol::socket_id::SocketId;
 use crate::protocol::{self, ErrorCode, SubscriptionErrorType};
-use crate::server::Shared;
-use crate::socket_id::SocketId;
+use crate::service::{AppService, SubscribeError};
 
 /// What the upgrade request said, checked once the socket is open (pusher-js only reads
 /// errors sent over the socket).
@@ -37,7 +46,9 @@ pub(crate) struct Handshake {
 }
 
 /// How long a closing connection may spend flushing and waiting for the client's close.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// A client too slow for its queue (4100) needs this long to read what its socket
+/// buffers hold before it can see the close; 2 s lost that close under load.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// Held by every connection task; shutdown waits until all are dropped.
 pub(crate) type TaskGuard = tokio::sync::mpsc::Sender<()>;
@@ -47,49 +58,53 @@ pub(crate) type TaskGuard = tokio::sync::mpsc::Sender<()>;
 /// so that the socket is moved into exactly one future, not also kept in a wrapper.
 pub(crate) fn serve<S>(
     ws: WebSocketStream<S>,
-    shared: Arc<Shared>,
+    state: Arc<ServerState>,
     hs: Handshake,
     guard: TaskGuard,
 ) -> impl Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let hub = match check_handshake(&shared, &hs) {
-        Ok(hub) => hub,
+    let app = match check_handshake(&state, &hs) {
+        Ok(app) => app,
         Err((code, message)) => return Either::Left(Box::pin(refuse(ws, code, message, guard))),
     };
     let socket_id = SocketId::generate();
-    let outbox = Outbox::new(socket_id, hub.app.outbound_queue);
-    if let Err(code) = hub.connect(&outbox) {
+    let outbox = Outbox::new(socket_id, app.app.outbound_queue);
+    if let Err(code) = app.connect(&outbox) {
         let message = "Application is over connection quota";
         return Either::Left(Box::pin(refuse(ws, code, message, guard)));
     }
-    if shared.is_shutting_down() {
+    if state.is_shutting_down() {
         outbox.close(ErrorCode::Reconnect, "Server shutting down");
     }
     let session = Session {
         socket_id,
         socket_id_text: socket_id.to_string(),
         outbox,
-        shared,
         subscriptions: HashMap::new(),
         user: None,
-        client_events: TokenBucket::new(hub.app.client_event_rate),
-        hub,
+        client_events: TokenBucket::new(app.app.client_event_rate),
+        app,
+        op: None,
+        deferred: VecDeque::new(),
         _guard: guard,
     };
     session.outbox.send(protocol::connection_established(
         &session.socket_id_text,
-        session.hub.app.activity_timeout,
+        session.app.app.activity_timeout,
     ));
     Either::Right(session.run(ws))
 }
 
-fn check_handshake(shared: &Shared, hs: &Handshake) -> Result<Arc<Hub>, (ErrorCode, &'static str)> {
-    let hub = shared
-        .hub_by_key(&hs.app_key)
+fn check_handshake(
+    state: &ServerState,
+    hs: &Handshake,
+) -> Result<Arc<AppService>, (ErrorCode, &'static str)> {
+    let app = state
+        .app_by_key(&hs.app_key)
         .ok_or((ErrorCode::AppNotFound, "Application does not exist"))?;
-    if !hub.app.enabled {
+    if !app.app.enabled {
         return Err((ErrorCode::AppDisabled, "Application is disabled"));
     }
     // Absent means 7 (pusher-js always sends it); never reject for client/version.
@@ -106,11 +121,11 @@ fn check_handshake(shared: &Shared, hs: &Handshake) -> Result<Arc<Hub>, (ErrorCo
         }
     }
     if let Some(origin) = &hs.origin {
-        if !origin_allowed(&hub.app.allowed_origins, origin) {
+        if !origin_allowed(&app.app.allowed_origins, origin) {
             return Err((ErrorCode::Unauthorized, "Origin not allowed"));
         }
     }
-    Ok(hub)
+    Ok(app.clone())
 }
 
 /// Compares the host of `origin` with the patterns (`*` matches any run of characters).
@@ -175,25 +190,57 @@ enum Step {
     TooLarge,
 }
 
+/// Frames read while an operation is in flight, at most; past it the session stops
+/// reading until the operation is done (TCP back-pressure on the client).
+const MAX_DEFERRED: usize = 64;
+
+/// A join or leave waiting for the app service (and its backend).
+struct Op {
+    future: Pin<Box<dyn Future<Output = OpDone> + Send>>,
+    /// The channel it is about, and the presence user there: if the session ends
+    /// first, cleanup leaves it too (leaving is idempotent).
+    channel: (Arc<str>, Option<Arc<str>>),
+}
+
+enum OpDone {
+    Subscribed {
+        channel: Arc<str>,
+        presence_user: Option<Arc<str>>,
+        result: Result<bool, SubscribeError>,
+    },
+    Unsubscribed,
+}
+
 struct Session {
     socket_id: SocketId,
     /// The textual id, as signed by auth endpoints.
     socket_id_text: String,
     outbox: Outbox,
-    shared: Arc<Shared>,
-    hub: Arc<Hub>,
+    app: Arc<AppService>,
     /// Channel → this socket's presence user id there (None for other channels).
     subscriptions: HashMap<Arc<str>, Option<Arc<str>>>,
     user: Option<SignedInUser>,
     client_events: TokenBucket,
+    /// The join or leave in flight, if any; polled by the loop beside the socket.
+    op: Option<Op>,
+    /// Text frames read while `op` is in flight, handled in order after it.
+    deferred: VecDeque<Utf8Bytes>,
     /// Keeps shutdown waiting until this connection is done.
     _guard: TaskGuard,
 }
 
+/// Resolves when the operation in flight is done; never, when there is none.
+async fn op_done(op: &mut Option<Op>) -> OpDone {
+    match op {
+        Some(op) => (&mut op.future).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Session {
-    /// Serves the connection until it ends, then removes it from the hub. Liveness
-    /// (pings, 4201, stuck writes) is checked by the hub's sweep, not by a timer here:
-    /// one timer per connection would cost memory and timer-wheel work.
+    /// Serves the connection until it ends. Liveness (pings, 4201, stuck writes) is
+    /// checked by the app's sweep, not by a timer here: one timer per connection would
+    /// cost memory and timer-wheel work.
     async fn run<S>(mut self, mut ws: WebSocketStream<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -203,17 +250,29 @@ impl Session {
         // Nothing large (a tungstenite message or error) is held across an `.await`
         // here: the future's size is every idle connection's memory.
         let kill = loop {
+            let can_read = self.deferred.len() < MAX_DEFERRED;
+            // Not biased: a subscriber that receives frames without a pause must still
+            // have its own frames (pongs, unsubscribes) read.
             let step = tokio::select! {
-                biased;
                 kill = outbox.next(&mut batch) => match kill {
                     Some(kill) => break Some(kill),
                     None => Step::Write,
                 },
-                msg = ws.next() => {
+                done = op_done(&mut self.op), if self.op.is_some() => {
+                    self.op = None;
+                    self.apply(done);
+                    self.run_deferred();
+                    Step::Continue
+                }
+                msg = ws.next(), if can_read => {
                     outbox.touch();
                     match msg {
                         Some(Ok(Message::Text(text))) => {
-                            self.on_text(&text);
+                            if self.op.is_some() {
+                                self.deferred.push_back(text);
+                            } else {
+                                self.on_text(&text);
+                            }
                             Step::Continue
                         }
                         // tungstenite queues the pong; flushing sends it.
@@ -262,12 +321,70 @@ impl Session {
             let finishing = Box::pin(finish(&mut ws, &outbox, kill));
             finishing.await;
         }
-        outbox.detach();
-        self.hub.disconnect(
-            self.socket_id,
-            self.subscriptions.drain(),
-            self.user.as_ref().map(|u| &*u.id),
-        );
+        // `Drop` leaves the app's state.
+    }
+
+    /// Starts an operation; applies it at once when it is ready without waiting (the
+    /// single-node backend always is), otherwise the loop polls it.
+    fn start(
+        &mut self,
+        channel: (Arc<str>, Option<Arc<str>>),
+        future: impl Future<Output = OpDone> + Send + 'static,
+    ) {
+        let mut future: Pin<Box<dyn Future<Output = OpDone> + Send>> = Box::pin(future);
+        match (&mut future).now_or_never() {
+            Some(done) => self.apply(done),
+            None => self.op = Some(Op { future, channel }),
+        }
+    }
+
+    fn apply(&mut self, done: OpDone) {
+        match done {
+            OpDone::Subscribed {
+                channel,
+                presence_user,
+                result,
+            } => match result {
+                Ok(_) => {
+                    self.subscriptions.entry(channel).or_insert(presence_user);
+                }
+                Err(SubscribeError::MemberLimit) => {
+                    let msg = format!(
+                        "Presence channel member limit reached ({} members)",
+                        self.app.app.max_presence_members
+                    );
+                    self.subscription_error(
+                        &channel,
+                        SubscriptionErrorType::LimitReached,
+                        &msg,
+                        4100,
+                    );
+                }
+                Err(SubscribeError::Unavailable(e)) => {
+                    let msg = format!("Subscription not possible now, try again: {}", e.0);
+                    self.subscription_error(
+                        &channel,
+                        SubscriptionErrorType::ServerError,
+                        &msg,
+                        503,
+                    );
+                }
+            },
+            OpDone::Unsubscribed => {}
+        }
+    }
+
+    /// Handles the frames that waited for an operation, until one starts another.
+    fn run_deferred(&mut self) {
+        while self.op.is_none() {
+            let Some(text) = self.deferred.pop_front() else {
+                break;
+            };
+            self.on_text(&text);
+        }
+        if self.deferred.capacity() > MAX_DEFERRED && self.deferred.is_empty() {
+            self.deferred = VecDeque::new();
+        }
     }
 
     fn on_text(&mut self, text: &str) {
@@ -281,6 +398,8 @@ impl Session {
             "pusher:subscribe" => self.subscribe(&frame),
             "pusher:unsubscribe" => self.unsubscribe(&frame),
             "pusher:signin" => self.signin(&frame),
+            #[cfg(test)]
+            "pushbus:test-panic" => panic!("test hook: a session panics"),
             e if e.starts_with("client-") => self.client_event(frame),
             // Unknown pusher: events are ignored for forward compatibility, and events
             // that are neither are not ours to handle.
@@ -313,7 +432,7 @@ impl Session {
             );
             return;
         };
-        let app = &self.hub.app;
+        let app = &self.app.app;
         let kind = match names::validate_channel_name(channel, app.max_channel_name_length) {
             Ok(t) => t.kind,
             Err(e) => {
@@ -370,20 +489,21 @@ impl Session {
                 None
             }
         };
-        match self.hub.subscribe(&self.outbox, channel, member.as_ref()) {
-            Ok(_) => {
-                self.subscriptions
-                    .entry(channel.into())
-                    .or_insert_with(|| member.map(|m| m.user_id));
+        let channel: Arc<str> = match self.subscriptions.get_key_value(channel) {
+            Some((name, _)) => name.clone(),
+            None => channel.into(),
+        };
+        let presence_user = member.as_ref().map(|m| m.user_id.clone());
+        let (app, outbox) = (self.app.clone(), self.outbox.clone());
+        let name = channel.clone();
+        self.start((channel, presence_user.clone()), async move {
+            let result = app.subscribe(&outbox, &name, member.as_ref()).await;
+            OpDone::Subscribed {
+                channel: name,
+                presence_user,
+                result,
             }
-            Err(SubscribeRefusal::MemberLimit) => {
-                let msg = format!(
-                    "Presence channel member limit reached ({} members)",
-                    app.max_presence_members
-                );
-                self.subscription_error(channel, SubscriptionErrorType::LimitReached, &msg, 4100);
-            }
-        }
+        });
     }
 
     fn auth_error(&self, channel: &str, channel_data: Option<&str>, got: &str) {
@@ -402,7 +522,7 @@ impl Session {
         data: &serde_json::Map<String, Value>,
         auth: &str,
     ) -> Result<PresenceMember, (SubscriptionErrorType, String, u16)> {
-        let app = &self.hub.app;
+        let app = &self.app.app;
         let auth_err = |msg: String| (SubscriptionErrorType::AuthError, msg, 401);
         let channel_data = match data.get("channel_data") {
             Some(Value::String(s)) => Some(s.as_str()),
@@ -458,14 +578,19 @@ impl Session {
         let Some(channel) = data.get("channel").and_then(Value::as_str) else {
             return;
         };
-        if let Some(presence_user) = self.subscriptions.remove(channel) {
-            self.hub
-                .unsubscribe(self.socket_id, channel, presence_user.as_deref());
-        }
+        let Some((channel, presence_user)) = self.subscriptions.remove_entry(channel) else {
+            return;
+        };
+        let (app, socket) = (self.app.clone(), self.socket_id);
+        let (name, user) = (channel.clone(), presence_user.clone());
+        self.start((channel, presence_user), async move {
+            app.unsubscribe(socket, &name, user.as_deref()).await;
+            OpDone::Unsubscribed
+        });
     }
 
     fn signin(&mut self, frame: &protocol::ClientFrame) {
-        let app = &self.hub.app;
+        let app = &self.app.app;
         if !app.user_authentication {
             self.outbox.close(
                 ErrorCode::Unauthorized,
@@ -499,14 +624,14 @@ impl Session {
                 return;
             }
         } else {
-            self.hub.sign_in(self.socket_id, &user.id);
+            self.app.sign_in(self.socket_id, &user.id);
             self.user = Some(user);
         }
         self.outbox.send(protocol::signin_success(user_data));
     }
 
     fn client_event(&mut self, frame: protocol::ClientFrame) {
-        let app = &self.hub.app;
+        let app = &self.app.app;
         if !app.client_events {
             self.error(
                 ErrorCode::ClientEventRejected,
@@ -556,6 +681,7 @@ impl Session {
             self.error(ErrorCode::ClientEventRejected, &msg);
             return;
         }
+        let (name, presence_user) = (name.clone(), presence_user.clone());
         if !self.client_events.take() {
             self.error(
                 ErrorCode::ClientEventRejected,
@@ -563,18 +689,34 @@ impl Session {
             );
             return;
         }
-        let (name, presence_user) = (name.clone(), presence_user.clone());
-        let out = protocol::channel_event(&frame.event, channel, &data, presence_user.as_deref());
-        self.shared
-            .fanout
-            .publish(&self.hub, channel, &out, Some(self.socket_id));
-        self.hub.emit(EventKind::ClientEvent {
-            channel: name,
-            event: frame.event,
-            data,
-            socket_id: self.socket_id_text.clone(),
-            user_id: presence_user,
-        });
+        self.app
+            .client_event(self.socket_id, &name, frame.event, data, presence_user);
+    }
+}
+
+impl Drop for Session {
+    /// Leaves every channel, the sign-in and the connection count behind: on a close,
+    /// an error, a panic in the session, or its task being cancelled alike.
+    fn drop(&mut self) {
+        self.outbox.detach();
+        let mut subscriptions: Vec<_> = self.subscriptions.drain().collect();
+        if let Some(op) = self.op.take() {
+            subscriptions.push(op.channel);
+        }
+        let signed_in_as = self.user.take().map(|u| u.id);
+        let (app, socket) = (self.app.clone(), self.socket_id);
+        let cleanup = async move { app.disconnect(socket, subscriptions, signed_in_as).await };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(cleanup);
+            }
+            Err(_) => {
+                // No runtime (it is being torn down): what needs no waiting is done now.
+                if cleanup.now_or_never().is_none() {
+                    log::warn!("connection {socket}: cleanup left unfinished without a runtime");
+                }
+            }
+        }
     }
 }
 
@@ -682,26 +824,6 @@ mod tests {
         ));
         assert!(!origin_allowed(&p(&["portal.test"]), "http://evil.test"));
         assert!(!origin_allowed(&p(&[]), "http://portal.test"));
-    }
-
-    #[test]
-    fn channel_data_user_ids_become_strings() {
-        let m = PresenceMember::from_channel_data(
-            r#"{"user_id":10,"user_info":{"name":"Mr. Pusher"}}"#,
-        )
-        .unwrap();
-        assert_eq!(&*m.user_id, "10");
-        assert_eq!(m.user_info.unwrap().get(), r#"{"name":"Mr. Pusher"}"#);
-        let m = PresenceMember::from_channel_data(r#"{"user_id": "1", "user_info": {"id": 1}}"#)
-            .unwrap();
-        assert_eq!(&*m.user_id, "1");
-        assert!(PresenceMember::from_channel_data(r#"{"user_id":"42"}"#)
-            .unwrap()
-            .user_info
-            .is_none());
-        assert!(PresenceMember::from_channel_data(r#"{"user_id":true}"#).is_err());
-        assert!(PresenceMember::from_channel_data(r#"{"user_id":""}"#).is_err());
-        assert!(PresenceMember::from_channel_data("nope").is_err());
     }
 
     #[test]

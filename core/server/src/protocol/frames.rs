@@ -1,5 +1,5 @@
-//! The Pusher v7 wire format: parsing what clients send, building what the server sends,
-//! and the protocol's error codes.
+//! The Pusher v7 wire format: parsing what clients send and building what the server
+//! sends.
 //!
 //! Server frames follow hosted Pusher's exact forms (PROTOCOL.md §1.5) because some client
 //! libraries depend on them; pusher-js accepts them all.
@@ -10,30 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// Protocol error and close codes (PROTOCOL.md §1.4). The ranges drive pusher-js's
-/// reconnect policy: 40xx stop, 41xx back off, 42xx reconnect at once, 43xx never as a
-/// close code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u16)]
-pub enum ErrorCode {
-    AppNotFound = 4001,
-    AppDisabled = 4003,
-    OverConnectionQuota = 4004,
-    PathNotFound = 4005,
-    InvalidVersion = 4006,
-    UnsupportedProtocol = 4007,
-    Unauthorized = 4009,
-    OverCapacity = 4100,
-    Reconnect = 4200,
-    PongTimeout = 4201,
-    ClientEventRejected = 4301,
-}
-
-impl ErrorCode {
-    pub fn code(self) -> u16 {
-        self as u16
-    }
-}
+use super::ErrorCode;
 
 /// A frame from a client, after envelope checks.
 #[derive(Debug)]
@@ -116,6 +93,16 @@ pub fn channel_event(event: &str, channel: &str, data: &str, user_id: Option<&st
     out.into()
 }
 
+/// The `data` string of a frame built by [`channel_event`] (for channel queries, which
+/// report a cache channel's kept data).
+pub fn event_data(frame: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Event {
+        data: String,
+    }
+    serde_json::from_str::<Event>(frame).ok().map(|e| e.data)
+}
+
 /// `{"event":E,"data":"<json>"}` or with a channel; `data` is the JSON string form.
 fn internal(event: &str, channel: Option<&str>, data_json: &str) -> Utf8Bytes {
     let mut out = String::with_capacity(data_json.len() + 64);
@@ -162,7 +149,7 @@ pub fn subscription_succeeded(channel: &str) -> Utf8Bytes {
 }
 
 /// One presence member as listed in `subscription_succeeded`.
-pub struct PresenceEntry<'a> {
+pub(crate) struct PresenceEntry<'a> {
     pub user_id: &'a str,
     pub user_info: Option<&'a RawValue>,
 }
@@ -221,6 +208,8 @@ pub enum SubscriptionErrorType {
     AuthError,
     InvalidChannel,
     LimitReached,
+    /// The server could not decide now (its cluster backend did not answer).
+    ServerError,
 }
 
 pub fn subscription_error(
@@ -233,6 +222,7 @@ pub fn subscription_error(
         SubscriptionErrorType::AuthError => "AuthError",
         SubscriptionErrorType::InvalidChannel => "InvalidChannel",
         SubscriptionErrorType::LimitReached => "LimitReached",
+        SubscriptionErrorType::ServerError => "ServerError",
     };
     serde_json::json!({
         "event": "pusher:subscription_error",

@@ -16,26 +16,26 @@ use std::time::Instant;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::protocol::socket_id::SocketId;
 use crate::protocol::ErrorCode;
-use crate::socket_id::SocketId;
 
 /// Why the server is closing a connection; becomes a `pusher:error` and the close code.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Kill {
+pub(crate) struct Kill {
     pub code: ErrorCode,
     pub message: Cow<'static, str>,
 }
 
 /// Milliseconds on a process-wide monotonic clock, starting at 1 so that 0 can mean
 /// "never".
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     static BASE: OnceLock<Instant> = OnceLock::new();
     BASE.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
 }
 
 /// Cheap to clone; every channel a connection joins holds one.
 #[derive(Clone)]
-pub struct Outbox(Arc<Inner>);
+pub(crate) struct Outbox(Arc<Inner>);
 
 struct Inner {
     socket_id: SocketId,
@@ -44,7 +44,7 @@ struct Inner {
     /// Wakes the connection task for new frames or a close request. `notify_one` keeps
     /// a permit, so a wake-up sent before the task waits is not lost.
     wake: Notify,
-    /// Last inbound frame, for the liveness sweep ([`crate::hub::Hub::sweep`]).
+    /// Last inbound frame, for the liveness sweep ([`crate::app::registry::Registry::sweep`]).
     last_seen: AtomicU64,
     /// When the sweep pinged this connection and is waiting for an answer; 0 if not.
     ping_sent: AtomicU64,
@@ -202,7 +202,7 @@ impl Outbox {
         }
         if now.saturating_sub(last) >= ping_interval_ms {
             i.ping_sent.store(now, Ordering::Relaxed);
-            self.send(crate::protocol::ping());
+            self.send(crate::protocol::frames::ping());
         }
     }
 }

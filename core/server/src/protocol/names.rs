@@ -4,7 +4,7 @@ use std::fmt;
 
 /// Default maximum channel-name length: what S/K enforce and what the Node and Python
 /// SDKs accept (§2.1, §9). Hosted Pusher documents 164.
-pub const DEFAULT_MAX_CHANNEL_NAME_LEN: usize = 200;
+pub const DEFAULT_MAX_CHANNEL_NAME_LEN: usize = crate::limits::MAX_CHANNEL_NAME_LENGTH;
 
 /// Prefix of the per-user channel (§4.3). It is the only legal name starting with `#`.
 pub const USER_CHANNEL_PREFIX: &str = "#server-to-user-";

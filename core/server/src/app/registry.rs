@@ -1,0 +1,259 @@
+//! This node's connections of one app and who among them is subscribed to what: the
+//! local end of fan-out, and the node's [`Inbound`] for events from other nodes.
+//!
+//! Locking: connections, channels and users are [`Sharded`] maps; each channel has its
+//! own subscriber lock. Delivery takes a channel's read lock and only does
+//! non-blocking queue pushes, so publishers of one channel run in parallel and
+//! publishers of different channels never meet. A subscribe takes that one channel's
+//! write lock for an insert and one queue push (its `subscription_succeeded`), which
+//! is what orders a subscriber's frames: everything delivered after the insert comes
+//! after its `subscription_succeeded`. No lock here is held across an `.await`; the
+//! per-channel [`LocalChannel::membership`] lock (async) is taken by the app service
+//! around a join or leave and its backend decision, never by publishers.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::OwnedMutexGuard;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::outbox::Outbox;
+use crate::cluster::Inbound;
+use crate::protocol::socket_id::SocketId;
+use crate::protocol::ErrorCode;
+use crate::shards::{read, write, Sharded};
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    connections: Sharded<SocketId, Outbox>,
+    channels: Sharded<Arc<str>, Arc<LocalChannel>>,
+    /// User id → this node's sockets known as that user, each with how many reasons
+    /// (a sign-in, and each presence channel it is a member of); for terminate.
+    users: Sharded<Arc<str>, HashMap<SocketId, u32>>,
+    /// Kept beside the map so the connection quota is checked without a lock.
+    connection_count: AtomicUsize,
+}
+
+/// One channel's subscribers on this node.
+pub(crate) struct LocalChannel {
+    pub name: Arc<str>,
+    /// Serialises the joins and leaves of this channel on this node, with their
+    /// backend decisions and the frames and lifecycle events they cause, so that
+    /// those are seen in decision order. Async: held across the backend's answer.
+    membership: Arc<tokio::sync::Mutex<()>>,
+    subscribers: RwLock<HashMap<SocketId, Outbox>>,
+    /// Frames delivered so far: tells a cache subscriber whether an event newer than
+    /// the kept one reached it already.
+    delivered: AtomicU64,
+    /// Taken out of the registry (it emptied): whoever waited for its membership lock
+    /// must look the channel up again.
+    removed: AtomicBool,
+}
+
+/// A channel's membership lock, held while a join or leave is decided and applied.
+pub(crate) struct MembershipGuard {
+    pub channel: Arc<LocalChannel>,
+    _guard: OwnedMutexGuard<()>,
+}
+
+impl LocalChannel {
+    fn new(name: Arc<str>) -> LocalChannel {
+        LocalChannel {
+            name,
+            membership: Arc::new(tokio::sync::Mutex::new(())),
+            subscribers: RwLock::new(HashMap::new()),
+            delivered: AtomicU64::new(0),
+            removed: AtomicBool::new(false),
+        }
+    }
+
+    /// Adds `outbox` and queues `first` for it in the same step, so that it comes
+    /// before anything delivered to the channel afterwards. Returns how many frames
+    /// the channel had delivered until then (see [`LocalChannel::delivered`]).
+    pub fn add(&self, outbox: &Outbox, first: Utf8Bytes) -> u64 {
+        let mut subs = write(&self.subscribers);
+        outbox.send(first);
+        subs.insert(outbox.socket_id(), outbox.clone());
+        self.delivered()
+    }
+
+    pub fn remove(&self, socket: SocketId) -> bool {
+        write(&self.subscribers).remove(&socket).is_some()
+    }
+
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Acquire)
+    }
+
+    /// Queues `frame` for every subscriber but `except`.
+    pub fn deliver(&self, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {
+        let subs = read(&self.subscribers);
+        let mut n = 0;
+        for (id, outbox) in subs.iter() {
+            if Some(*id) != except {
+                outbox.send(frame.clone());
+                n += 1;
+            }
+        }
+        self.delivered.fetch_add(1, Ordering::AcqRel);
+        n
+    }
+}
+
+impl Registry {
+    #[cfg(test)]
+    pub fn connection_count(&self) -> usize {
+        self.connection_count.load(Ordering::Relaxed)
+    }
+
+    /// Adds a connection, or refuses it when the app has `max` already.
+    pub fn connect(&self, outbox: &Outbox, max: Option<usize>) -> Result<(), ErrorCode> {
+        let previous = self.connection_count.fetch_add(1, Ordering::AcqRel);
+        if max.is_some_and(|max| previous >= max) {
+            self.connection_count.fetch_sub(1, Ordering::AcqRel);
+            return Err(ErrorCode::OverConnectionQuota);
+        }
+        write(self.connections.shard(&outbox.socket_id()))
+            .insert(outbox.socket_id(), outbox.clone());
+        Ok(())
+    }
+
+    /// Removes a connection (after it left its channels). Returns whether it was
+    /// here: removing twice does nothing.
+    pub fn disconnect(&self, socket: SocketId) -> bool {
+        let removed = write(self.connections.shard(&socket))
+            .remove(&socket)
+            .is_some();
+        if removed {
+            self.connection_count.fetch_sub(1, Ordering::AcqRel);
+        }
+        removed
+    }
+
+    pub fn outbox(&self, socket: SocketId) -> Option<Outbox> {
+        read(self.connections.shard(&socket)).get(&socket).cloned()
+    }
+
+    fn channel(&self, name: &str) -> Option<Arc<LocalChannel>> {
+        read(self.channels.shard(name)).get(name).cloned()
+    }
+
+    /// Takes `name`'s membership lock, creating the channel here if needed.
+    pub async fn lock_membership(&self, name: &str) -> MembershipGuard {
+        loop {
+            let channel = {
+                let existing = self.channel(name);
+                match existing {
+                    Some(c) => c,
+                    None => {
+                        let mut shard = write(self.channels.shard(name));
+                        shard
+                            .entry(Arc::from(name))
+                            .or_insert_with_key(|k| Arc::new(LocalChannel::new(k.clone())))
+                            .clone()
+                    }
+                }
+            };
+            let guard = channel.membership.clone().lock_owned().await;
+            if !channel.removed.load(Ordering::Acquire) {
+                return MembershipGuard {
+                    channel,
+                    _guard: guard,
+                };
+            }
+        }
+    }
+
+    /// Takes the channel out of the registry if nobody here is subscribed any more.
+    /// Called with its membership lock held, so no join is under way.
+    pub fn release_if_empty(&self, guard: &MembershipGuard) {
+        let ch = &guard.channel;
+        if !read(&ch.subscribers).is_empty() {
+            return;
+        }
+        let mut shard = write(self.channels.shard(&*ch.name));
+        if shard.get(&ch.name).is_some_and(|c| Arc::ptr_eq(c, ch)) {
+            shard.remove(&ch.name);
+            ch.removed.store(true, Ordering::Release);
+        }
+    }
+
+    /// Channels with subscribers on this node.
+    #[cfg(test)]
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Records that `socket` is known as `user` (a sign-in or a presence membership).
+    pub fn add_user(&self, user: &Arc<str>, socket: SocketId) {
+        let mut shard = write(self.users.shard(&**user));
+        *shard
+            .entry(user.clone())
+            .or_default()
+            .entry(socket)
+            .or_insert(0) += 1;
+    }
+
+    /// Undoes one [`Registry::add_user`].
+    pub fn remove_user(&self, user: &str, socket: SocketId) {
+        let mut shard = write(self.users.shard(user));
+        let Some(sockets) = shard.get_mut(user) else {
+            return;
+        };
+        if let Some(n) = sockets.get_mut(&socket) {
+            *n -= 1;
+            if *n == 0 {
+                sockets.remove(&socket);
+            }
+        }
+        if sockets.is_empty() {
+            shard.remove(user);
+        }
+    }
+
+    /// One liveness pass over every connection (see [`Outbox::check_liveness`]).
+    pub fn sweep(&self, now_ms: u64, ping_ms: u64, pong_ms: u64, write_timeout_ms: u64) {
+        for shard in self.connections.shards() {
+            for outbox in read(shard).values() {
+                outbox.check_liveness(now_ms, ping_ms, pong_ms, write_timeout_ms);
+            }
+        }
+    }
+
+    /// Asks every connection to close with `code` (used at shutdown).
+    pub fn close_all(&self, code: ErrorCode, message: &'static str) {
+        for shard in self.connections.shards() {
+            for outbox in read(shard).values() {
+                outbox.close(code, message);
+            }
+        }
+    }
+}
+
+impl Inbound for Registry {
+    fn deliver(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {
+        match self.channel(channel) {
+            Some(c) => c.deliver(frame, except),
+            None => 0,
+        }
+    }
+
+    fn terminate_user(&self, user_id: &str) -> usize {
+        let sockets: Vec<SocketId> = read(self.users.shard(user_id))
+            .get(user_id)
+            .map(|s| s.keys().copied().collect())
+            .unwrap_or_default();
+        let mut closed = 0;
+        for socket in sockets {
+            if let Some(outbox) = self.outbox(socket) {
+                outbox.close(
+                    ErrorCode::Unauthorized,
+                    "Connection terminated by the server",
+                );
+                closed += 1;
+            }
+        }
+        closed
+    }
+}

@@ -1,0 +1,144 @@
+//! Where cluster decisions are made: the [`Backend`] seam.
+//!
+//! A node's protocol code never decides from local state what a cluster must decide.
+//! It asks its app's backend: whether a join occupies the channel or adds a presence
+//! member (and who the members are), whether a leave vacates it or removes the member,
+//! what the channel and user queries answer, what a cache channel keeps. Events are
+//! delivered locally by the app service and *also* handed to [`Backend::broadcast`] for
+//! the other nodes, whose backends feed them to their node's [`Inbound`].
+//!
+//! [`local::LocalBackend`] is the single-node backend. A Redis backend (a later issue)
+//! implements the same trait and runs the same conformance suite (`conformance`).
+//!
+//! Methods that a remote store needs a round trip for return futures; the rest
+//! (broadcast, connection counts, cache stores) are fire-and-forget so that publishing
+//! never waits on the network.
+
+pub(crate) mod local;
+
+#[cfg(test)]
+pub(crate) mod conformance;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::protocol::identity::PresenceMember;
+use crate::protocol::socket_id::SocketId;
+use crate::views::{ChannelInfo, Member};
+
+/// The backend could not decide or answer (unreachable, timed out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BackendError(pub String);
+
+/// What a join decided.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Joined {
+    /// False when the socket was already subscribed (a repeated subscribe is answered
+    /// again, membership unchanged).
+    pub new_subscription: bool,
+    /// The channel had no subscriber anywhere before.
+    pub channel_occupied: bool,
+    /// Presence: this is the user's first connection in the channel anywhere.
+    pub member_added: bool,
+    /// Presence: every member, this one included, for `subscription_succeeded`.
+    pub members: Option<Vec<Member>>,
+}
+
+/// Why a join was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum JoinError {
+    /// The presence channel has `max_presence_members` distinct users already.
+    MemberLimit,
+    // Only backends that can fail (a remote store) construct it.
+    #[allow(dead_code)]
+    Unavailable(BackendError),
+}
+
+/// What a leave decided.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Left {
+    /// The socket was subscribed (a leave of a channel never joined decides nothing).
+    pub was_subscribed: bool,
+    /// The channel has no subscriber anywhere now.
+    pub channel_vacated: bool,
+    /// Presence: that was the user's last connection in the channel anywhere.
+    pub member_removed: bool,
+}
+
+/// What one node does with what the cluster sends it. Implemented by the app's local
+/// registry; must not block (it only queues frames and close requests).
+pub(crate) trait Inbound: Send + Sync + 'static {
+    /// Queues `frame` for this node's subscribers of `channel`, except `except`.
+    fn deliver(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize;
+    /// Closes (4009) this node's connections signed in as, or present as, `user_id`.
+    fn terminate_user(&self, user_id: &str) -> usize;
+}
+
+/// The cluster decisions of one app. Every method may be called from any thread and
+/// concurrently; joins and leaves of one channel arrive from this node one at a time
+/// (the app service serialises them per channel), in the order it decided them.
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// A connection opened on this node (for cluster-wide connection counts).
+    fn connection_opened(&self, socket: SocketId);
+    /// A connection of this node closed, after it left all its channels.
+    fn connection_closed(&self, socket: SocketId);
+
+    /// Joins `socket` to `channel`, as `member` on presence channels, refusing a new
+    /// user beyond `member_limit`.
+    fn join<'a>(
+        &'a self,
+        channel: &'a str,
+        socket: SocketId,
+        member: Option<&'a PresenceMember>,
+        member_limit: usize,
+    ) -> BoxFuture<'a, Result<Joined, JoinError>>;
+
+    /// Removes `socket` from `channel` (as presence user `user`).
+    fn leave<'a>(
+        &'a self,
+        channel: &'a str,
+        socket: SocketId,
+        user: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Left, BackendError>>;
+
+    /// Sends `frame` to the subscribers of `channel` on the *other* nodes (this node's
+    /// were served by the caller). Never blocks; an error means the other nodes will
+    /// not get it, and the caller reports that.
+    fn broadcast(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+    ) -> Result<(), BackendError>;
+
+    /// Occupied channels whose name starts with `prefix`, sorted by name.
+    fn channels<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ChannelInfo>, BackendError>>;
+    /// One channel, occupied or not.
+    fn channel<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<ChannelInfo, BackendError>>;
+    /// Presence members of `channel`, sorted by user id (empty when unoccupied).
+    fn members<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Vec<Member>, BackendError>>;
+    /// Live connections of the app, cluster-wide.
+    fn connection_count(&self) -> BoxFuture<'_, Result<usize, BackendError>>;
+    /// Closes the user's connections on every node; returns how many on this one.
+    fn terminate_user<'a>(&'a self, user_id: &'a str)
+        -> BoxFuture<'a, Result<usize, BackendError>>;
+
+    /// Keeps `frame` as the last event of cache channel `channel`.
+    fn store_last(&self, channel: &str, frame: &Utf8Bytes);
+    /// The last event of cache channel `channel`, if still kept.
+    fn last<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Utf8Bytes>, BackendError>>;
+
+    /// Periodic upkeep (purging expired entries, leases), run by the server's sweep.
+    fn maintain(&self);
+}
+
+/// How a backend reaches its node; given at construction.
+pub(crate) type SharedInbound = Arc<dyn Inbound>;

@@ -1,0 +1,112 @@
+//! Lifecycle events: what happened in an app (connections, occupancy, presence, client
+//! events), emitted by the app service alone, once per decision.
+//!
+//! They travel two ways ([`stream::Lifecycle`]): a bounded broadcast for embedders that
+//! drops the oldest events of a receiver that falls behind (and tells it how many), and
+//! an ordered path for in-process consumers that must see every event in order (webhooks),
+//! which counts and reports every event it cannot take.
+
+pub(crate) mod stream;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// Something that happened in one app. Serialised flat, with the kind's `name`:
+/// `{"app_id":"portal","name":"member_added","channel":"presence-x","user_id":"7"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LifecycleEvent {
+    pub app_id: Arc<str>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum EventKind {
+    ConnectionOpened {
+        socket_id: String,
+    },
+    ConnectionClosed {
+        socket_id: String,
+    },
+    /// First subscriber of a channel (any type).
+    ChannelOccupied {
+        channel: Arc<str>,
+    },
+    /// Last subscriber left.
+    ChannelVacated {
+        channel: Arc<str>,
+    },
+    /// A user's first connection joined a presence channel.
+    MemberAdded {
+        channel: Arc<str>,
+        user_id: Arc<str>,
+    },
+    /// A user's last connection left a presence channel.
+    MemberRemoved {
+        channel: Arc<str>,
+        user_id: Arc<str>,
+    },
+    /// A client event was accepted and relayed.
+    ClientEvent {
+        channel: Arc<str>,
+        event: String,
+        data: String,
+        socket_id: String,
+        /// The sender's presence user id, on presence channels.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<Arc<str>>,
+    },
+}
+
+impl EventKind {
+    /// The name used by Pusher webhooks and by the bindings.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::ConnectionOpened { .. } => "connection_opened",
+            EventKind::ConnectionClosed { .. } => "connection_closed",
+            EventKind::ChannelOccupied { .. } => "channel_occupied",
+            EventKind::ChannelVacated { .. } => "channel_vacated",
+            EventKind::MemberAdded { .. } => "member_added",
+            EventKind::MemberRemoved { .. } => "member_removed",
+            EventKind::ClientEvent { .. } => "client_event",
+        }
+    }
+
+    /// The channel the event is about, if any (the ordered path keeps order per channel).
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            EventKind::ConnectionOpened { .. } | EventKind::ConnectionClosed { .. } => None,
+            EventKind::ChannelOccupied { channel }
+            | EventKind::ChannelVacated { channel }
+            | EventKind::MemberAdded { channel, .. }
+            | EventKind::MemberRemoved { channel, .. }
+            | EventKind::ClientEvent { channel, .. } => Some(channel),
+        }
+    }
+}
+
+/// A receiver of the embedders' stream ([`crate::Server::events`]).
+pub type EventReceiver = tokio::sync::broadcast::Receiver<LifecycleEvent>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialised_flat_with_the_kind_name() {
+        let e = LifecycleEvent {
+            app_id: "portal".into(),
+            kind: EventKind::MemberAdded {
+                channel: "presence-x".into(),
+                user_id: "7".into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"app_id":"portal","name":"member_added","channel":"presence-x","user_id":"7"})
+        );
+        assert_eq!(e.kind.name(), "member_added");
+    }
+}

@@ -1,0 +1,93 @@
+//! The listener: accepting TCP connections, serving HTTP/1.1 on each (upgrades
+//! included), and the periodic sweep of every app.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use super::routes;
+use super::state::ServerState;
+use crate::log;
+
+/// How often connections are checked for silence and stuck writes. Fine enough for
+/// the 1 s granularity of the ping settings; a pass over 20,000 connections costs
+/// well under a millisecond.
+const SWEEP_EVERY: Duration = Duration::from_millis(250);
+/// A socket that takes no bytes for this long is closed (4100).
+const WRITE_TIMEOUT_MS: u64 = 20_000;
+
+pub(super) async fn sweep_loop(state: Arc<ServerState>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => {
+                let now = crate::app::outbox::now_ms();
+                for app in state.apps() {
+                    app.sweep(now, WRITE_TIMEOUT_MS);
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    mut shutdown: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_http(stream, state.clone(), shutdown.clone(), done.clone()));
+                }
+                Err(e) => {
+                    // Usually out of file descriptors: back off instead of spinning,
+                    // and keep serving the connections we have.
+                    log::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn serve_http(
+    stream: tokio::net::TcpStream,
+    state: Arc<ServerState>,
+    mut shutdown: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
+) {
+    let svc_done = done.clone();
+    let svc_state = state.clone();
+    let service = hyper::service::service_fn(move |req| {
+        let state = svc_state.clone();
+        let done = svc_done.clone();
+        async move { Ok::<_, Infallible>(routes::route(req, state, done).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        // Also how long an idle keep-alive connection is kept (the client's pool lets
+        // go of its connections after 25 s, before this).
+        .header_read_timeout(Duration::from_secs(30))
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}

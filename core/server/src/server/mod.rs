@@ -1,0 +1,215 @@
+//! The server: the embedding API ([`Server`]) over the listener ([`listener`]), the
+//! routes of each HTTP request ([`routes`]), one WebSocket session per connection
+//! ([`session`]) and the HTTP API ([`http_api`]).
+//!
+//! WebSockets and the HTTP API share one port, as in Pusher and Reverb. Shutdown is a
+//! watch signal to the listener and HTTP connections plus a 4200 close request to every
+//! WebSocket; each task holds a clone of an mpsc sender, so "all senders dropped" means
+//! everything has finished (the mini-redis pattern).
+
+mod http_api;
+mod listener;
+mod routes;
+mod session;
+#[cfg(test)]
+mod session_tests;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::lifecycle::{EventReceiver, LifecycleEvent};
+use crate::log;
+use crate::protocol::ErrorCode;
+use crate::shards::lock;
+use crate::views::{ChannelInfo, Member};
+use state::ServerState;
+
+/// An embeddable pushbus server: build it from a [`Config`], [`start`](Server::start) it
+/// inside a tokio runtime, publish and query from any thread, and
+/// [`shutdown`](Server::shutdown) it gracefully.
+///
+/// Queries are `async` because on a cluster they are answered by the cluster backend;
+/// on a single node they are ready at once. Callers without a runtime at hand (the C
+/// and Node bindings) wait for them with [`crate::blocking::wait`].
+pub struct Server {
+    state: Arc<ServerState>,
+    running: Mutex<Option<Running>>,
+}
+
+struct Running {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    /// Every task holds a sender; `recv` returning `None` means all are done.
+    done: mpsc::Receiver<()>,
+}
+
+impl Server {
+    /// Validates `config` and builds the server (nothing listens yet).
+    pub fn new(config: Config) -> Result<Server, Error> {
+        config.validate()?;
+        Ok(Server {
+            state: Arc::new(ServerState::new(config)),
+            running: Mutex::new(None),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// Binds the configured host and port (port 0 picks a free one) and starts serving
+    /// in the current tokio runtime. Returns the bound address.
+    pub async fn start(&self) -> Result<SocketAddr, Error> {
+        let addr = format!("{}:{}", self.state.config.host, self.state.config.port);
+        self.start_on(&addr).await
+    }
+
+    /// Binds `addr` (`host:port`) instead of the configured address.
+    pub async fn start_on(&self, addr: &str) -> Result<SocketAddr, Error> {
+        if lock(&self.running).is_some() || self.state.is_shutting_down() {
+            return Err(Error::AlreadyStarted);
+        }
+        let bind_error = |source| Error::Bind {
+            addr: addr.to_string(),
+            source,
+        };
+        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (done_tx, done_rx) = mpsc::channel(1);
+        let mut running = lock(&self.running);
+        if running.is_some() {
+            return Err(Error::AlreadyStarted);
+        }
+        tokio::spawn(listener::sweep_loop(
+            self.state.clone(),
+            shutdown_rx.clone(),
+        ));
+        tokio::spawn(listener::accept_loop(
+            listener,
+            self.state.clone(),
+            shutdown_rx,
+            done_tx,
+        ));
+        *running = Some(Running {
+            addr: bound,
+            shutdown: shutdown_tx,
+            done: done_rx,
+        });
+        Ok(bound)
+    }
+
+    /// The bound address while running.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        lock(&self.running).as_ref().map(|r| r.addr)
+    }
+
+    /// Publishes `event` with `data` (sent verbatim as the frame's data string) to
+    /// `channels` of app `app_id`, skipping the connection `except_socket_id`. Same
+    /// rules and limits as the HTTP API. Never blocks; callable from any thread.
+    pub fn publish(
+        &self,
+        app_id: &str,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        except_socket_id: Option<&str>,
+    ) -> Result<(), Error> {
+        self.state
+            .app_by_id(app_id)?
+            .publish(channels, event, data, except_socket_id)
+    }
+
+    /// Occupied channels of an app whose names start with `prefix` ("" for all).
+    pub async fn channels(&self, app_id: &str, prefix: &str) -> Result<Vec<ChannelInfo>, Error> {
+        self.state.app_by_id(app_id)?.channels(prefix).await
+    }
+
+    /// One channel, occupied or not.
+    pub async fn channel(&self, app_id: &str, channel: &str) -> Result<ChannelInfo, Error> {
+        let app = self.state.app_by_id(app_id)?;
+        app.check_query_channel(channel)?;
+        app.channel(channel).await
+    }
+
+    /// Members of a presence channel, sorted by user id.
+    pub async fn members(&self, app_id: &str, channel: &str) -> Result<Vec<Member>, Error> {
+        self.state.app_by_id(app_id)?.members(channel).await
+    }
+
+    /// Closes (4009, no auto-reconnect in pusher-js) every connection signed in as
+    /// `user_id` or present under that id in a presence channel. Returns how many were
+    /// on this node.
+    pub async fn terminate_user_connections(
+        &self,
+        app_id: &str,
+        user_id: &str,
+    ) -> Result<usize, Error> {
+        self.state.app_by_id(app_id)?.terminate_user(user_id).await
+    }
+
+    /// Live connections of an app.
+    pub async fn connection_count(&self, app_id: &str) -> Result<usize, Error> {
+        self.state.app_by_id(app_id)?.connection_count().await
+    }
+
+    /// A new receiver of lifecycle events, from now on. Bounded: a receiver that falls
+    /// more than `event_buffer` events behind gets `Lagged(n)` and skips ahead.
+    pub fn events(&self) -> EventReceiver {
+        self.state.lifecycle.subscribe()
+    }
+
+    /// The ordered lifecycle path, for one in-process consumer that needs every event
+    /// in decision order per channel (webhook delivery): room for `capacity` events.
+    /// When it is full (or the receiver is gone) events are dropped, each one counted
+    /// ([`Server::dropped_ordered_events`]) and logged; a second call replaces the
+    /// first consumer.
+    pub fn ordered_events(&self, capacity: usize) -> mpsc::Receiver<LifecycleEvent> {
+        self.state.lifecycle.ordered(capacity)
+    }
+
+    /// Events the ordered lifecycle path has dropped since the server was built.
+    pub fn dropped_ordered_events(&self) -> u64 {
+        self.state.lifecycle.dropped()
+    }
+
+    /// Graceful shutdown: stop accepting, finish HTTP requests in flight, flush each
+    /// WebSocket's queue and close it with 4200 (pusher-js reconnects at once, to
+    /// another node or to this one restarted). Waits up to `shutdown_grace` seconds.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        let Some(mut running) = lock(&self.running).take() else {
+            return Err(Error::NotRunning);
+        };
+        self.state.begin_shutdown();
+        let _ = running.shutdown.send(true);
+        for app in self.state.apps() {
+            app.close_all(ErrorCode::Reconnect, "Server shutting down");
+        }
+        let grace = Duration::try_from_secs_f64(self.state.config.shutdown_grace)
+            .unwrap_or(Duration::from_secs(5));
+        if tokio::time::timeout(grace, running.done.recv())
+            .await
+            .is_err()
+        {
+            log::warn!("shutdown: connections still open after {grace:?}, dropping them");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl Server {
+    /// Connections and channels of an app on this node, as the registry counts them
+    /// (tests of cleanup).
+    pub(crate) fn local_counts(&self, app_id: &str) -> (usize, usize) {
+        let app = self.state.app_by_id(app_id).expect("app");
+        (app.local_connection_count(), app.local_channel_count())
+    }
+}

@@ -1,0 +1,136 @@
+//! Routes of one HTTP request: the WebSocket endpoint `/app/{key}` (the upgrade), the
+//! HTTP API under `/apps/`, and `/up`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONNECTION, ORIGIN, UPGRADE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+use super::http_api::{self, HttpResponse};
+use super::session::{self, Handshake};
+use super::state::ServerState;
+use crate::error::Error;
+use crate::log;
+
+pub(super) async fn route(
+    req: Request<Incoming>,
+    state: Arc<ServerState>,
+    done: mpsc::Sender<()>,
+) -> HttpResponse {
+    let full_path = req.uri().path().to_string();
+    let Some(path) = full_path.strip_prefix(state.config.path.as_str()) else {
+        return http_api::error_response(&Error::RouteNotFound);
+    };
+    if path == "/up" {
+        return http_api::json_response(StatusCode::OK, r#"{"health":"OK"}"#.into());
+    }
+    if let Some(key) = path.strip_prefix("/app/") {
+        let key = key.to_string();
+        return upgrade(req, key, state, done);
+    }
+    if path.starts_with("/apps/") {
+        let path = path.to_string();
+        return http_api::handle(req, &state, &path).await;
+    }
+    http_api::error_response(&Error::RouteNotFound)
+}
+
+fn header_has(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &str) -> bool {
+    req.headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Answers a WebSocket upgrade on `/app/{key}` and hands the socket to its own task.
+/// App checks happen after the upgrade because pusher-js only understands errors sent
+/// over the socket.
+fn upgrade(
+    mut req: Request<Incoming>,
+    app_key: String,
+    state: Arc<ServerState>,
+    done: mpsc::Sender<()>,
+) -> HttpResponse {
+    let key = req.headers().get("sec-websocket-key").cloned();
+    let version_ok = req
+        .headers()
+        .get("sec-websocket-version")
+        .is_some_and(|v| v.as_bytes() == b"13");
+    let (Some(key), true, true, true) = (
+        key,
+        version_ok,
+        header_has(&req, CONNECTION, "upgrade"),
+        header_has(&req, UPGRADE, "websocket"),
+    ) else {
+        let mut resp = http_api::json_response(
+            StatusCode::UPGRADE_REQUIRED,
+            r#"{"error":"This endpoint only accepts WebSocket connections"}"#.into(),
+        );
+        resp.headers_mut()
+            .insert(UPGRADE, HeaderValue::from_static("websocket"));
+        return resp;
+    };
+    let protocol = req.uri().query().and_then(|q| {
+        http_api::query_params(q)
+            .into_iter()
+            .find(|(k, _)| k == "protocol")
+            .map(|(_, v)| v)
+    });
+    let origin = req
+        .headers()
+        .get(ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let max_message = state
+        .app_by_key(&app_key)
+        .map_or(crate::limits::MAX_MESSAGE_SIZE, |a| a.app.max_message_size);
+    // Small buffers: most frames are tiny, and buffer size × connections is the bulk of
+    // idle memory. The write buffer still lets a burst of queued frames go out in one
+    // syscall (see `connection::write_batch`).
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(512)
+        .write_buffer_size(8192)
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message));
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(ws_config),
+                )
+                .await;
+                let hs = Handshake {
+                    app_key,
+                    protocol,
+                    origin,
+                };
+                // A task of its own, so that what the upgrade needed is freed now
+                // rather than held for the connection's lifetime.
+                tokio::spawn(session::serve(ws, state, hs, done));
+            }
+            Err(e) => log::debug!("upgrade failed: {e}"),
+        }
+    });
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(v) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        h.insert("sec-websocket-accept", v);
+    }
+    resp
+}

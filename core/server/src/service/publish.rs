@@ -1,0 +1,154 @@
+//! Published events (HTTP API, embedding API) and client events: checked once, each
+//! serialised once per channel, delivered to this node's subscribers and handed to the
+//! backend for the other nodes.
+
+use std::sync::Arc;
+
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::AppService;
+use crate::error::Error;
+use crate::lifecycle::EventKind;
+use crate::log;
+use crate::protocol;
+use crate::protocol::names::{self, ChannelKind};
+use crate::protocol::socket_id::SocketId;
+
+impl AppService {
+    /// Validates and publishes one event to `channels` (PROTOCOL.md §3.1, §6.2). All
+    /// checks run before anything is delivered, so an invalid request delivers nothing.
+    pub fn publish(
+        &self,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        except: Option<&str>,
+    ) -> Result<(), Error> {
+        let except = self.check_publish(channels, event, data, except)?;
+        self.publish_checked(channels, event, data, except)
+    }
+
+    /// The checks of [`AppService::publish`]; returns the socket to exclude.
+    pub fn check_publish(
+        &self,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        except: Option<&str>,
+    ) -> Result<Option<SocketId>, Error> {
+        let app = &self.app;
+        if channels.is_empty() {
+            return Err(Error::NoChannels);
+        }
+        if channels.len() > app.max_channels_per_event {
+            return Err(Error::TooManyChannels {
+                count: channels.len(),
+                max: app.max_channels_per_event,
+            });
+        }
+        for channel in channels {
+            let t = names::validate_channel_name(channel, app.max_channel_name_length).map_err(
+                |reason| Error::InvalidChannel {
+                    channel: channel.clone(),
+                    reason,
+                },
+            )?;
+            if t.kind == ChannelKind::EncryptedPrivate && channels.len() > 1 {
+                return Err(Error::EncryptedWithOthers);
+            }
+        }
+        validate_event_name(event, app.max_event_name_length)?;
+        if data.len() > app.max_event_data {
+            return Err(Error::DataTooLarge {
+                size: data.len(),
+                max: app.max_event_data,
+            });
+        }
+        match except {
+            None => Ok(None),
+            // A well-formed id we never issued excludes nobody.
+            Some(s) if names::is_valid_socket_id(s) => Ok(SocketId::parse(s)),
+            Some(s) => Err(Error::InvalidSocketId(s.to_string())),
+        }
+    }
+
+    /// Publishes an event that [`AppService::check_publish`] accepted. Local delivery
+    /// always happens; an error says the other nodes could not be reached.
+    pub fn publish_checked(
+        &self,
+        channels: &[String],
+        event: &str,
+        data: &str,
+        except: Option<SocketId>,
+    ) -> Result<(), Error> {
+        let mut unreached = None;
+        for channel in channels {
+            let frame = protocol::channel_event(event, channel, data, None);
+            self.deliver_local(channel, &frame, except);
+            // Kept after delivery: a subscriber joining meanwhile either got the event
+            // or finds it kept (see `subscribe`).
+            if names::channel_type(channel).cache {
+                self.backend.store_last(channel, &frame);
+            }
+            if let Err(e) = self.backend.broadcast(channel, &frame, except) {
+                unreached = Some(e);
+            }
+        }
+        match unreached {
+            None => Ok(()),
+            Some(e) => Err(Error::Backend(format!(
+                "delivered on this node, not sent to the other nodes: {}",
+                e.0
+            ))),
+        }
+    }
+
+    /// Relays a client event that the session checked (membership, type, size, rate).
+    pub fn client_event(
+        &self,
+        sender: SocketId,
+        channel: &Arc<str>,
+        event: String,
+        data: String,
+        presence_user: Option<Arc<str>>,
+    ) {
+        let frame = protocol::channel_event(&event, channel, &data, presence_user.as_deref());
+        self.deliver_local(channel, &frame, Some(sender));
+        self.broadcast(channel, &frame, Some(sender));
+        self.emit(EventKind::ClientEvent {
+            channel: channel.clone(),
+            event,
+            data,
+            socket_id: sender.to_string(),
+            user_id: presence_user,
+        });
+    }
+
+    fn deliver_local(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {
+        crate::cluster::Inbound::deliver(&*self.registry, channel, frame, except)
+    }
+
+    /// Sends a frame this node already delivered to the other nodes; a failure is
+    /// logged (frames of joins, leaves and client events have no caller to tell).
+    pub(super) fn broadcast(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) {
+        if let Err(e) = self.backend.broadcast(channel, frame, except) {
+            log::warn!("{channel:?}: not sent to the other nodes: {}", e.0);
+        }
+    }
+}
+
+fn validate_event_name(name: &str, max: usize) -> Result<(), Error> {
+    let reason = if name.is_empty() {
+        "must not be empty"
+    } else if name.len() > max {
+        "too long"
+    } else if name.starts_with("pusher:") || name.starts_with("pusher_internal:") {
+        "names starting with pusher: are reserved for the protocol"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidEventName {
+        name: name.chars().take(64).collect(),
+        reason,
+    })
+}

@@ -1,0 +1,57 @@
+//! What the HTTP API and the embedding API ask about an app: answered by the backend,
+//! so on a cluster they are cluster-wide.
+
+use super::AppService;
+use crate::cluster::BackendError;
+use crate::error::Error;
+use crate::protocol::names::{self, ChannelKind};
+use crate::views::{ChannelInfo, Member};
+
+fn unavailable(e: BackendError) -> Error {
+    Error::Backend(e.0)
+}
+
+impl AppService {
+    /// Checks a channel name given to a query; returns its kind.
+    pub fn check_query_channel(&self, channel: &str) -> Result<ChannelKind, Error> {
+        names::validate_channel_name(channel, self.app.max_channel_name_length)
+            .map(|t| t.kind)
+            .map_err(|reason| Error::InvalidChannel {
+                channel: channel.to_string(),
+                reason,
+            })
+    }
+
+    /// Occupied channels whose name starts with `prefix` ("" for all), by name.
+    pub async fn channels(&self, prefix: &str) -> Result<Vec<ChannelInfo>, Error> {
+        self.backend.channels(prefix).await.map_err(unavailable)
+    }
+
+    /// One channel, occupied or not (the name is not checked: see
+    /// [`AppService::check_query_channel`]).
+    pub async fn channel(&self, channel: &str) -> Result<ChannelInfo, Error> {
+        self.backend.channel(channel).await.map_err(unavailable)
+    }
+
+    /// Members of a presence channel, sorted by user id.
+    pub async fn members(&self, channel: &str) -> Result<Vec<Member>, Error> {
+        if self.check_query_channel(channel)? != ChannelKind::Presence {
+            return Err(Error::NotPresenceChannel(channel.to_string()));
+        }
+        self.backend.members(channel).await.map_err(unavailable)
+    }
+
+    /// Live connections of the app (cluster-wide).
+    pub async fn connection_count(&self) -> Result<usize, Error> {
+        self.backend.connection_count().await.map_err(unavailable)
+    }
+
+    /// Closes (4009) every connection signed in as `user_id` or present under that id
+    /// in a presence channel, on every node. Returns how many on this node.
+    pub async fn terminate_user(&self, user_id: &str) -> Result<usize, Error> {
+        self.backend
+            .terminate_user(user_id)
+            .await
+            .map_err(unavailable)
+    }
+}

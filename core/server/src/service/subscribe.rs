@@ -1,0 +1,317 @@
+//! Joins and leaves: a channel's membership lock is held from the backend's decision
+//! until its frames are queued and its lifecycle events emitted, so every node-local
+//! observer sees one channel's changes in the order they were decided.
+
+use std::sync::Arc;
+
+use super::AppService;
+use crate::app::outbox::Outbox;
+use crate::cluster::{BackendError, JoinError};
+use crate::lifecycle::EventKind;
+use crate::log;
+use crate::protocol::identity::PresenceMember;
+use crate::protocol::names::channel_type;
+use crate::protocol::socket_id::SocketId;
+use crate::protocol::{self, PresenceEntry};
+
+/// Why a subscription was refused after its checks passed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SubscribeError {
+    MemberLimit,
+    Unavailable(BackendError),
+}
+
+impl AppService {
+    /// Joins `outbox` to `channel` and queues its `subscription_succeeded` (then, for
+    /// cache channels, the kept event or `pusher:cache_miss`). Subscribing again is
+    /// answered again without duplicating membership. Returns whether it was new.
+    pub async fn subscribe(
+        &self,
+        outbox: &Outbox,
+        channel: &str,
+        member: Option<&PresenceMember>,
+    ) -> Result<bool, SubscribeError> {
+        let socket = outbox.socket_id();
+        let guard = self.registry.lock_membership(channel).await;
+        let joined = match self
+            .backend
+            .join(channel, socket, member, self.app.max_presence_members)
+            .await
+        {
+            Ok(joined) => joined,
+            Err(e) => {
+                self.registry.release_if_empty(&guard);
+                return Err(match e {
+                    JoinError::MemberLimit => SubscribeError::MemberLimit,
+                    JoinError::Unavailable(e) => SubscribeError::Unavailable(e),
+                });
+            }
+        };
+        let succeeded = match &joined.members {
+            Some(members) => protocol::presence_subscription_succeeded(
+                channel,
+                members.iter().map(|m| PresenceEntry {
+                    user_id: &m.id,
+                    user_info: m.info.as_deref(),
+                }),
+            ),
+            None => protocol::subscription_succeeded(channel),
+        };
+        let ch = &guard.channel;
+        let delivered_before = ch.add(outbox, succeeded);
+        if joined.new_subscription {
+            if let Some(m) = member {
+                self.registry.add_user(&m.user_id, socket);
+            }
+        }
+        if channel_type(channel).cache {
+            let kept = self.backend.last(channel).await;
+            // An event delivered since the join is at least as new as the kept one:
+            // the subscriber has it already.
+            if ch.delivered() == delivered_before {
+                match kept {
+                    Ok(Some(frame)) => outbox.send(frame),
+                    Ok(None) | Err(_) => outbox.send(protocol::cache_miss(channel)),
+                }
+            }
+        }
+        if joined.member_added {
+            if let Some(m) = member {
+                let frame = protocol::member_added(channel, &m.user_id, m.user_info.as_deref());
+                ch.deliver(&frame, Some(socket));
+                self.broadcast(channel, &frame, Some(socket));
+            }
+        }
+        if joined.channel_occupied {
+            self.emit(EventKind::ChannelOccupied {
+                channel: ch.name.clone(),
+            });
+        }
+        if let (true, Some(m)) = (joined.member_added, member) {
+            self.emit(EventKind::MemberAdded {
+                channel: ch.name.clone(),
+                user_id: m.user_id.clone(),
+            });
+        }
+        Ok(joined.new_subscription)
+    }
+
+    /// Removes `socket` from `channel`, where it was present as `presence_user`.
+    pub async fn unsubscribe(&self, socket: SocketId, channel: &str, presence_user: Option<&str>) {
+        let guard = self.registry.lock_membership(channel).await;
+        let ch = &guard.channel;
+        let was_here = ch.remove(socket);
+        let left = match self.backend.leave(channel, socket, presence_user).await {
+            Ok(left) => left,
+            Err(e) => {
+                // This node no longer delivers to the socket; the backend's own expiry
+                // (node leases) removes what it could not be told.
+                log::warn!(
+                    "leave of {channel:?} not recorded by the cluster backend: {}",
+                    e.0
+                );
+                Default::default()
+            }
+        };
+        if let (true, Some(user)) = (was_here, presence_user) {
+            self.registry.remove_user(user, socket);
+        }
+        if let (true, Some(user)) = (left.member_removed, presence_user) {
+            let frame = protocol::member_removed(channel, user);
+            ch.deliver(&frame, None);
+            self.broadcast(channel, &frame, None);
+            self.emit(EventKind::MemberRemoved {
+                channel: ch.name.clone(),
+                user_id: user.into(),
+            });
+        }
+        if left.channel_vacated {
+            self.emit(EventKind::ChannelVacated {
+                channel: ch.name.clone(),
+            });
+        }
+        self.registry.release_if_empty(&guard);
+    }
+
+    /// Removes a closed connection from everything it joined. Runs on every exit path
+    /// of a session (see `server::session`), including a panic or a cancellation.
+    pub async fn disconnect(
+        &self,
+        socket: SocketId,
+        subscriptions: Vec<(Arc<str>, Option<Arc<str>>)>,
+        signed_in_as: Option<Arc<str>>,
+    ) {
+        for (channel, user) in subscriptions {
+            self.unsubscribe(socket, &channel, user.as_deref()).await;
+        }
+        self.forget_connection(socket, signed_in_as.as_deref());
+    }
+
+    /// The part of [`AppService::disconnect`] that needs no channel: also what is left
+    /// to do when no runtime can run the rest.
+    pub fn forget_connection(&self, socket: SocketId, signed_in_as: Option<&str>) {
+        if let Some(user) = signed_in_as {
+            self.registry.remove_user(user, socket);
+        }
+        if self.registry.disconnect(socket) {
+            self.backend.connection_closed(socket);
+            self.emit(EventKind::ConnectionClosed {
+                socket_id: socket.to_string(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::config::AppConfig;
+    use crate::lifecycle::stream::Lifecycle;
+
+    fn service(max_members: usize) -> (AppService, crate::EventReceiver) {
+        let lifecycle = Lifecycle::new(64);
+        let events = lifecycle.subscribe();
+        let app = AppConfig {
+            id: "1".into(),
+            key: "k".into(),
+            secret: "s".into(),
+            max_presence_members: max_members,
+            ..AppConfig::default()
+        };
+        (AppService::local(app, lifecycle), events)
+    }
+
+    fn conn(s: &AppService) -> Outbox {
+        let o = Outbox::new(SocketId::generate(), 16);
+        s.connect(&o).unwrap();
+        o.take_all();
+        o
+    }
+
+    fn drain(o: &Outbox) -> Vec<String> {
+        o.take_all().into_iter().map(|f| f.to_string()).collect()
+    }
+
+    fn member(id: &str) -> PresenceMember {
+        PresenceMember {
+            user_id: id.into(),
+            user_info: Some(
+                RawValue::from_string(format!("{{\"name\":\"u{id}\"}}"))
+                    .unwrap()
+                    .into(),
+            ),
+        }
+    }
+
+    #[tokio::test]
+    async fn presence_frames_and_events_are_per_user() {
+        let (s, mut events) = service(100);
+        let (a1, a2, b) = (conn(&s), conn(&s), conn(&s));
+        let ch = "presence-room";
+        s.subscribe(&b, ch, Some(&member("b"))).await.unwrap();
+        s.subscribe(&a1, ch, Some(&member("a"))).await.unwrap();
+        s.subscribe(&a2, ch, Some(&member("a"))).await.unwrap();
+        let seen = drain(&b);
+        assert_eq!(
+            seen.iter().filter(|f| f.contains("member_added")).count(),
+            1,
+            "{seen:?}"
+        );
+        assert!(drain(&a1).iter().all(|f| !f.contains("member_added")));
+        let ok = drain(&a2);
+        assert!(ok[0].contains("\\\"count\\\":2"), "{ok:?}");
+
+        s.unsubscribe(a1.socket_id(), ch, Some("a")).await;
+        assert!(
+            drain(&b).is_empty(),
+            "first of two sockets leaving is silent"
+        );
+        s.disconnect(
+            a2.socket_id(),
+            vec![(Arc::from(ch), Some(Arc::from("a")))],
+            None,
+        )
+        .await;
+        let seen = drain(&b);
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].contains("member_removed"));
+        assert_eq!(s.members(ch).await.unwrap().len(), 1);
+
+        let mut kinds = Vec::new();
+        while let Ok(e) = events.try_recv() {
+            kinds.push(e.kind.name());
+        }
+        let count = |k: &str| kinds.iter().filter(|n| **n == k).count();
+        assert_eq!(
+            (
+                count("member_added"),
+                count("member_removed"),
+                count("channel_occupied")
+            ),
+            (2, 1, 1),
+            "{kinds:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn member_limit_and_resubscribe() {
+        let (s, _e) = service(1);
+        let (a, b) = (conn(&s), conn(&s));
+        s.subscribe(&a, "presence-x", Some(&member("a")))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.subscribe(&b, "presence-x", Some(&member("b"))).await,
+            Err(SubscribeError::MemberLimit)
+        );
+        assert_eq!(
+            s.subscribe(&a, "presence-x", Some(&member("a"))).await,
+            Ok(false)
+        );
+        assert_eq!(drain(&a).len(), 2);
+        let info = s.channel("presence-x").await.unwrap();
+        assert_eq!((info.user_count, info.subscription_count), (Some(1), 1));
+        assert_eq!(s.local_channel_count(), 1, "the refused join left nothing");
+    }
+
+    #[tokio::test]
+    async fn exclusion_and_cache_replay() {
+        let (s, _e) = service(100);
+        let (a, b) = (conn(&s), conn(&s));
+        s.subscribe(&a, "cache-x", None).await.unwrap();
+        s.subscribe(&b, "cache-x", None).await.unwrap();
+        assert!(drain(&a)[1].contains("cache_miss"));
+        drain(&b);
+        let channels = ["cache-x".to_string()];
+        s.publish(&channels, "e", "d", Some(&a.socket_id().to_string()))
+            .unwrap();
+        assert!(drain(&a).is_empty());
+        let got = drain(&b);
+        assert_eq!(got.len(), 1);
+        let c = conn(&s);
+        s.subscribe(&c, "cache-x", None).await.unwrap();
+        assert_eq!(
+            drain(&c)[1],
+            got[0],
+            "the kept event follows subscription_succeeded"
+        );
+        assert_eq!(
+            &*s.channel("cache-x").await.unwrap().cache.unwrap().data,
+            "d"
+        );
+    }
+
+    #[tokio::test]
+    async fn vacated_channels_are_removed_everywhere() {
+        let (s, _e) = service(100);
+        let a = conn(&s);
+        s.subscribe(&a, "orders", None).await.unwrap();
+        assert_eq!(s.channels("").await.unwrap().len(), 1);
+        s.unsubscribe(a.socket_id(), "orders", None).await;
+        assert!(s.channels("").await.unwrap().is_empty());
+        assert!(!s.channel("orders").await.unwrap().occupied);
+        assert_eq!(s.local_channel_count(), 0);
+    }
+}
