@@ -63,7 +63,11 @@ const script = `
     await publishSubscribed(${PUBLISHES});
     const subscribedMs = Date.now() - t0;
     const after = settle();
+    // Stop only once the subscriber is gone: stopping first would send it 4200, which
+    // its pusher:error handler above treats as a failure.
+    const closed = new Promise((resolve) => ws.once('close', resolve));
     ws.close();
+    await closed;
     await server.stop();
     console.log(JSON.stringify({ before, middle, after, unsubscribedMs, subscribedMs, received }));
   })();`;

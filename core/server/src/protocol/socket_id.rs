@@ -2,11 +2,16 @@
 //!
 //! Every SDK validates socket ids with `^\d+\.\d+$` and Laravel forwards them from the
 //! `X-Socket-ID` header, so the textual form must stay two plain decimal integers. The
-//! first half is random so ids are not guessable across restarts; the second is a
-//! process-wide counter, which keeps ids unique among live connections without a lookup.
+//! first half names the process: drawn at random once per process, so ids differ
+//! across restarts and across the nodes of a cluster; the second is a process-wide
+//! counter, so ids of one process never repeat among live connections. Two nodes
+//! collide only if they draw the same first half (for 10 nodes, about one chance in
+//! 100 million), instead of whenever two connections drew the same 32 random bits
+//! and counter value.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 /// One connection's id, packed in a `u64` so that hub maps hash and compare it cheaply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -16,7 +21,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(1);
 
 impl SocketId {
     pub fn generate() -> SocketId {
-        let high: u32 = rand::random();
+        let high = node_prefix();
         let low = COUNTER.fetch_add(1, Ordering::Relaxed);
         SocketId((u64::from(high) << 32) | u64::from(low))
     }
@@ -35,6 +40,12 @@ impl SocketId {
     }
 }
 
+/// This process's half of every socket id; never 0, so no id is `0.n`.
+fn node_prefix() -> u32 {
+    static NODE: OnceLock<u32> = OnceLock::new();
+    *NODE.get_or_init(|| rand::random::<u32>().max(1))
+}
+
 impl fmt::Display for SocketId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.0 >> 32, self.0 & 0xffff_ffff)
@@ -50,6 +61,7 @@ mod tests {
         let a = SocketId::generate();
         let b = SocketId::generate();
         assert_ne!(a, b);
+        assert_eq!(a.0 >> 32, b.0 >> 32, "one process, one prefix");
         let text = a.to_string();
         assert!(crate::names::is_valid_socket_id(&text), "{text}");
         assert_eq!(SocketId::parse(&text), Some(a));

@@ -705,7 +705,13 @@ impl Drop for Session {
         }
         let signed_in_as = self.user.take().map(|u| u.id);
         let (app, socket) = (self.app.clone(), self.socket_id);
-        let cleanup = async move { app.disconnect(socket, subscriptions, signed_in_as).await };
+        // Shutdown waits for the cleanup too: its lifecycle events come before `stop`
+        // returns.
+        let guard = self._guard.clone();
+        let cleanup = async move {
+            app.disconnect(socket, subscriptions, signed_in_as).await;
+            drop(guard);
+        };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(cleanup);
