@@ -29,7 +29,8 @@ impl Inbound for RecordingInbound {
     }
 }
 
-fn member(id: &str) -> PresenceMember {
+/// A presence member `id` with `user_info` `{"name":"u<id>"}`; shared with other tests.
+pub(crate) fn member(id: &str) -> PresenceMember {
     PresenceMember {
         user_id: id.into(),
         user_info: Some(

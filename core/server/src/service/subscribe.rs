@@ -164,9 +164,8 @@ impl AppService {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::value::RawValue;
-
     use super::*;
+    use crate::cluster::conformance::member;
     use crate::config::AppConfig;
     use crate::lifecycle::stream::Lifecycle;
 
@@ -192,17 +191,6 @@ mod tests {
 
     fn drain(o: &Outbox) -> Vec<String> {
         o.take_all().into_iter().map(|f| f.to_string()).collect()
-    }
-
-    fn member(id: &str) -> PresenceMember {
-        PresenceMember {
-            user_id: id.into(),
-            user_info: Some(
-                RawValue::from_string(format!("{{\"name\":\"u{id}\"}}"))
-                    .unwrap()
-                    .into(),
-            ),
-        }
     }
 
     #[tokio::test]
