@@ -50,6 +50,12 @@ pub(crate) struct Handshake {
 /// buffers hold before it can see the close; 2 s lost that close under load.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
+/// How long, within [`CLOSE_GRACE`], a connection waits for the client to answer its
+/// close frame once that frame is written. Shorter than the default shutdown grace, so
+/// a client that never answers (a process blocked in `stop()` itself) does not hold
+/// shutdown to its limit.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
+
 /// Held by every connection task; shutdown waits until all are dropped.
 pub(crate) type TaskGuard = tokio::sync::mpsc::Sender<()>;
 
@@ -178,7 +184,10 @@ where
     };
     if ws.close(Some(frame)).await.is_ok() {
         // Read until the client answers the close, so the TCP close is clean.
-        while let Some(Ok(_)) = ws.next().await {}
+        let _ = timeout(CLOSE_REPLY_WAIT, async {
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
     }
 }
 
