@@ -39,7 +39,7 @@ step "cargo test (unit, auth vectors, embedding API)"
 cargo test --workspace
 
 step "build the pushbus binary"
-cargo build -p pushbus --bin pushbus
+cargo build -p pushbus-cli
 
 step "npm ci (pusher-js, laravel-echo, pusher, ws)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)

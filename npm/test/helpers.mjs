@@ -309,7 +309,7 @@ export async function rawClient(target, key = APP.key) {
 /** Runs `pushbus serve --config` with `config`; resolves with `{ host, port }`; stopped after the test. */
 export async function serveBinary(t, config) {
   if (!existsSync(PUSHBUS_BIN)) {
-    throw new Error(`pushbus binary not found at ${PUSHBUS_BIN}: run \`cargo build -p pushbus\` or set PUSHBUS_BIN`);
+    throw new Error(`pushbus binary not found at ${PUSHBUS_BIN}: run \`cargo build -p pushbus-cli\` or set PUSHBUS_BIN`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'pushbus-npm-test-'));
   const file = join(dir, 'config.json');

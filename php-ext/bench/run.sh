@@ -16,7 +16,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 php -m | grep -qx curl || { echo "php-curl is needed: apt-get install php-curl"; exit 1; }
-cargo build --release -p pushbus --bin pushbus >&2
+cargo build --release -p pushbus-cli >&2
 so=$(bash php-ext/scripts/build.sh release | tail -1)
 
 dir=$(mktemp -d)

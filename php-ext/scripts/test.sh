@@ -44,7 +44,7 @@ step "php-ext/pushbus_arginfo.h matches pushbus.stub.php"
 bash php-ext/scripts/gen-arginfo.sh --check
 
 step "build libpushbus.a, pushbus and the extension"
-cargo build -p pushbus --bin pushbus
+cargo build -p pushbus-cli
 so=$(bash php-ext/scripts/build.sh | tail -1)
 echo "$so"
 

@@ -22,7 +22,7 @@ fi
 
 step "build libpushbus (.so and .a) and the pushbus binary"
 cargo build -p pushbus-c
-cargo build -p pushbus --bin pushbus
+cargo build -p pushbus-cli
 mkdir -p "$out"
 
 step "include/pushbus.h matches the code"

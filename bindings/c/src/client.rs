@@ -5,8 +5,8 @@ use std::ffi::c_char;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use pushbus_core::client::{ApiRequest, BatchEvent, Client, ClientError, ClientOptions};
-use pushbus_core::pipeline::{FlushReport, Pipeline};
+use ::pushbus_client::pipeline::{FlushReport, Pipeline};
+use ::pushbus_client::{ApiRequest, BatchEvent, Client, ClientError, ClientOptions};
 use serde_json::Value;
 use tokio::sync::mpsc;
 

@@ -3,8 +3,8 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 
+use ::pushbus_client::ClientError;
 use pushbus_core::auth::SignError;
-use pushbus_core::client::ClientError;
 use pushbus_core::error::Code;
 use pushbus_core::Error as CoreError;
 

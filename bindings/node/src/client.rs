@@ -1,4 +1,4 @@
-//! `NativeClient`: a `pushbus::client::Client` (the Pusher HTTP API, for pushbus or any
+//! `NativeClient`: a `pushbus_client::Client` (the Pusher HTTP API, for pushbus or any
 //! Pusher-compatible server). Every request runs on the tokio runtime and settles a
 //! promise; the client keeps its connections alive between requests.
 
@@ -7,7 +7,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
-use pushbus::client::{BatchEvent, Client, ClientError, ClientOptions};
+use pushbus_client::{BatchEvent, Client, ClientError, ClientOptions};
 use serde_json::Value;
 
 use crate::error::{guard, promise, JsErr};

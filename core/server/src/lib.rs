@@ -43,10 +43,6 @@ mod service;
 mod shards;
 pub mod views;
 
-pub mod client;
-#[cfg(unix)]
-pub mod pipeline;
-
 pub use config::{AppConfig, Config};
 pub use error::Error;
 pub use lifecycle::{EventKind, EventReceiver, LifecycleEvent};

@@ -95,7 +95,7 @@ export class Server {
  */
 export async function startServer(config = {}) {
   if (!existsSync(PUSHBUS_BIN)) {
-    throw new Error(`pushbus binary not found at ${PUSHBUS_BIN} (build it with \`cargo build -p pushbus\` or set PUSHBUS_BIN)`);
+    throw new Error(`pushbus binary not found at ${PUSHBUS_BIN} (build it with \`cargo build -p pushbus-cli\` or set PUSHBUS_BIN)`);
   }
   const full = { host: '127.0.0.1', port: 0, apps: [app()], ...config };
   const configDir = mkdtempSync(join(tmpdir(), 'pushbus-test-'));

@@ -1,10 +1,7 @@
 //! What several integration tests share: one app (`app` / `key` / `secret`), a
-//! server with it on 127.0.0.1:0, and a REST client of it.
+//! server with it on 127.0.0.1:0.
 #![allow(dead_code)] // each test crate uses its own part
 
-use std::time::Duration;
-
-use pushbus::client::{Client, ClientOptions};
 use pushbus::{AppConfig, Config, Server};
 
 pub fn app() -> AppConfig {
@@ -28,17 +25,4 @@ pub fn server_with(app: AppConfig) -> Server {
 
 pub fn server() -> Server {
     server_with(app())
-}
-
-/// A client of `app` on 127.0.0.1:`port`, signing with `secret`.
-pub fn client(port: u16, secret: &str, timeout: Duration) -> Client {
-    Client::new(ClientOptions {
-        port,
-        app_id: "app".into(),
-        key: "key".into(),
-        secret: secret.into(),
-        timeout,
-        ..ClientOptions::default()
-    })
-    .unwrap()
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use pushbus::client::{BatchEvent, Client, ClientError, ClientOptions};
+use pushbus_client::{BatchEvent, Client, ClientError, ClientOptions};
 use serde_json::{json, Value};
 use tokio::time::timeout;
 use tokio_tungstenite::connect_async;

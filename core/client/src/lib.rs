@@ -5,6 +5,9 @@
 //! `Client`), which is what makes a broadcast from PHP or Node cheap: no new TCP (or TLS)
 //! handshake per event. Requests are signed exactly as the official SDKs sign them.
 
+#[cfg(unix)]
+pub mod pipeline;
+
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,8 +22,8 @@ use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
-use crate::auth;
-use crate::names::{self, ChannelKind};
+use pushbus::auth;
+use pushbus::names::{self, ChannelKind};
 
 /// Where the server is and who we are to it.
 #[derive(Clone, Debug)]
@@ -96,8 +99,8 @@ impl std::error::Error for ClientError {}
 
 impl ClientError {
     /// The code of this error in the bindings.
-    pub fn code(&self) -> crate::error::Code {
-        use crate::error::Code;
+    pub fn code(&self) -> pushbus::error::Code {
+        use pushbus::error::Code;
         match self {
             ClientError::InvalidArgument(_) => Code::InvalidArgument,
             ClientError::Connect(_) => Code::Connect,

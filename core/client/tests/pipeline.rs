@@ -9,8 +9,8 @@ use std::thread;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use pushbus::client::{Client, ClientError};
-use pushbus::pipeline::{Pipeline, MAX_IN_FLIGHT};
+use pushbus_client::pipeline::{Pipeline, MAX_IN_FLIGHT};
+use pushbus_client::{Client, ClientError};
 use serde_json::{json, Value};
 use tokio::time::timeout;
 use tokio_tungstenite::connect_async;
@@ -21,7 +21,7 @@ const WAIT: Duration = Duration::from_secs(10);
 mod common;
 use common::client;
 
-fn trigger(c: &Client, i: usize) -> pushbus::client::ApiRequest {
+fn trigger(c: &Client, i: usize) -> pushbus_client::ApiRequest {
     c.trigger_request(
         &["portal".into()],
         "tick",

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::client::{answer_value, ApiRequest, Client, ClientError};
+use crate::{answer_value, ApiRequest, Client, ClientError};
 
 /// At most this many requests wait for their answer; past that, `send` first waits for
 /// answers (bounded memory whatever the caller does, and the server's answers never
@@ -759,7 +759,7 @@ mod tests {
 
     #[test]
     fn https_is_refused() {
-        let client = Client::new(crate::client::ClientOptions {
+        let client = Client::new(crate::ClientOptions {
             tls: true,
             app_id: "1".into(),
             key: "k".into(),

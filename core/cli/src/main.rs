@@ -6,86 +6,54 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use pushbus::config::{parse_dotenv, DEV_APP_ID};
 use pushbus::{Config, Server};
 
-const USAGE: &str = "\
-pushbus — a realtime server for the Pusher Channels protocol (Laravel Echo, pusher-js)
+/// pushbus — a realtime server for the Pusher Channels protocol (Laravel Echo, pusher-js)
+#[derive(Parser)]
+#[command(name = "pushbus", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-Usage:
-  pushbus serve [--config FILE] [--env-file FILE] [--host HOST] [--port PORT]
-  pushbus bench <fanout|idle|presence|whisper|publish> [options]   (pushbus bench --help)
-  pushbus --version | --help
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server
+    #[command(after_help = CONFIG_HELP)]
+    Serve(ServeArgs),
+    /// Load a Pusher-compatible server (this one or another) and report what it measured
+    Bench(Box<bench::BenchArgs>),
+}
 
+const CONFIG_HELP: &str = "\
 Configuration, lowest precedence first:
   defaults; a JSON file (--config, or PUSHBUS_CONFIG); a dotenv file (--env-file, or
   ./.env when present); the environment (Laravel Reverb's REVERB_* variables, and
-  PUSHBUS_HOST, PUSHBUS_PORT, PUSHBUS_TIMESTAMP_WINDOW, PUSHBUS_ALLOWED_ORIGINS);
+  PUSHBUS_HOST, PUSHBUS_PORT, PUSHBUS_TIMESTAMP_WINDOW, PUSHBUS_ALLOWED_ORIGINS, ...);
   --host and --port. With no app configured, a development app is served on
-  127.0.0.1:8080. See README.md for every setting.
-";
+  127.0.0.1:8080. See README.md for every setting.";
 
-struct Args {
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A JSON config file (default: $PUSHBUS_CONFIG)
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A dotenv file (default: ./.env when present)
+    #[arg(long, value_name = "FILE")]
     env_file: Option<PathBuf>,
+    /// The address to listen on
+    #[arg(long)]
     host: Option<String>,
+    /// The port to listen on (0: any free port)
+    #[arg(long)]
     port: Option<u16>,
-}
-
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut out = Args {
-        config: None,
-        env_file: None,
-        host: None,
-        port: None,
-    };
-    match args.next().as_deref() {
-        Some("serve") => {}
-        Some("--version" | "-V") => {
-            println!("pushbus {}", env!("CARGO_PKG_VERSION"));
-            return Ok(None);
-        }
-        Some("--help" | "-h" | "help") | None => {
-            print!("{USAGE}");
-            return Ok(None);
-        }
-        Some(other) => return Err(format!("unknown command {other:?}")),
-    }
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        if flag == "--help" || flag == "-h" {
-            print!("{USAGE}");
-            return Ok(None);
-        }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--config" => out.config = Some(value()?.into()),
-            "--env-file" => out.env_file = Some(value()?.into()),
-            "--host" => out.host = Some(value()?),
-            "--port" => {
-                let v = value()?;
-                out.port = Some(
-                    v.parse()
-                        .map_err(|_| format!("--port {v:?} is not a port number"))?,
-                );
-            }
-            _ => return Err(format!("unknown option {arg:?}")),
-        }
-    }
-    Ok(Some(out))
 }
 
 /// Builds the config from file, dotenv and environment; says whether the development
 /// app is in use.
-fn load_config(args: &Args) -> Result<(Config, bool), String> {
+fn load_config(args: &ServeArgs) -> Result<(Config, bool), String> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let file = args
         .config
@@ -183,18 +151,7 @@ async fn wait_for_signal() {
     }
 }
 
-fn bench_main(args: &[String]) -> ExitCode {
-    if args.is_empty() || args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{}", bench::USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let (workload, options) = match bench::parse_options(args) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("pushbus bench: {e}\n\n{}", bench::USAGE);
-            return ExitCode::from(2);
-        }
-    };
+fn bench_main(args: Box<bench::BenchArgs>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -205,7 +162,7 @@ fn bench_main(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(bench::run(&workload, options));
+    let result = runtime.block_on(bench::run(&args.workload, args.options.clone()));
     // Do not wait for thousands of sockets to wind down one by one.
     runtime.shutdown_background();
     match result {
@@ -218,17 +175,9 @@ fn bench_main(args: &[String]) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let all: Vec<String> = std::env::args().skip(1).collect();
-    if all.first().map(String::as_str) == Some("bench") {
-        return bench_main(&all[1..]);
-    }
-    let args = match parse_args(all.into_iter()) {
-        Ok(Some(a)) => a,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("pushbus: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let args = match Cli::parse().command {
+        Command::Bench(b) => return bench_main(b),
+        Command::Serve(s) => s,
     };
     let (config, development) = match load_config(&args) {
         Ok(c) => c,

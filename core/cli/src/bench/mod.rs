@@ -23,12 +23,24 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use pushbus::client::{Client, ClientOptions};
 use pushbus::config::{DEV_APP_ID, DEV_APP_KEY, DEV_APP_SECRET};
+use pushbus_client::{Client, ClientOptions};
 
-pub const USAGE: &str = "\
-Usage: pushbus bench <fanout|idle|presence|whisper|publish> [options]
+/// The workloads, by name.
+pub const WORKLOADS: [&str; 5] = ["fanout", "idle", "presence", "whisper", "publish"];
 
+/// `pushbus bench <workload> [options]`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = WORKLOAD_HELP)]
+pub struct BenchArgs {
+    /// fanout, idle, presence, whisper or publish
+    #[arg(value_parser = parse_workload)]
+    pub workload: String,
+    #[command(flatten)]
+    pub options: Options,
+}
+
+const WORKLOAD_HELP: &str = "\
 Workloads:
   fanout    N connections over C public channels; E events published over HTTP (at
             --rate per second, or as fast as accepted); latency per delivery, loss,
@@ -36,115 +48,96 @@ Workloads:
   idle      N subscribed connections held for --duration; server memory per connection
   presence  N members join one presence channel; time until member_added settles
   whisper   N connections on one private channel sending client events at --rate each
-  publish   E HTTP triggers, --publishers in flight; throughput and request latency
+  publish   E HTTP triggers, --publishers in flight; throughput and request latency";
 
-Options (defaults in brackets):
-  --host H [127.0.0.1]  --port P [8080]  --path PREFIX []
-  --app-id ID --key KEY --secret SECRET   [the pushbus development app]
-  --publish-app-id/--publish-key/--publish-secret   sign HTTP publishes for another app
-  --connections N [1000]  --channels C [1]  --events E [500]  --size BYTES [100]
-  --rate R (events/s; 0 = as fast as accepted) [0]  --publishers K [4]
-  --connect-concurrency K [256]  --source-ips N [8]  --duration S [10]
-  --server-pid PID (read its CPU and memory from /proc)  --deadline S [300]
-";
+fn parse_workload(s: &str) -> Result<String, String> {
+    if WORKLOADS.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "unknown workload {s:?} (one of {})",
+            WORKLOADS.join(", ")
+        ))
+    }
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .ok_or_else(|| format!("{s:?} is not a number of seconds"))
+}
+
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
+}
 
 /// Everything a workload needs to know.
-#[derive(Clone, Debug)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct Options {
+    /// Server host
+    #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// Server port
+    #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Path prefix before /app and /apps (a proxy's location)
+    #[arg(long, default_value = "")]
     pub path: String,
+    /// App id [default: the pushbus development app]
+    #[arg(long, default_value = DEV_APP_ID, hide_default_value = true)]
     pub app_id: String,
+    /// App key
+    #[arg(long, default_value = DEV_APP_KEY, hide_default_value = true)]
     pub key: String,
+    /// App secret
+    #[arg(long, default_value = DEV_APP_SECRET, hide_default_value = true)]
     pub secret: String,
+    /// Sign HTTP publishes for another app: its id
+    #[arg(long)]
     pub publish_app_id: Option<String>,
+    /// ... its key
+    #[arg(long)]
     pub publish_key: Option<String>,
+    /// ... its secret
+    #[arg(long)]
     pub publish_secret: Option<String>,
+    /// WebSocket connections
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
     pub connections: usize,
+    /// Channels the connections are spread over
+    #[arg(long, default_value_t = 1, value_parser = positive)]
     pub channels: usize,
+    /// Events to publish
+    #[arg(long, default_value_t = 500)]
     pub events: usize,
+    /// Bytes of data per event
+    #[arg(long, default_value_t = 100)]
     pub size: usize,
+    /// Events per second (0: as fast as accepted)
+    #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
+    /// HTTP publishes in flight
+    #[arg(long, default_value_t = 4, value_parser = positive)]
     pub publishers: usize,
+    /// Connection handshakes in flight
+    #[arg(long, default_value_t = 256, value_parser = positive)]
     pub connect_concurrency: usize,
+    /// Loopback source addresses 127.0.0.1..N (each has its own ephemeral ports)
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=250))]
     pub source_ips: u8,
+    /// Seconds to hold or send (idle, whisper)
+    #[arg(long, default_value = "10", value_parser = parse_secs)]
     pub duration: Duration,
+    /// The server's pid, to read its CPU and memory from /proc
+    #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Seconds after which the run stops, whatever its state
+    #[arg(long, default_value = "300", value_parser = parse_secs)]
     pub deadline: Duration,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            host: "127.0.0.1".into(),
-            port: 8080,
-            path: String::new(),
-            app_id: DEV_APP_ID.into(),
-            key: DEV_APP_KEY.into(),
-            secret: DEV_APP_SECRET.into(),
-            publish_app_id: None,
-            publish_key: None,
-            publish_secret: None,
-            connections: 1000,
-            channels: 1,
-            events: 500,
-            size: 100,
-            rate: 0.0,
-            publishers: 4,
-            connect_concurrency: 256,
-            source_ips: 8,
-            duration: Duration::from_secs(10),
-            server_pid: None,
-            deadline: Duration::from_secs(300),
-        }
-    }
-}
-
-pub fn parse_options(args: &[String]) -> Result<(String, Options), String> {
-    let mut it = args.iter();
-    let workload = it.next().ok_or("which workload?")?.clone();
-    if !["fanout", "idle", "presence", "whisper", "publish"].contains(&workload.as_str()) {
-        return Err(format!("unknown workload {workload:?}"));
-    }
-    let mut o = Options::default();
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().cloned().ok_or(format!("{flag} needs a value"));
-        fn num<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String> {
-            v.parse()
-                .map_err(|_| format!("{flag}: {v:?} is not a number"))
-        }
-        match flag.as_str() {
-            "--host" => o.host = val()?,
-            "--port" => o.port = num(flag, val()?)?,
-            "--path" => o.path = val()?,
-            "--app-id" => o.app_id = val()?,
-            "--key" => o.key = val()?,
-            "--secret" => o.secret = val()?,
-            "--publish-app-id" => o.publish_app_id = Some(val()?),
-            "--publish-key" => o.publish_key = Some(val()?),
-            "--publish-secret" => o.publish_secret = Some(val()?),
-            "--connections" => o.connections = num(flag, val()?)?,
-            "--channels" => o.channels = num(flag, val()?)?,
-            "--events" => o.events = num(flag, val()?)?,
-            "--size" => o.size = num(flag, val()?)?,
-            "--rate" => o.rate = num(flag, val()?)?,
-            "--publishers" => o.publishers = num(flag, val()?)?,
-            "--connect-concurrency" => o.connect_concurrency = num(flag, val()?)?,
-            "--source-ips" => o.source_ips = num(flag, val()?)?,
-            "--duration" => o.duration = Duration::from_secs_f64(num(flag, val()?)?),
-            "--server-pid" => o.server_pid = Some(num(flag, val()?)?),
-            "--deadline" => o.deadline = Duration::from_secs_f64(num(flag, val()?)?),
-            _ => return Err(format!("unknown option {flag:?}")),
-        }
-    }
-    if o.channels == 0 || o.connections == 0 || o.publishers == 0 || o.connect_concurrency == 0 {
-        return Err(
-            "--connections, --channels, --publishers and --connect-concurrency must be positive"
-                .into(),
-        );
-    }
-    o.source_ips = o.source_ips.clamp(1, 250);
-    Ok((workload, o))
 }
 
 /// Runs a workload under its deadline; prints the table and the JSON line.
