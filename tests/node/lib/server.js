@@ -91,9 +91,10 @@ export class Server {
 
 /**
  * Start pushbus with the given config object (merged over defaults: host
- * 127.0.0.1, port 0, one app with the docs credentials).
+ * 127.0.0.1, port 0, one app with the docs credentials). `options.env` adds
+ * environment variables (REVERB_*, PUSHBUS_*) after the developer's are removed.
  */
-export async function startServer(config = {}) {
+export async function startServer(config = {}, options = {}) {
   if (!existsSync(PUSHBUS_BIN)) {
     throw new Error(`pushbus binary not found at ${PUSHBUS_BIN} (build it with \`cargo build -p pushbus-cli\` or set PUSHBUS_BIN)`);
   }
@@ -110,7 +111,7 @@ export async function startServer(config = {}) {
   const proc = spawn(PUSHBUS_BIN, ['serve', '--config', configFile], {
     cwd: configDir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { RUST_BACKTRACE: '1', ...env },
+    env: { RUST_BACKTRACE: '1', ...env, ...(options.env || {}) },
   });
   const stdout = [];
   const stderr = [];
