@@ -1,12 +1,15 @@
 //! Sessions against a real server: cleanup on every exit path (a panic, a cancelled
 //! task) and reading while a subscriber receives without a pause.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
@@ -162,6 +165,51 @@ async fn a_cancelled_session_leaves_nothing_behind() {
     assert_cleaned_up(&server, &mut events).await;
 }
 
+/// The server side of a connection whose every successful write publishes one more
+/// event to the connection's channel: after each write the outbox holds something
+/// again, so a connection loop that prefers its outbox over reading never reads.
+struct Firehose<S> {
+    inner: S,
+    server: Arc<Server>,
+    armed: Arc<AtomicBool>,
+    channels: Vec<String>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Firehose<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Firehose<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) && self.armed.load(Ordering::Relaxed) {
+            let data = "x".repeat(100);
+            self.server
+                .publish("app", &self.channels, "tick", &data, None)
+                .unwrap();
+        }
+        written
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_receiving_without_a_pause_still_has_its_pongs_read() {
     // Pinged after 0.5 s of silence, closed 0.5 s after an unanswered ping: the
@@ -170,15 +218,29 @@ async fn a_subscriber_receiving_without_a_pause_still_has_its_pongs_read() {
         Server::new(config(AppConfig {
             ping_interval: 0.5,
             pong_timeout: 0.5,
-            outbound_queue: 200_000,
             ..AppConfig::default()
         }))
         .unwrap(),
     );
-    let addr = server.start().await.unwrap();
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/app/key?protocol=7"))
-        .await
-        .unwrap();
+    // Started for its sweep (pings, 4201); the connection below bypasses the listener.
+    server.start().await.unwrap();
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let armed = Arc::new(AtomicBool::new(false));
+    let firehose = Firehose {
+        inner: server_io,
+        server: server.clone(),
+        armed: armed.clone(),
+        channels: vec!["firehose".to_string()],
+    };
+    let server_ws = WebSocketStream::from_raw_socket(firehose, Role::Server, None).await;
+    let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+    let (guard, _done) = tokio::sync::mpsc::channel(1);
+    let hs = Handshake {
+        app_key: "key".into(),
+        protocol: Some("7".into()),
+        origin: None,
+    };
+    tokio::spawn(session::serve(server_ws, server.state.clone(), hs, guard));
     next_event(&mut ws, "pusher:connection_established").await;
     ws.send(text(
         json!({"event":"pusher:subscribe","data":{"channel":"firehose"}}),
@@ -186,26 +248,11 @@ async fn a_subscriber_receiving_without_a_pause_still_has_its_pongs_read() {
     .await
     .unwrap();
     next_event(&mut ws, "pusher_internal:subscription_succeeded").await;
+    armed.store(true, Ordering::Relaxed);
+    server
+        .publish("app", &["firehose".to_string()], "tick", "{}", None)
+        .unwrap();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let publisher = {
-        let (server, stop) = (server.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let channels = vec!["firehose".to_string()];
-            let data = "x".repeat(100);
-            let mut sent = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                for _ in 0..100 {
-                    server
-                        .publish("app", &channels, "tick", &data, None)
-                        .unwrap();
-                    sent += 1;
-                }
-                std::thread::yield_now();
-            }
-            sent
-        })
-    };
     let (mut events, mut pings) = (0u64, 0u64);
     let end = Instant::now() + Duration::from_secs(3);
     let outcome = loop {
@@ -230,16 +277,12 @@ async fn a_subscriber_receiving_without_a_pause_still_has_its_pongs_read() {
             other => break Err(format!("connection ended: {other:?}")),
         }
     };
-    stop.store(true, Ordering::Relaxed);
-    let sent = publisher.join().unwrap();
-    assert_eq!(
-        outcome,
-        Ok(()),
-        "after {events} of {sent} events and {pings} pings"
-    );
+    armed.store(false, Ordering::Relaxed);
+    assert_eq!(outcome, Ok(()), "after {events} events and {pings} pings");
     assert!(
         pings >= 2,
         "the server pinged a silent client ({pings} pings)"
     );
     assert!(events > 1000, "the firehose ran ({events} events)");
+    server.shutdown().await.unwrap();
 }
