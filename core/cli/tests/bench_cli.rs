@@ -172,6 +172,29 @@ fn every_workload_runs_and_reports() {
     assert_eq!(h["failures"], 0);
     assert!(h["triggers_per_s"].as_f64().unwrap() > 0.0);
 
+    let c = bench(
+        &server,
+        &[
+            "churn",
+            "--connections",
+            "20",
+            "--channels",
+            "2",
+            "--churners",
+            "10",
+            "--rate",
+            "50",
+            "--duration",
+            "1",
+        ],
+    );
+    assert_eq!(c["events"], 100);
+    assert_eq!(c["lost"], 0, "{c}");
+    assert_eq!(c["churn_errors"], 0, "{c}");
+    assert!(c["churn_cycles_per_s"].as_f64().unwrap() > 0.0, "{c}");
+    assert!(c["calm_latency_p99_us"].as_u64().unwrap() > 0, "{c}");
+    assert!(c["churn_latency_p99_us"].as_u64().unwrap() > 0, "{c}");
+
     // A wrong secret: publishes fail, and the tool says so instead of hanging.
     let bad = bench(
         &server,

@@ -6,6 +6,7 @@
 //! several loopback source addresses (127.0.0.x) so that one (source, destination) pair's
 //! ephemeral ports do not cap the connection count.
 
+mod churn;
 mod fanout;
 mod idle;
 mod presence;
@@ -27,13 +28,13 @@ use pushbus::config::{DEV_APP_ID, DEV_APP_KEY, DEV_APP_SECRET};
 use pushbus_client::{Client, ClientOptions};
 
 /// The workloads, by name.
-pub const WORKLOADS: [&str; 5] = ["fanout", "idle", "presence", "whisper", "publish"];
+pub const WORKLOADS: [&str; 6] = ["fanout", "idle", "presence", "whisper", "publish", "churn"];
 
 /// `pushbus bench <workload> [options]`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = WORKLOAD_HELP)]
 pub struct BenchArgs {
-    /// fanout, idle, presence, whisper or publish
+    /// fanout, idle, presence, whisper, publish or churn
     #[arg(value_parser = parse_workload)]
     pub workload: String,
     #[command(flatten)]
@@ -48,7 +49,10 @@ Workloads:
   idle      N subscribed connections held for --duration; server memory per connection
   presence  N members join one presence channel; time until member_added settles
   whisper   N connections on one private channel sending client events at --rate each
-  publish   E HTTP triggers, --publishers in flight; throughput and request latency";
+  publish   E HTTP triggers, --publishers in flight; throughput and request latency
+  churn     N steady subscribers get events at --rate [200] for --duration, calm, then
+            as long again while --churners connections connect, subscribe (public,
+            private, presence), unsubscribe and close in a loop; latency of each phase";
 
 fn parse_workload(s: &str) -> Result<String, String> {
     if WORKLOADS.contains(&s) {
@@ -129,7 +133,10 @@ pub struct Options {
     /// Loopback source addresses 127.0.0.1..N (each has its own ephemeral ports)
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=250))]
     pub source_ips: u8,
-    /// Seconds to hold or send (idle, whisper)
+    /// Connections that connect, subscribe, unsubscribe and close in a loop (churn)
+    #[arg(long, default_value_t = 2000)]
+    pub churners: usize,
+    /// Seconds to hold or send (idle, whisper; each phase of churn)
     #[arg(long, default_value = "10", value_parser = parse_secs)]
     pub duration: Duration,
     /// The server's pid, to read its CPU and memory from /proc
@@ -151,6 +158,7 @@ pub async fn run(workload: &str, o: Options) -> Result<(), String> {
             "presence" => presence::run(&o).await,
             "whisper" => whisper::run(&o).await,
             "publish" => publish::run(&o).await,
+            "churn" => churn::run(&o).await,
             _ => Err(format!("unknown workload {workload:?}")),
         }
     };
