@@ -29,8 +29,11 @@ struct Shared {
     progress: Notify,
 }
 
-#[derive(Default)]
 struct ChurnCounts {
+    /// Cycle k may start at `started` + k / --churn-rate (no pacing when 0).
+    started: tokio::time::Instant,
+    rate: f64,
+    tickets: AtomicU64,
     cycles: AtomicU64,
     subscribes: AtomicU64,
     errors: AtomicU64,
@@ -38,6 +41,27 @@ struct ChurnCounts {
 }
 
 impl ChurnCounts {
+    fn new(rate: f64) -> ChurnCounts {
+        ChurnCounts {
+            started: tokio::time::Instant::now(),
+            rate,
+            tickets: AtomicU64::new(0),
+            cycles: AtomicU64::new(0),
+            subscribes: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            first_error: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Waits for this churner's turn when the churn is paced.
+    async fn pace(&self) {
+        if self.rate > 0.0 {
+            let k = self.tickets.fetch_add(1, Ordering::Relaxed);
+            let at = self.started + Duration::from_secs_f64(k as f64 / self.rate);
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
     fn failed(&self, e: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         self.first_error
@@ -77,6 +101,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let failures = Arc::new(AtomicU64::new(0));
 
     // Calm phase.
+    let calm_started = Instant::now();
     let mut next_seq = 0u64;
     let calm = publish_phase(
         o,
@@ -90,9 +115,11 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     )
     .await;
 
+    let calm_time = calm_started.elapsed();
+
     // Churn phase: start the churners, give them a second to reach their pace, then
     // publish the same number of events at the same rate.
-    let churn = Arc::new(ChurnCounts::default());
+    let churn = Arc::new(ChurnCounts::new(o.churn_rate));
     let (churn_stop_tx, churn_stop_rx) = watch::channel(false);
     let addr = server_addr(o)?;
     let churners: Vec<_> = (0..o.churners)
@@ -156,6 +183,13 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     r.add("channels", "channels", channels as u64);
     r.add("churners", "churning connections", o.churners as u64);
     r.add("rate", "publish rate (events/s)", rate);
+    r.add(
+        "churn_rate",
+        "churn rate asked (cycles/s, 0 = flat out)",
+        o.churn_rate,
+    );
+    r.add("calm_s", "calm phase (s)", calm_time.as_secs_f64());
+    r.add("churn_s", "churn phase (s)", churn_time.as_secs_f64());
     r.add("events", "events published", published);
     r.add(
         "publish_failures",
@@ -318,6 +352,7 @@ async fn churner(
     let mut round = 0usize;
     while !*stop.borrow() {
         let cycle = async {
+            counts.pace().await;
             let (mut ws, sid) = connect(o, addr, source_ip(o, j + round)).await?;
             subscribe(&mut ws, &public, "", None).await?;
             let auth = pushbus::auth::authorize_channel(&o.key, &o.secret, &sid, &private, None);

@@ -52,7 +52,8 @@ Workloads:
   publish   E HTTP triggers, --publishers in flight; throughput and request latency
   churn     N steady subscribers get events at --rate [200] for --duration, calm, then
             as long again while --churners connections connect, subscribe (public,
-            private, presence), unsubscribe and close in a loop; latency of each phase";
+            private, presence), unsubscribe and close in a loop (at --churn-rate cycles
+            per second in all, or flat out); latency of each phase";
 
 fn parse_workload(s: &str) -> Result<String, String> {
     if WORKLOADS.contains(&s) {
@@ -136,6 +137,9 @@ pub struct Options {
     /// Connections that connect, subscribe, unsubscribe and close in a loop (churn)
     #[arg(long, default_value_t = 2000)]
     pub churners: usize,
+    /// Churn cycles per second, over all churners (0: as fast as they go)
+    #[arg(long, default_value_t = 0.0)]
+    pub churn_rate: f64,
     /// Seconds to hold or send (idle, whisper; each phase of churn)
     #[arg(long, default_value = "10", value_parser = parse_secs)]
     pub duration: Duration,
