@@ -148,6 +148,14 @@ impl Outbox {
         }
     }
 
+    /// Moves frames queued since `next` to the end of `batch`.
+    pub fn take_more(&self, batch: &mut VecDeque<Utf8Bytes>) {
+        let mut state = self.lock();
+        if state.kill.is_none() {
+            batch.append(&mut state.queue);
+        }
+    }
+
     /// Takes every queued frame (used when closing).
     pub fn take_all(&self) -> VecDeque<Utf8Bytes> {
         std::mem::take(&mut self.lock().queue)

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tokio::sync::OwnedMutexGuard;
+use futures_util::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::outbox::Outbox;
@@ -41,7 +41,11 @@ pub(crate) struct LocalChannel {
     /// Serialises the joins and leaves of this channel on this node, with their
     /// backend decisions and the frames and lifecycle events they cause, so that
     /// those are seen in decision order. Async: held across the backend's answer.
-    membership: Arc<tokio::sync::Mutex<()>>,
+    /// Not fair, on purpose: a fair lock hands itself to the longest waiter, which must
+    /// first be scheduled behind every task the last join woke (its `member_added`
+    /// went to all members), so a join storm ran one join per scheduler round and
+    /// wrote a frame per write. A running joiner may take a free lock at once.
+    membership: Arc<AsyncMutex<()>>,
     subscribers: RwLock<HashMap<SocketId, Outbox>>,
     /// Frames delivered so far: tells a cache subscriber whether an event newer than
     /// the kept one reached it already.
@@ -61,7 +65,7 @@ impl LocalChannel {
     fn new(name: Arc<str>) -> LocalChannel {
         LocalChannel {
             name,
-            membership: Arc::new(tokio::sync::Mutex::new(())),
+            membership: Arc::new(AsyncMutex::new(())),
             subscribers: RwLock::new(HashMap::new()),
             delivered: AtomicU64::new(0),
             removed: AtomicBool::new(false),

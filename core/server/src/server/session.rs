@@ -86,18 +86,16 @@ where
     }
     let session = Session {
         socket_id,
-        socket_id_text: socket_id.to_string(),
         outbox,
         subscriptions: HashMap::new(),
         user: None,
         client_events: TokenBucket::new(app.app.client_event_rate),
         app,
         op: None,
-        deferred: VecDeque::new(),
         _guard: guard,
     };
     session.outbox.send(protocol::connection_established(
-        &session.socket_id_text,
+        &session.socket_id.to_string(),
         session.app.app.activity_timeout,
     ));
     Either::Right(session.run(ws))
@@ -199,16 +197,24 @@ enum Step {
     TooLarge,
 }
 
+/// A batch smaller than this waits for scheduler rounds (at most `COALESCE_ROUNDS`,
+/// while it grows) before it is written.
+const COALESCE_BELOW: usize = 256;
+const COALESCE_ROUNDS: usize = 16;
+
 /// Frames read while an operation is in flight, at most; past it the session stops
 /// reading until the operation is done (TCP back-pressure on the client).
 const MAX_DEFERRED: usize = 64;
 
-/// A join or leave waiting for the app service (and its backend).
+/// A join or leave waiting for the app service (and its backend), with the frames
+/// read meanwhile. Boxed in the session: an idle connection holds a null pointer.
 struct Op {
     future: Pin<Box<dyn Future<Output = OpDone> + Send>>,
     /// The channel it is about, and the presence user there: if the session ends
     /// first, cleanup leaves it too (leaving is idempotent).
     channel: (Arc<str>, Option<Arc<str>>),
+    /// Text frames read while it is in flight, handled in order after it.
+    deferred: VecDeque<Utf8Bytes>,
 }
 
 enum OpDone {
@@ -222,8 +228,6 @@ enum OpDone {
 
 struct Session {
     socket_id: SocketId,
-    /// The textual id, as signed by auth endpoints.
-    socket_id_text: String,
     outbox: Outbox,
     app: Arc<AppService>,
     /// Channel → this socket's presence user id there (None for other channels).
@@ -231,15 +235,13 @@ struct Session {
     user: Option<SignedInUser>,
     client_events: TokenBucket,
     /// The join or leave in flight, if any; polled by the loop beside the socket.
-    op: Option<Op>,
-    /// Text frames read while `op` is in flight, handled in order after it.
-    deferred: VecDeque<Utf8Bytes>,
+    op: Option<Box<Op>>,
     /// Keeps shutdown waiting until this connection is done.
     _guard: TaskGuard,
 }
 
 /// Resolves when the operation in flight is done; never, when there is none.
-async fn op_done(op: &mut Option<Op>) -> OpDone {
+async fn op_done(op: &mut Option<Box<Op>>) -> OpDone {
     match op {
         Some(op) => (&mut op.future).await,
         None => std::future::pending().await,
@@ -259,7 +261,10 @@ impl Session {
         // Nothing large (a tungstenite message or error) is held across an `.await`
         // here: the future's size is every idle connection's memory.
         let kill = loop {
-            let can_read = self.deferred.len() < MAX_DEFERRED;
+            let can_read = self
+                .op
+                .as_ref()
+                .is_none_or(|op| op.deferred.len() < MAX_DEFERRED);
             // Not biased: a subscriber that receives frames without a pause must still
             // have its own frames (pongs, unsubscribes) read.
             let step = tokio::select! {
@@ -268,19 +273,18 @@ impl Session {
                     None => Step::Write,
                 },
                 done = op_done(&mut self.op), if self.op.is_some() => {
-                    self.op = None;
+                    let deferred = self.op.take().map(|op| op.deferred).unwrap_or_default();
                     self.apply(done);
-                    self.run_deferred();
+                    self.run_deferred(deferred);
                     Step::Continue
                 }
                 msg = ws.next(), if can_read => {
                     outbox.touch();
                     match msg {
                         Some(Ok(Message::Text(text))) => {
-                            if self.op.is_some() {
-                                self.deferred.push_back(text);
-                            } else {
-                                self.on_text(&text);
+                            match &mut self.op {
+                                Some(op) => op.deferred.push_back(text),
+                                None => self.on_text(&text),
                             }
                             Step::Continue
                         }
@@ -308,6 +312,21 @@ impl Session {
                     break None;
                 }
                 Step::Write => {
+                    // A small batch lets the tasks queued before this one run first,
+                    // for as long as they add to it: in a storm (a thousand members
+                    // joining) one write then carries many frames instead of one. When
+                    // nothing else is runnable each round returns at once.
+                    for _ in 0..COALESCE_ROUNDS {
+                        if batch.len() >= COALESCE_BELOW {
+                            break;
+                        }
+                        let before = batch.len();
+                        tokio::task::yield_now().await;
+                        outbox.take_more(&mut batch);
+                        if batch.len() == before {
+                            break;
+                        }
+                    }
                     outbox.set_writing(true);
                     let written = tokio::select! {
                         r = write_batch(&mut ws, &mut batch) => r.is_ok(),
@@ -343,7 +362,13 @@ impl Session {
         let mut future: Pin<Box<dyn Future<Output = OpDone> + Send>> = Box::pin(future);
         match (&mut future).now_or_never() {
             Some(done) => self.apply(done),
-            None => self.op = Some(Op { future, channel }),
+            None => {
+                self.op = Some(Box::new(Op {
+                    future,
+                    channel,
+                    deferred: VecDeque::new(),
+                }))
+            }
         }
     }
 
@@ -383,16 +408,15 @@ impl Session {
         }
     }
 
-    /// Handles the frames that waited for an operation, until one starts another.
-    fn run_deferred(&mut self) {
-        while self.op.is_none() {
-            let Some(text) = self.deferred.pop_front() else {
-                break;
-            };
+    /// Handles the frames that waited for an operation; when one starts another, the
+    /// rest wait for that one.
+    fn run_deferred(&mut self, mut frames: VecDeque<Utf8Bytes>) {
+        while let Some(text) = frames.pop_front() {
             self.on_text(&text);
-        }
-        if self.deferred.capacity() > MAX_DEFERRED && self.deferred.is_empty() {
-            self.deferred = VecDeque::new();
+            if let Some(op) = &mut self.op {
+                op.deferred = frames;
+                return;
+            }
         }
     }
 
@@ -467,7 +491,7 @@ impl Session {
                 if !auth::verify_channel_auth(
                     &app.key,
                     &app.secret,
-                    &self.socket_id_text,
+                    &self.socket_id.to_string(),
                     channel,
                     None,
                     auth,
@@ -516,7 +540,8 @@ impl Session {
     }
 
     fn auth_error(&self, channel: &str, channel_data: Option<&str>, got: &str) {
-        let expected = auth::channel_string_to_sign(&self.socket_id_text, channel, channel_data);
+        let expected =
+            auth::channel_string_to_sign(&self.socket_id.to_string(), channel, channel_data);
         let msg = format!(
             "Invalid signature: expected HMAC SHA256 hex digest of {expected:?}, but got {got:?}"
         );
@@ -541,13 +566,13 @@ impl Session {
         if !auth::verify_channel_auth(
             &app.key,
             &app.secret,
-            &self.socket_id_text,
+            &self.socket_id.to_string(),
             channel,
             channel_data,
             auth,
         ) {
             let expected =
-                auth::channel_string_to_sign(&self.socket_id_text, channel, channel_data);
+                auth::channel_string_to_sign(&self.socket_id.to_string(), channel, channel_data);
             return Err(auth_err(format!(
                 "Invalid signature: expected HMAC SHA256 hex digest of {expected:?}, but got {auth:?}"
             )));
@@ -614,7 +639,13 @@ impl Session {
                 .close(ErrorCode::Unauthorized, "Sign-in needs user_data");
             return;
         };
-        if !auth::verify_user_auth(&app.key, &app.secret, &self.socket_id_text, user_data, auth) {
+        if !auth::verify_user_auth(
+            &app.key,
+            &app.secret,
+            &self.socket_id.to_string(),
+            user_data,
+            auth,
+        ) {
             self.outbox
                 .close(ErrorCode::Unauthorized, "Invalid sign-in signature");
             return;
