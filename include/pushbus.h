@@ -445,9 +445,11 @@ pushbus_result pushbus_server_channel(const struct pushbus_server *server,
                                       size_t channel_len,
                                       struct pushbus_channel_info *out_info);
 
-// Lists the occupied channels of an app as JSON, like the HTTP API's `GET /channels`:
-// `{"channels":{"presence-chat.1":{"subscription_count":2,"user_count":1},"orders":{"subscription_count":1}}}`
-// (`user_count` for presence channels only).
+// Lists the occupied channels of an app as JSON, keyed by name as in the HTTP API's
+// `GET /channels`, each in the shape every face reports a channel:
+// `{"channels":{"cache-prices":{"name":"cache-prices","occupied":true,"subscription_count":1,"cache":{"data":"{}","ttl":30}},"presence-chat.1":{"name":"presence-chat.1","occupied":true,"subscription_count":2,"user_count":1}}}`
+// (`user_count` for presence channels only; `cache` for cache channels that keep an
+// event: its data and the seconds it is kept still).
 //
 // `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
 // NULL; `prefix` is NULL for every channel or a name prefix (`"presence-"`),
@@ -461,9 +463,9 @@ pushbus_result pushbus_server_channels(const struct pushbus_server *server,
                                        size_t prefix_len,
                                        char **out_json);
 
-// Lists the members of a presence channel as JSON, sorted by user id:
-// `{"users":[{"id":"1","user_info":{"name":"Taylor"}},{"id":"2"}]}` (`user_info`
-// as the member's `channel_data` gave it, when it did).
+// Lists the members of a presence channel as JSON, sorted by user id, each in the shape
+// every face reports a member: `{"users":[{"id":"1","info":{"name":"Taylor"}},{"id":"2"}]}`
+// (`info`: the `user_info` of the member's `channel_data`, when it had one).
 //
 // `server` is borrowed, not NULL; `app_id` and `channel` are pointer + length, UTF-8,
 // borrowed, not NULL. On success writes to `*out_json` a string the caller frees with

@@ -325,13 +325,13 @@ namespace Pushbus {
          */
         public function poll(int $timeoutMs = 0, int $max = 100): array {}
 
-        /** Occupied channels: ["orders" => ["subscription_count" => 1], ...]. */
+        /** Occupied channels by name: ["orders" => ["name" => "orders", "occupied" => true, "subscription_count" => 1], ...] (plus "user_count" on presence channels, "cache" => ["data" => ..., "ttl" => ...] on cache channels that keep an event). */
         public function channels(?string $prefix = null, ?string $appId = null): array {}
 
         /** One channel: occupied, subscription_count and, for presence, user_count. */
         public function channel(string $channel, ?string $appId = null): array {}
 
-        /** The members of a presence channel: [["id" => "1", "user_info" => [...]], ...]. */
+        /** The members of a presence channel, sorted by id: [["id" => "1", "info" => [...]], ["id" => "2"], ...] ("info": the member's user_info, when it had one). */
         public function members(string $channel, ?string $appId = null): array {}
 
         /** The number of live connections of the app. */

@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: 66f6161346d7137907c96fd48dcf8f002c624042 */
+ * Stub hash: 2a52c0fbd995e9446e86f5391c743a727575e284 */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_Pushbus_version, 0, 0, IS_STRING, 0)
 ZEND_END_ARG_INFO()

@@ -48,7 +48,7 @@ $auth = json_decode(Auth::authorizeChannel(KEY, SECRET, $ws->socketId, 'presence
 check($ws->subscribe('presence-project.1', $auth, $member)['event'] === 'pusher_internal:subscription_succeeded', 'joined presence-project.1');
 check(poll_for($server, ['name' => 'channel_occupied', 'channel' => 'presence-project.1']) !== null, 'channel_occupied');
 check(poll_for($server, ['name' => 'member_added', 'channel' => 'presence-project.1', 'user_id' => '7']) !== null, 'member_added with the user id');
-check($server->members('presence-project.1') === [['id' => '7', 'user_info' => ['id' => 7, 'name' => 'Ann', 'avatar' => 'https://x.test/a.png']]], 'members() with user_info');
+check($server->members('presence-project.1') === [['id' => '7', 'info' => ['id' => 7, 'name' => 'Ann', 'avatar' => 'https://x.test/a.png']]], 'members() with the user_info as info');
 check($server->channel('presence-project.1') === ['occupied' => true, 'subscription_count' => 1, 'user_count' => 1], 'channel() of a presence channel');
 check($server->channel('orders') === ['occupied' => false, 'subscription_count' => 0], 'channel() of an empty channel');
 check(array_keys($server->channels()) === ['presence-project.1'] && $server->channels('private-') === [], 'channels(), with a prefix');
@@ -95,7 +95,7 @@ ok - connectionCount()
 ok - joined presence-project.1
 ok - channel_occupied
 ok - member_added with the user id
-ok - members() with user_info
+ok - members() with the user_info as info
 ok - channel() of a presence channel
 ok - channel() of an empty channel
 ok - channels(), with a prefix

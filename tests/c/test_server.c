@@ -204,13 +204,13 @@ int main(int argc, char **argv) {
   CHECK(info.occupied && info.presence && info.user_count == 1, "presence info");
   char *json = NULL;
   EXPECT_OK(pushbus_server_members(server, S("3"), S("presence-chat.1"), &json));
-  CHECK(json && strcmp(json, "{\"users\":[{\"id\":\"7\",\"user_info\":{\"name\":\"Ada\"}}]}") == 0,
+  CHECK(json && strcmp(json, "{\"users\":[{\"id\":\"7\",\"info\":{\"name\":\"Ada\"}}]}") == 0,
         "members %s", json ? json : "(null)");
   pushbus_string_free(json);
   json = NULL;
   EXPECT_OK(pushbus_server_channels(server, S("3"), S("presence-"), &json));
-  CHECK(json && strcmp(json, "{\"channels\":{\"presence-chat.1\":{\"subscription_count\":1,"
-                             "\"user_count\":1}}}") == 0,
+  CHECK(json && strcmp(json, "{\"channels\":{\"presence-chat.1\":{\"name\":\"presence-chat.1\","
+                             "\"occupied\":true,\"subscription_count\":1,\"user_count\":1}}}") == 0,
         "channels %s", json ? json : "(null)");
   pushbus_string_free(json);
   size_t count = 0;

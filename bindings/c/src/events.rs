@@ -40,6 +40,20 @@ pub enum pushbus_event_kind {
     ClientEvent = 7,
 }
 
+impl pushbus_event_kind {
+    fn of(kind: &EventKind) -> pushbus_event_kind {
+        match kind {
+            EventKind::ConnectionOpened { .. } => pushbus_event_kind::ConnectionOpened,
+            EventKind::ConnectionClosed { .. } => pushbus_event_kind::ConnectionClosed,
+            EventKind::ChannelOccupied { .. } => pushbus_event_kind::ChannelOccupied,
+            EventKind::ChannelVacated { .. } => pushbus_event_kind::ChannelVacated,
+            EventKind::MemberAdded { .. } => pushbus_event_kind::MemberAdded,
+            EventKind::MemberRemoved { .. } => pushbus_event_kind::MemberRemoved,
+            EventKind::ClientEvent { .. } => pushbus_event_kind::ClientEvent,
+        }
+    }
+}
+
 /// One lifecycle event. Every string is NUL-terminated, owned by the library and valid
 /// as long as the event: until `pushbus_event_free` for a polled event, until the
 /// callback returns for a callback's. Fields that do not apply to the kind are NULL.
@@ -88,78 +102,16 @@ impl OwnedEvent {
             strings.push(bytes);
             ptr
         };
-        let null = std::ptr::null();
-        let (kind, channel, user_id, socket_id, ev, data, data_len) = match &event.kind {
-            EventKind::ConnectionOpened { socket_id } => (
-                pushbus_event_kind::ConnectionOpened,
-                null,
-                null,
-                keep(socket_id),
-                null,
-                null,
-                0,
-            ),
-            EventKind::ConnectionClosed { socket_id } => (
-                pushbus_event_kind::ConnectionClosed,
-                null,
-                null,
-                keep(socket_id),
-                null,
-                null,
-                0,
-            ),
-            EventKind::ChannelOccupied { channel } => (
-                pushbus_event_kind::ChannelOccupied,
-                keep(channel),
-                null,
-                null,
-                null,
-                null,
-                0,
-            ),
-            EventKind::ChannelVacated { channel } => (
-                pushbus_event_kind::ChannelVacated,
-                keep(channel),
-                null,
-                null,
-                null,
-                null,
-                0,
-            ),
-            EventKind::MemberAdded { channel, user_id } => (
-                pushbus_event_kind::MemberAdded,
-                keep(channel),
-                keep(user_id),
-                null,
-                null,
-                null,
-                0,
-            ),
-            EventKind::MemberRemoved { channel, user_id } => (
-                pushbus_event_kind::MemberRemoved,
-                keep(channel),
-                keep(user_id),
-                null,
-                null,
-                null,
-                0,
-            ),
-            EventKind::ClientEvent {
-                channel,
-                event,
-                data,
-                socket_id,
-                user_id,
-            } => (
-                pushbus_event_kind::ClientEvent,
-                keep(channel),
-                user_id.as_deref().map_or(null, &mut keep),
-                keep(socket_id),
-                keep(event),
-                keep(data),
-                data.len(),
-            ),
-        };
+        // The fields come from core's accessors, so a kind's fields are decided once.
+        let kind = pushbus_event_kind::of(&event.kind);
+        let mut keep_opt = |s: Option<&str>| s.map_or(std::ptr::null(), &mut keep);
+        let channel = keep_opt(event.kind.channel());
+        let user_id = keep_opt(event.kind.user_id());
+        let socket_id = keep_opt(event.kind.socket_id());
+        let client = event.kind.client_event();
+        let ev = keep_opt(client.map(|(e, _)| e));
+        let data = keep_opt(client.map(|(_, d)| d));
+        let data_len = client.map_or(0, |(_, d)| d.len());
         let name = keep(event.kind.name());
         let app_id = keep(&event.app_id);
         Box::new(OwnedEvent {

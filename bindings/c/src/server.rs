@@ -6,7 +6,6 @@ use std::sync::{Mutex, PoisonError};
 use pushbus_core::blocking::{wait, QUERY_TIMEOUT};
 use pushbus_core::{Config, Server};
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::error::{pushbus_result, Failure};
 use crate::events::{
@@ -199,16 +198,11 @@ pub unsafe extern "C" fn pushbus_server_channel(
     })
 }
 
-#[derive(Serialize)]
-struct ChannelJson {
-    subscription_count: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_count: Option<usize>,
-}
-
-/// Lists the occupied channels of an app as JSON, like the HTTP API's `GET /channels`:
-/// `{"channels":{"presence-chat.1":{"subscription_count":2,"user_count":1},"orders":{"subscription_count":1}}}`
-/// (`user_count` for presence channels only).
+/// Lists the occupied channels of an app as JSON, keyed by name as in the HTTP API's
+/// `GET /channels`, each in the shape every face reports a channel:
+/// `{"channels":{"cache-prices":{"name":"cache-prices","occupied":true,"subscription_count":1,"cache":{"data":"{}","ttl":30}},"presence-chat.1":{"name":"presence-chat.1","occupied":true,"subscription_count":2,"user_count":1}}}`
+/// (`user_count` for presence channels only; `cache` for cache channels that keep an
+/// event: its data and the seconds it is kept still).
 ///
 /// `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
 /// NULL; `prefix` is NULL for every channel or a name prefix (`"presence-"`),
@@ -229,18 +223,10 @@ pub unsafe extern "C" fn pushbus_server_channels(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let prefix = opt_str_arg(prefix, prefix_len, "prefix")?.unwrap_or("");
-        let channels: std::collections::BTreeMap<String, ChannelJson> =
+        let channels: std::collections::BTreeMap<String, pushbus_core::ChannelInfo> =
             wait(handle.server.channels(app_id, prefix), QUERY_TIMEOUT)?
                 .into_iter()
-                .map(|c| {
-                    (
-                        c.name.to_string(),
-                        ChannelJson {
-                            subscription_count: c.subscription_count,
-                            user_count: c.user_count,
-                        },
-                    )
-                })
+                .map(|c| (c.name.to_string(), c))
                 .collect();
         let json = serde_json::json!({ "channels": channels }).to_string();
         out.write(to_c_string(json)?);
@@ -249,20 +235,13 @@ pub unsafe extern "C" fn pushbus_server_channels(
 }
 
 #[derive(Serialize)]
-struct MemberJson<'a> {
-    id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_info: Option<&'a RawValue>,
-}
-
-#[derive(Serialize)]
 struct MembersJson<'a> {
-    users: Vec<MemberJson<'a>>,
+    users: &'a [pushbus_core::Member],
 }
 
-/// Lists the members of a presence channel as JSON, sorted by user id:
-/// `{"users":[{"id":"1","user_info":{"name":"Taylor"}},{"id":"2"}]}` (`user_info`
-/// as the member's `channel_data` gave it, when it did).
+/// Lists the members of a presence channel as JSON, sorted by user id, each in the shape
+/// every face reports a member: `{"users":[{"id":"1","info":{"name":"Taylor"}},{"id":"2"}]}`
+/// (`info`: the `user_info` of the member's `channel_data`, when it had one).
 ///
 /// `server` is borrowed, not NULL; `app_id` and `channel` are pointer + length, UTF-8,
 /// borrowed, not NULL. On success writes to `*out_json` a string the caller frees with
@@ -284,15 +263,7 @@ pub unsafe extern "C" fn pushbus_server_members(
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let channel = str_arg(channel, channel_len, "channel")?;
         let members = wait(handle.server.members(app_id, channel), QUERY_TIMEOUT)?;
-        let doc = MembersJson {
-            users: members
-                .iter()
-                .map(|m| MemberJson {
-                    id: &m.id,
-                    user_info: m.info.as_deref(),
-                })
-                .collect(),
-        };
+        let doc = MembersJson { users: &members };
         let json = serde_json::to_string(&doc).map_err(|e| {
             Failure::new(
                 pushbus_result::InvalidArgument,

@@ -32,9 +32,49 @@ pub struct CachedEvent {
 }
 
 /// A presence member: its user id and the `user_info` its first connection joined
-/// with. Serialised as `{"id": "7", "info": {...}}` (`info` is `null` when absent).
+/// with. Serialised as `{"id": "7", "info": {...}}` (`info` left out when absent), the
+/// shape pusher-js gives a member.
 #[derive(Clone, Debug, Serialize)]
 pub struct Member {
     pub id: Arc<str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub info: Option<Arc<RawValue>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_every_face_shows() {
+        let info = RawValue::from_string(r#"{"name":"Ann"}"#.into()).unwrap();
+        let members = [
+            Member {
+                id: "5".into(),
+                info: Some(info.into()),
+            },
+            Member {
+                id: "6".into(),
+                info: None,
+            },
+        ];
+        assert_eq!(
+            serde_json::to_string(&members).unwrap(),
+            r#"[{"id":"5","info":{"name":"Ann"}},{"id":"6"}]"#
+        );
+        let channel = ChannelInfo {
+            name: "cache-prices".into(),
+            occupied: true,
+            subscription_count: 2,
+            user_count: None,
+            cache: Some(CachedEvent {
+                data: "{}".into(),
+                ttl: 30,
+            }),
+        };
+        assert_eq!(
+            serde_json::to_string(&channel).unwrap(),
+            r#"{"name":"cache-prices","occupied":true,"subscription_count":2,"cache":{"data":"{}","ttl":30}}"#
+        );
+    }
 }

@@ -85,6 +85,35 @@ impl EventKind {
             | EventKind::ClientEvent { channel, .. } => Some(channel),
         }
     }
+
+    /// The user: member events, and client events on presence channels.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            EventKind::MemberAdded { user_id, .. } | EventKind::MemberRemoved { user_id, .. } => {
+                Some(user_id)
+            }
+            EventKind::ClientEvent { user_id, .. } => user_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The connection: connection events and client events (the sender).
+    pub fn socket_id(&self) -> Option<&str> {
+        match self {
+            EventKind::ConnectionOpened { socket_id }
+            | EventKind::ConnectionClosed { socket_id }
+            | EventKind::ClientEvent { socket_id, .. } => Some(socket_id),
+            _ => None,
+        }
+    }
+
+    /// A client event's name and data string.
+    pub fn client_event(&self) -> Option<(&str, &str)> {
+        match self {
+            EventKind::ClientEvent { event, data, .. } => Some((event, data)),
+            _ => None,
+        }
+    }
 }
 
 /// A receiver of the embedders' stream ([`crate::Server::events`]).
@@ -108,5 +137,10 @@ mod tests {
             serde_json::json!({"app_id":"portal","name":"member_added","channel":"presence-x","user_id":"7"})
         );
         assert_eq!(e.kind.name(), "member_added");
+        assert_eq!(
+            (e.kind.channel(), e.kind.user_id(), e.kind.socket_id()),
+            (Some("presence-x"), Some("7"), None)
+        );
+        assert_eq!(e.kind.client_event(), None);
     }
 }
