@@ -42,7 +42,8 @@ pub(crate) struct Joined {
     pub channel_occupied: bool,
     /// Presence: this is the user's first connection in the channel anywhere.
     pub member_added: bool,
-    /// Presence: every member, this one included, for `subscription_succeeded`.
+    /// Presence: every member, this one included, for `subscription_succeeded`, in no
+    /// particular order.
     pub members: Option<Vec<Member>>,
 }
 
