@@ -153,19 +153,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let expected: u64 = (0..o.connections)
         .map(|i| published_to(i % channels, channels, next_seq))
         .sum();
-    let settle_until = tokio::time::Instant::now() + SETTLE;
-    while shared.delivered.load(Ordering::Relaxed) < expected {
-        let notified = shared.progress.notified();
-        if shared.delivered.load(Ordering::Relaxed) >= expected {
-            break;
-        }
-        if tokio::time::timeout_at(settle_until, notified)
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
+    settle(&shared.delivered, &shared.progress, expected, SETTLE).await;
     let _ = stop_tx.send(true);
     let mut distinct = 0u64;
     let mut duplicates = 0u64;

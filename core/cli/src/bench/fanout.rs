@@ -141,19 +141,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         .sum();
 
     // Wait for every expected delivery, or give up SETTLE after the last publish.
-    let settle_until = tokio::time::Instant::now() + SETTLE;
-    while shared.delivered.load(Ordering::Relaxed) < expected {
-        let notified = shared.progress.notified();
-        if shared.delivered.load(Ordering::Relaxed) >= expected {
-            break;
-        }
-        if tokio::time::timeout_at(settle_until, notified)
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
+    settle(&shared.delivered, &shared.progress, expected, SETTLE).await;
     let _ = stop_tx.send(true);
     let mut totals = ConnStats::default();
     let mut lost = 0u64;

@@ -520,6 +520,26 @@ pub fn raise_fd_limit() {
     }
 }
 
+/// Waits until `count` reaches `expected` (woken by `progress`), or `limit` has passed.
+async fn settle(
+    count: &std::sync::atomic::AtomicU64,
+    progress: &tokio::sync::Notify,
+    expected: u64,
+    limit: Duration,
+) {
+    use std::sync::atomic::Ordering;
+    let until = tokio::time::Instant::now() + limit;
+    while count.load(Ordering::Relaxed) < expected {
+        let notified = progress.notified();
+        if count.load(Ordering::Relaxed) >= expected {
+            break;
+        }
+        if tokio::time::timeout_at(until, notified).await.is_err() {
+            break;
+        }
+    }
+}
+
 /// Microseconds since `base`: the one clock publishers and receivers share.
 fn micros_since(base: Instant) -> u64 {
     base.elapsed().as_micros() as u64
