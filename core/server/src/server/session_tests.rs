@@ -63,6 +63,20 @@ where
     .unwrap_or_else(|_| panic!("no {event} within {WAIT:?}"))
 }
 
+/// A session of app `key` on a socket that bypassed the listener's HTTP upgrade.
+async fn serve_raw<S>(ws: WebSocketStream<S>, state: Arc<ServerState>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (guard, _done) = tokio::sync::mpsc::channel(1);
+    let hs = Handshake {
+        app_key: "key".into(),
+        protocol: Some("7".into()),
+        origin: None,
+    };
+    session::serve(ws, state, hs, guard).await;
+}
+
 fn socket_id(established: &Value) -> String {
     let data: Value = serde_json::from_str(established["data"].as_str().unwrap()).unwrap();
     data["socket_id"].as_str().unwrap().to_string()
@@ -149,13 +163,7 @@ async fn a_cancelled_session_leaves_nothing_behind() {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     let server_ws = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
     let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
-    let (guard, _done) = tokio::sync::mpsc::channel(1);
-    let hs = Handshake {
-        app_key: "key".into(),
-        protocol: Some("7".into()),
-        origin: None,
-    };
-    let task = tokio::spawn(session::serve(server_ws, state, hs, guard));
+    let task = tokio::spawn(serve_raw(server_ws, state));
     let id = socket_id(&next_event(&mut ws, "pusher:connection_established").await);
     join_presence(&mut ws, &id).await;
     assert_eq!(server.local_counts("app"), (1, 2));
@@ -234,13 +242,7 @@ async fn a_subscriber_receiving_without_a_pause_still_has_its_pongs_read() {
     };
     let server_ws = WebSocketStream::from_raw_socket(firehose, Role::Server, None).await;
     let mut ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
-    let (guard, _done) = tokio::sync::mpsc::channel(1);
-    let hs = Handshake {
-        app_key: "key".into(),
-        protocol: Some("7".into()),
-        origin: None,
-    };
-    tokio::spawn(session::serve(server_ws, server.state.clone(), hs, guard));
+    tokio::spawn(serve_raw(server_ws, server.state.clone()));
     next_event(&mut ws, "pusher:connection_established").await;
     ws.send(text(
         json!({"event":"pusher:subscribe","data":{"channel":"firehose"}}),
