@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::sync::{watch, Notify};
-use tokio_tungstenite::tungstenite::Message;
 
 use super::*;
 
@@ -295,30 +294,19 @@ async fn receive(
 ) -> (u64, u64) {
     let mut seen = std::collections::HashSet::with_capacity(capacity);
     let mut duplicates = 0u64;
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            msg = ws.next() => match msg {
-                Some(Ok(Message::Text(t))) => {
-                    if t.contains("\"event\":\"bench\"") {
-                        let now = micros_since(shared.base);
-                        let Some(stamp) = parse_payload(&t) else { continue };
-                        let phase = usize::from(stamp.worker == CHURN);
-                        shared.latencies[phase].record(index, now.saturating_sub(stamp.t));
-                        if !seen.insert(stamp.seq) {
-                            duplicates += 1;
-                            continue;
-                        }
-                        shared.delivered.fetch_add(1, Ordering::Relaxed);
-                        shared.progress.notify_waiters();
-                    } else if t.contains("\"pusher:ping\"") {
-                        let _ = ws.send(Message::Text(r#"{"event":"pusher:pong","data":{}}"#.into())).await;
-                    }
-                }
-                Some(Ok(_)) => {}
-                _ => break,
-            }
+    while let Some(t) = next_bench_frame(&mut ws, &mut stop).await {
+        let now = micros_since(shared.base);
+        let Some(stamp) = parse_payload(&t) else {
+            continue;
+        };
+        let phase = usize::from(stamp.worker == CHURN);
+        shared.latencies[phase].record(index, now.saturating_sub(stamp.t));
+        if !seen.insert(stamp.seq) {
+            duplicates += 1;
+            continue;
         }
+        shared.delivered.fetch_add(1, Ordering::Relaxed);
+        shared.progress.notify_waiters();
     }
     (seen.len() as u64, duplicates)
 }

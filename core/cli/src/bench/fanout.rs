@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{watch, Notify};
-use tokio_tungstenite::tungstenite::Message;
 
 use super::*;
 
@@ -231,45 +229,34 @@ async fn receive(
     let mut seen = vec![false; expected];
     // Highest per-worker sequence seen so far.
     let mut max_q: Vec<Option<u64>> = Vec::new();
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            msg = ws.next() => match msg {
-                Some(Ok(Message::Text(t))) => {
-                    if t.contains("\"event\":\"bench\"") {
-                        let now = micros_since(shared.base);
-                        let Some(stamp) = parse_payload(&t) else { continue };
-                        shared.latencies.record(index, now.saturating_sub(stamp.t));
-                        let seq = stamp.seq;
-                        match seen.get_mut(seq as usize) {
-                            Some(s) if *s => stats.duplicates += 1,
-                            Some(s) => {
-                                *s = true;
-                                stats.distinct += 1;
-                            }
-                            None => stats.duplicates += 1,
-                        }
-                        let w = stamp.worker as usize;
-                        if w >= max_q.len() && w < 4096 {
-                            max_q.resize(w + 1, None);
-                        }
-                        if let Some(m) = max_q.get_mut(w) {
-                            if m.is_some_and(|m| stamp.q < m) {
-                                stats.out_of_order += 1;
-                            }
-                            *m = (*m).max(Some(stamp.q));
-                        }
-                        shared.delivered.fetch_add(1, Ordering::Relaxed);
-                        shared.last_delivery_us.fetch_max(now, Ordering::Relaxed);
-                        shared.progress.notify_waiters();
-                    } else if t.contains("\"pusher:ping\"") {
-                        let _ = ws.send(Message::Text(r#"{"event":"pusher:pong","data":{}}"#.into())).await;
-                    }
-                }
-                Some(Ok(_)) => {}
-                _ => break,
+    while let Some(t) = next_bench_frame(&mut ws, &mut stop).await {
+        let now = micros_since(shared.base);
+        let Some(stamp) = parse_payload(&t) else {
+            continue;
+        };
+        shared.latencies.record(index, now.saturating_sub(stamp.t));
+        let seq = stamp.seq;
+        match seen.get_mut(seq as usize) {
+            Some(s) if *s => stats.duplicates += 1,
+            Some(s) => {
+                *s = true;
+                stats.distinct += 1;
             }
+            None => stats.duplicates += 1,
         }
+        let w = stamp.worker as usize;
+        if w >= max_q.len() && w < 4096 {
+            max_q.resize(w + 1, None);
+        }
+        if let Some(m) = max_q.get_mut(w) {
+            if m.is_some_and(|m| stamp.q < m) {
+                stats.out_of_order += 1;
+            }
+            *m = (*m).max(Some(stamp.q));
+        }
+        shared.delivered.fetch_add(1, Ordering::Relaxed);
+        shared.last_delivery_us.fetch_max(now, Ordering::Relaxed);
+        shared.progress.notify_waiters();
     }
     stats
 }

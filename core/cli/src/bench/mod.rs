@@ -306,6 +306,32 @@ async fn next_json(ws: &mut Ws, limit: Duration) -> Result<Value, String> {
     .map_err(|_| "timed out waiting for a frame".to_string())?
 }
 
+/// The next published bench event a subscriber gets, answering pings meanwhile;
+/// `None` once `stop` changes or the socket ends.
+async fn next_bench_frame(
+    ws: &mut Ws,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes> {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return None,
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    if t.contains("\"event\":\"bench\"") {
+                        return Some(t);
+                    }
+                    if t.contains("\"pusher:ping\"") {
+                        let pong = r#"{"event":"pusher:pong","data":{}}"#;
+                        let _ = ws.send(Message::Text(pong.into())).await;
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    }
+}
+
 /// Subscribes and waits for `subscription_succeeded` (answering pings meanwhile).
 async fn subscribe(
     ws: &mut Ws,
