@@ -106,6 +106,30 @@ impl Outbox {
         self.0.wake.notify_one();
     }
 
+    /// Queues a frame like [`Outbox::send`] but leaves the wake-up to the caller:
+    /// returns true when [`Outbox::wake`] is owed (this frame started a batch, or it
+    /// overflowed the queue).
+    pub fn send_quiet(&self, frame: Utf8Bytes) -> bool {
+        let mut state = self.lock();
+        if state.kill.is_some() || state.detached {
+            return false;
+        }
+        if state.queue.len() >= self.0.capacity {
+            state.kill = Some(Kill {
+                code: ErrorCode::OverCapacity,
+                message: "Connection too slow: outbound queue is full".into(),
+            });
+            return true;
+        }
+        state.queue.push_back(frame);
+        state.queue.len() == 1
+    }
+
+    /// Wakes the connection task for what [`Outbox::send_quiet`] queued.
+    pub fn wake(&self) {
+        self.0.wake.notify_one();
+    }
+
     /// Asks the connection to send `pusher:error` and close with `code`.
     pub fn close(&self, code: ErrorCode, message: impl Into<Cow<'static, str>>) {
         let mut state = self.lock();

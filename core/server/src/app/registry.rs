@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use futures_util::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -53,12 +53,51 @@ pub(crate) struct LocalChannel {
     /// Taken out of the registry (it emptied): whoever waited for its membership lock
     /// must look the channel up again.
     removed: AtomicBool,
+    /// Joins and leaves waiting for or holding the membership lock.
+    in_flight: AtomicUsize,
+    /// Connections owed a wake-up for `member_added`/`member_removed` frames queued
+    /// while other joins or leaves were waiting (see [`LocalChannel::deliver_membership`]).
+    deferred_wakes: Mutex<DeferredWakes>,
+}
+
+/// How many membership changes may queue frames without waking their receivers while
+/// more are waiting. In a join storm on a channel of N members each join queues a
+/// `member_added` for every member; woken for each, every member's connection wrote
+/// one frame per write (N writes per join). Deferred, it writes up to this many frames
+/// at once. It also bounds how long a frame may wait for its wake-up: this many joins.
+const MAX_DEFERRED_CHANGES: usize = 32;
+
+#[derive(Default)]
+struct DeferredWakes {
+    outboxes: Vec<Outbox>,
+    changes: usize,
 }
 
 /// A channel's membership lock, held while a join or leave is decided and applied.
 pub(crate) struct MembershipGuard {
     pub channel: Arc<LocalChannel>,
     _guard: OwnedMutexGuard<()>,
+    _in_flight: InFlight,
+}
+
+/// Counts one join or leave in [`LocalChannel::in_flight`] while it waits for or holds
+/// the membership lock; the last one out (also a cancelled wait) sends the deferred
+/// wake-ups.
+struct InFlight(Arc<LocalChannel>);
+
+impl InFlight {
+    fn new(channel: &Arc<LocalChannel>) -> InFlight {
+        channel.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(channel.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.wake_deferred();
+        }
+    }
 }
 
 impl LocalChannel {
@@ -69,6 +108,8 @@ impl LocalChannel {
             subscribers: RwLock::new(HashMap::new()),
             delivered: AtomicU64::new(0),
             removed: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            deferred_wakes: Mutex::new(DeferredWakes::default()),
         }
     }
 
@@ -102,6 +143,55 @@ impl LocalChannel {
         }
         self.delivered.fetch_add(1, Ordering::AcqRel);
         n
+    }
+
+    /// Delivers a membership change's frame (`member_added`, `member_removed`); called
+    /// with the membership lock held. While other joins or leaves wait for the lock,
+    /// the receivers' wake-ups are deferred until the last of them is done (or
+    /// [`MAX_DEFERRED_CHANGES`] changes have queued), so a storm's frames are written
+    /// many at a time; frames are queued at once either way, so order is unchanged.
+    pub fn deliver_membership(&self, frame: &Utf8Bytes, except: Option<SocketId>) {
+        if self.in_flight.load(Ordering::Acquire) <= 1 {
+            self.deliver(frame, except);
+            return;
+        }
+        let mut owed = Vec::new();
+        {
+            let subs = read(&self.subscribers);
+            for (id, outbox) in subs.iter() {
+                if Some(*id) != except && outbox.send_quiet(frame.clone()) {
+                    owed.push(outbox.clone());
+                }
+            }
+        }
+        self.delivered.fetch_add(1, Ordering::AcqRel);
+        let full = {
+            let mut deferred = self
+                .deferred_wakes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            deferred.outboxes.append(&mut owed);
+            deferred.changes += 1;
+            deferred.changes >= MAX_DEFERRED_CHANGES
+        };
+        if full {
+            self.wake_deferred();
+        }
+    }
+
+    /// Sends the wake-ups deferred by [`LocalChannel::deliver_membership`].
+    fn wake_deferred(&self) {
+        let outboxes = {
+            let mut deferred = self
+                .deferred_wakes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            deferred.changes = 0;
+            std::mem::take(&mut deferred.outboxes)
+        };
+        for outbox in outboxes {
+            outbox.wake();
+        }
     }
 }
 
@@ -159,11 +249,13 @@ impl Registry {
                     }
                 }
             };
+            let in_flight = InFlight::new(&channel);
             let guard = channel.membership.clone().lock_owned().await;
             if !channel.removed.load(Ordering::Acquire) {
                 return MembershipGuard {
                     channel,
                     _guard: guard,
+                    _in_flight: in_flight,
                 };
             }
         }
@@ -259,5 +351,79 @@ impl Inbound for Registry {
             }
         }
         closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::time::Duration;
+
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    /// A task waiting on `outbox` (its queue empty); resolves with the frames it was
+    /// woken for.
+    async fn waiting_reader(outbox: &Outbox) -> tokio::task::JoinHandle<usize> {
+        let outbox = outbox.clone();
+        let reader = tokio::spawn(async move {
+            let mut batch = VecDeque::new();
+            assert!(outbox.next(&mut batch).await.is_none());
+            batch.len()
+        });
+        // The test runtime has one thread: this runs the reader until it waits.
+        tokio::task::yield_now().await;
+        reader
+    }
+
+    #[tokio::test]
+    async fn deferred_wakes_are_sent_when_the_last_waiting_change_is_done() {
+        let registry = Registry::default();
+        let member = Outbox::new(SocketId::generate(), 64);
+        let holder = registry.lock_membership("presence-a").await;
+        holder.channel.add(&member, "succeeded".into());
+        member.take_all();
+        let reader = waiting_reader(&member).await;
+
+        // A second change waits for the lock: the first one's frame is queued but
+        // its wake-up deferred. That waiter is then cancelled, which must not lose it.
+        let mut waiter = Box::pin(registry.lock_membership("presence-a"));
+        assert!((&mut waiter).now_or_never().is_none());
+        holder
+            .channel
+            .deliver_membership(&"member_added".into(), None);
+        drop(holder);
+        drop(waiter);
+
+        let got = tokio::time::timeout(Duration::from_secs(5), reader)
+            .await
+            .expect("woken")
+            .unwrap();
+        assert_eq!(got, 1);
+    }
+
+    #[tokio::test]
+    async fn a_long_storm_wakes_every_max_deferred_changes() {
+        let registry = Registry::default();
+        let member = Outbox::new(SocketId::generate(), 4 * MAX_DEFERRED_CHANGES);
+        let holder = registry.lock_membership("presence-a").await;
+        holder.channel.add(&member, "succeeded".into());
+        member.take_all();
+        let reader = waiting_reader(&member).await;
+        let mut waiter = Box::pin(registry.lock_membership("presence-a"));
+        assert!((&mut waiter).now_or_never().is_none());
+        for _ in 0..MAX_DEFERRED_CHANGES {
+            holder
+                .channel
+                .deliver_membership(&"member_added".into(), None);
+        }
+        // Still held and still waited for: only the bound sent the wake-up.
+        let got = tokio::time::timeout(Duration::from_secs(5), reader)
+            .await
+            .expect("woken at the bound")
+            .unwrap();
+        assert!(got >= 1);
+        drop((holder, waiter));
     }
 }

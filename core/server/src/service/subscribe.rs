@@ -78,7 +78,7 @@ impl AppService {
         if joined.member_added {
             if let Some(m) = member {
                 let frame = protocol::member_added(channel, &m.user_id, m.user_info.as_deref());
-                ch.deliver(&frame, Some(socket));
+                ch.deliver_membership(&frame, Some(socket));
                 self.broadcast(channel, &frame, Some(socket));
             }
         }
@@ -118,7 +118,7 @@ impl AppService {
         }
         if let (true, Some(user)) = (left.member_removed, presence_user) {
             let frame = protocol::member_removed(channel, user);
-            ch.deliver(&frame, None);
+            ch.deliver_membership(&frame, None);
             self.broadcast(channel, &frame, None);
             self.emit(EventKind::MemberRemoved {
                 channel: ch.name.clone(),
