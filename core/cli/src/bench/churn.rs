@@ -1,6 +1,7 @@
 //! `churn`: N steady subscribers receive events at a steady rate while M other
 //! connections connect, subscribe (public, private, presence), unsubscribe and
 //! disconnect in a loop. One run has two phases of `--duration` each, calm then churn;
+//! (after a second of warm-up events whose latency is not recorded);
 //! publish-to-delivery latency of the steady subscribers is reported for each, so a
 //! subscribe storm stalling publishes shows as the churn p99 rising above the calm one.
 
@@ -19,6 +20,9 @@ const SETTLE: Duration = Duration::from_secs(10);
 /// The publisher's worker field carries the phase an event was published in.
 const CALM: u64 = 0;
 const CHURN: u64 = 1;
+/// Events of the first second, before the calm phase: delivered and counted, but
+/// their latency (new HTTP connections, first allocations) is not the calm phase's.
+const WARMUP: u64 = 2;
 
 struct Shared {
     base: Instant,
@@ -91,7 +95,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         .into_iter()
         .enumerate()
         .map(|(i, (ws, _))| {
-            let want = 2 * per_phase / channels + 2;
+            let want = (2 * per_phase + rate as usize) / channels + 2;
             tokio::spawn(receive(ws, i, want, shared.clone(), stop_rx.clone()))
         })
         .collect();
@@ -99,9 +103,21 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let meter = CpuMeter::start(o);
     let failures = Arc::new(AtomicU64::new(0));
 
+    let mut next_seq = 0u64;
+    let warm = publish_phase(
+        o,
+        &client,
+        &shared,
+        rate,
+        (rate.round() as usize).max(1),
+        WARMUP,
+        &mut next_seq,
+        &failures,
+    )
+    .await;
+
     // Calm phase.
     let calm_started = Instant::now();
-    let mut next_seq = 0u64;
     let calm = publish_phase(
         o,
         &client,
@@ -148,7 +164,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let _ = churn_stop_tx.send(true);
 
     // Every steady subscriber should have every published event of its channel.
-    let published = calm + churned;
+    let published = warm + calm + churned;
     let expected: u64 = (0..o.connections)
         .map(|i| published_to(i % channels, channels, next_seq))
         .sum();
@@ -299,8 +315,10 @@ async fn receive(
         let Some(stamp) = parse_payload(&t) else {
             continue;
         };
-        let phase = usize::from(stamp.worker == CHURN);
-        shared.latencies[phase].record(index, now.saturating_sub(stamp.t));
+        if stamp.worker != WARMUP {
+            let phase = usize::from(stamp.worker == CHURN);
+            shared.latencies[phase].record(index, now.saturating_sub(stamp.t));
+        }
         if !seen.insert(stamp.seq) {
             duplicates += 1;
             continue;
