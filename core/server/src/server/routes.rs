@@ -6,8 +6,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONNECTION, ORIGIN, UPGRADE};
-use hyper::{Request, Response, StatusCode};
+use hyper::header::{
+    HeaderValue, ALLOW, CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -52,6 +54,76 @@ fn header_has(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
+fn refusal(status: StatusCode, message: &str) -> HttpResponse {
+    http_api::json_response(status, serde_json::json!({ "error": message }).to_string())
+}
+
+/// Checks an upgrade request as RFC 6455 §4.2.1 asks; returns its `Sec-WebSocket-Key`
+/// or the answer that refuses it.
+fn check_upgrade(req: &Request<Incoming>) -> Result<HeaderValue, Box<HttpResponse>> {
+    if !header_has(req, CONNECTION, "upgrade") || !header_has(req, UPGRADE, "websocket") {
+        let mut resp = refusal(
+            StatusCode::UPGRADE_REQUIRED,
+            "This endpoint only accepts WebSocket connections",
+        );
+        resp.headers_mut()
+            .insert(UPGRADE, HeaderValue::from_static("websocket"));
+        resp.headers_mut()
+            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return Err(Box::new(resp));
+    }
+    if req.method() != Method::GET {
+        let mut resp = refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "A WebSocket upgrade must be a GET request",
+        );
+        resp.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET"));
+        return Err(Box::new(resp));
+    }
+    if req.version() < Version::HTTP_11 {
+        return Err(Box::new(refusal(
+            StatusCode::BAD_REQUEST,
+            "A WebSocket upgrade needs HTTP/1.1",
+        )));
+    }
+    if req.headers().get(HOST).is_none() {
+        return Err(Box::new(refusal(
+            StatusCode::BAD_REQUEST,
+            "A WebSocket upgrade needs a Host header",
+        )));
+    }
+    let version_ok = req
+        .headers()
+        .get(SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v.as_bytes() == b"13");
+    if !version_ok {
+        // §4.4: name the versions this server speaks.
+        let mut resp = refusal(
+            StatusCode::UPGRADE_REQUIRED,
+            "Unsupported Sec-WebSocket-Version: this server speaks version 13",
+        );
+        resp.headers_mut()
+            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return Err(Box::new(resp));
+    }
+    match req.headers().get(SEC_WEBSOCKET_KEY) {
+        Some(key) if is_websocket_key(key.as_bytes()) => Ok(key.clone()),
+        _ => Err(Box::new(refusal(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Key must be 16 bytes in base64",
+        ))),
+    }
+}
+
+/// A `Sec-WebSocket-Key`: the base64 encoding of 16 bytes (§4.1).
+fn is_websocket_key(key: &[u8]) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .is_ok_and(|bytes| bytes.len() == 16)
+}
+
 /// Answers a WebSocket upgrade on `/app/{key}` and hands the socket to its own task.
 /// App checks happen after the upgrade because pusher-js only understands errors sent
 /// over the socket.
@@ -61,24 +133,9 @@ fn upgrade(
     state: Arc<ServerState>,
     done: mpsc::Sender<()>,
 ) -> HttpResponse {
-    let key = req.headers().get("sec-websocket-key").cloned();
-    let version_ok = req
-        .headers()
-        .get("sec-websocket-version")
-        .is_some_and(|v| v.as_bytes() == b"13");
-    let (Some(key), true, true, true) = (
-        key,
-        version_ok,
-        header_has(&req, CONNECTION, "upgrade"),
-        header_has(&req, UPGRADE, "websocket"),
-    ) else {
-        let mut resp = http_api::json_response(
-            StatusCode::UPGRADE_REQUIRED,
-            r#"{"error":"This endpoint only accepts WebSocket connections"}"#.into(),
-        );
-        resp.headers_mut()
-            .insert(UPGRADE, HeaderValue::from_static("websocket"));
-        return resp;
+    let key = match check_upgrade(&req) {
+        Ok(key) => key,
+        Err(resp) => return *resp,
     };
     let protocol = req.uri().query().and_then(|q| {
         http_api::query_params(q)

@@ -181,12 +181,9 @@ where
         reason: message.to_string().into(),
     };
     if ws.close(Some(frame)).await.is_ok() {
-        // Read until the client answers the close, so the TCP close is clean.
-        let _ = timeout(CLOSE_REPLY_WAIT, async {
-            while let Some(Ok(_)) = ws.next().await {}
-        })
-        .await;
+        await_close_reply(ws).await;
     }
+    linger(ws).await;
 }
 
 /// What the connection loop does after one wake-up.
@@ -194,7 +191,18 @@ enum Step {
     Continue,
     Flush,
     Write,
-    TooLarge,
+}
+
+/// How a session ends.
+enum End {
+    /// The socket failed or the client went away without a close frame.
+    Gone,
+    /// The server closes (a `pusher:error` code).
+    Kill(Kill),
+    /// The client sent a close frame: answer it (tungstenite queued the answer).
+    ClientClosed,
+    /// The client broke RFC 6455 or sent more than allowed: close with this code.
+    Violation(CloseCode, &'static str),
 }
 
 /// A batch smaller than this waits for scheduler rounds (at most `COALESCE_ROUNDS`,
@@ -260,7 +268,7 @@ impl Session {
         let mut batch = VecDeque::new();
         // Nothing large (a tungstenite message or error) is held across an `.await`
         // here: the future's size is every idle connection's memory.
-        let kill = loop {
+        let end = loop {
             let can_read = self
                 .op
                 .as_ref()
@@ -269,7 +277,7 @@ impl Session {
             // have its own frames (pongs, unsubscribes) read.
             let step = tokio::select! {
                 kill = outbox.next(&mut batch) => match kill {
-                    Some(kill) => break Some(kill),
+                    Some(kill) => break End::Kill(kill),
                     None => Step::Write,
                 },
                 done = op_done(&mut self.op), if self.op.is_some() => {
@@ -293,8 +301,18 @@ impl Session {
                         // Binary frames are not part of the protocol; they only count
                         // as activity.
                         Some(Ok(Message::Binary(_) | Message::Pong(_) | Message::Frame(_))) => Step::Continue,
-                        Some(Err(WsError::Capacity(_))) => Step::TooLarge,
-                        Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
+                        Some(Ok(Message::Close(_))) => break End::ClientClosed,
+                        Some(Err(WsError::Capacity(_))) => {
+                            break End::Violation(CloseCode::Size, "Message too large")
+                        }
+                        Some(Err(WsError::Utf8(_))) => {
+                            break End::Violation(CloseCode::Invalid, "Invalid UTF-8 in a text frame")
+                        }
+                        Some(Err(WsError::Protocol(e))) => {
+                            log::debug!("{}: protocol violation: {e}", self.socket_id);
+                            break End::Violation(CloseCode::Protocol, "WebSocket protocol violation")
+                        }
+                        Some(Err(_)) | None => break End::Gone,
                     }
                 }
             };
@@ -302,14 +320,8 @@ impl Session {
                 Step::Continue => {}
                 Step::Flush => {
                     if ws.flush().await.is_err() {
-                        break None;
+                        break End::Gone;
                     }
-                }
-                Step::TooLarge => {
-                    let closing =
-                        Box::pin(close_with(&mut ws, CloseCode::Size, "Message too large"));
-                    closing.await;
-                    break None;
                 }
                 Step::Write => {
                     // A small batch lets the tasks queued before this one run first,
@@ -332,11 +344,11 @@ impl Session {
                         r = write_batch(&mut ws, &mut batch) => r.is_ok(),
                         // Closed while stuck writing (the sweep's write timeout,
                         // terminate, shutdown): stop writing and close.
-                        kill = outbox.killed() => break Some(kill),
+                        kill = outbox.killed() => break End::Kill(kill),
                     };
                     outbox.set_writing(false);
                     if !written {
-                        break None;
+                        break End::Gone;
                     }
                     if batch.capacity() > 64 {
                         // Give back the memory of a burst.
@@ -345,9 +357,12 @@ impl Session {
                 }
             }
         };
-        if let Some(kill) = kill {
-            let finishing = Box::pin(finish(&mut ws, &outbox, kill));
-            finishing.await;
+        // Boxed: the closing futures would otherwise be part of every idle session.
+        match end {
+            End::Gone => {}
+            End::Kill(kill) => Box::pin(finish(&mut ws, &outbox, kill)).await,
+            End::ClientClosed => Box::pin(answer_close(&mut ws)).await,
+            End::Violation(code, reason) => Box::pin(close_with(&mut ws, code, reason)).await,
         }
         // `Drop` leaves the app's state.
     }
@@ -802,6 +817,8 @@ where
     .await;
 }
 
+/// Closes with a WebSocket close code (a protocol violation, a message too large):
+/// the close frame, the client's answer if it gives one, then a graceful end.
 async fn close_with<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -811,7 +828,67 @@ where
             code,
             reason: reason.into(),
         };
-        let _ = ws.close(Some(frame)).await;
+        if ws.close(Some(frame)).await.is_ok() {
+            await_close_reply(ws).await;
+        }
+        linger(ws).await;
+    })
+    .await;
+}
+
+/// Answers the client's close frame (RFC 6455 §5.5.1: tungstenite queued the answer,
+/// with the client's code, or 1002 for a code that is not allowed), then ends.
+async fn answer_close<S>(ws: &mut WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = timeout(CLOSE_GRACE, async {
+        if ws.flush().await.is_ok() {
+            linger(ws).await;
+        }
+    })
+    .await;
+}
+
+/// Reads until the client answers a close frame we sent (or gives up), so that the
+/// TCP close is clean.
+async fn await_close_reply<S>(ws: &mut WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = timeout(CLOSE_REPLY_WAIT, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
+/// Input read and discarded after the close, at most (see [`linger`]).
+const LINGER_BYTES: usize = 1 << 20;
+
+/// Ends the TCP connection so that what was written last (a close frame) arrives.
+/// Closing a socket whose input was not all read makes the kernel send a reset, which
+/// discards what the client had not read yet: a client still sending (an oversized
+/// message) would never see its 1009. So: shut down the write side, then read and
+/// discard until the client closes too, for at most [`CLOSE_REPLY_WAIT`] and
+/// [`LINGER_BYTES`].
+async fn linger<S>(ws: &mut WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = ws.get_mut();
+    let _ = timeout(CLOSE_REPLY_WAIT, async {
+        if stream.shutdown().await.is_err() {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        let mut total = 0;
+        while total < LINGER_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
     })
     .await;
 }
