@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::limits::MAX_USER_ID_LENGTH;
+use crate::limits::{MAX_USER_ID_LENGTH, MAX_USER_INFO_DEPTH};
 
 /// Who a socket is in a presence channel, from its verified `channel_data`.
 #[derive(Clone, Debug)]
@@ -18,31 +18,83 @@ pub struct PresenceMember {
 
 impl PresenceMember {
     /// Parses presence `channel_data`: `user_id` (a string, or a number as Pusher
-    /// allows, kept as a string; 1 to 128 characters) and optional `user_info`. The
-    /// error says why, for the client (and for an auth endpoint about to sign it).
+    /// allows, kept as the decimal text sent so that large ids stay distinct; 1 to 128
+    /// characters, no control characters) and optional `user_info` (nested at most
+    /// [`MAX_USER_INFO_DEPTH`] deep). The error says why, for the client (and for an
+    /// auth endpoint about to sign it).
     pub fn from_channel_data(channel_data: &str) -> Result<PresenceMember, String> {
         #[derive(Deserialize)]
-        struct ChannelData {
-            user_id: Value,
+        struct ChannelData<'a> {
+            #[serde(borrow)]
+            user_id: &'a RawValue,
             user_info: Option<Box<RawValue>>,
         }
         let parsed: ChannelData = serde_json::from_str(channel_data)
             .map_err(|e| format!("channel_data is not valid JSON with a user_id: {e}"))?;
-        let user_id = match parsed.user_id {
-            Value::String(s) => s,
-            Value::Number(n) => n.to_string(),
+        let raw = parsed.user_id.get();
+        let user_id = match raw.as_bytes().first() {
+            Some(b'"') => serde_json::from_str::<String>(raw).map_err(|e| e.to_string())?,
+            Some(b'-' | b'0'..=b'9') => raw.to_string(),
             _ => return Err("channel_data user_id must be a string or a number".into()),
         };
-        if user_id.is_empty() || user_id.len() > MAX_USER_ID_LENGTH {
+        if user_id.is_empty() || user_id.chars().count() > MAX_USER_ID_LENGTH {
             return Err(format!(
                 "channel_data user_id must be 1 to {MAX_USER_ID_LENGTH} characters"
             ));
         }
+        check_user_id(&user_id).map_err(|e| format!("channel_data {e}"))?;
+        check_depth(parsed.user_info.as_deref()).map_err(|e| format!("channel_data {e}"))?;
         Ok(PresenceMember {
             user_id: user_id.into(),
             user_info: parsed.user_info.map(Arc::from),
         })
     }
+}
+
+/// Refuses control characters (NUL, newlines …): ids end up in logs, headers of
+/// webhooks and other clients' member lists.
+fn check_user_id(id: &str) -> Result<(), &'static str> {
+    if id.chars().any(char::is_control) {
+        return Err("user id must not contain control characters");
+    }
+    Ok(())
+}
+
+/// Refuses `user_info` nested deeper than [`MAX_USER_INFO_DEPTH`].
+fn check_depth(info: Option<&RawValue>) -> Result<(), String> {
+    match info {
+        Some(info) if json_depth(info.get()) > MAX_USER_INFO_DEPTH => Err(format!(
+            "user_info must not be nested more than {MAX_USER_INFO_DEPTH} levels deep"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The deepest nesting of arrays and objects in valid JSON text.
+fn json_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// A signed-in user, from the verified `user_data` of its sign-in.
@@ -63,16 +115,24 @@ impl SignedInUser {
             id: Value,
             user_info: Option<Box<RawValue>>,
         }
-        match serde_json::from_str::<UserData>(user_data) {
-            Ok(UserData {
-                id: Value::String(id),
-                user_info,
-            }) if !id.is_empty() => Ok(SignedInUser {
-                id: id.into(),
-                info: user_info.map(Arc::from),
-            }),
-            _ => Err("user_data must be JSON with a non-empty string id"),
+        const BAD: &str = "user_data must be JSON with a non-empty string id";
+        let Ok(UserData {
+            id: Value::String(id),
+            user_info,
+        }) = serde_json::from_str::<UserData>(user_data)
+        else {
+            return Err(BAD);
+        };
+        if id.is_empty() {
+            return Err(BAD);
         }
+        check_user_id(&id).map_err(|_| "user_data id must not contain control characters")?;
+        check_depth(user_info.as_deref())
+            .map_err(|_| "user_data user_info must not be nested more than 32 levels deep")?;
+        Ok(SignedInUser {
+            id: id.into(),
+            info: user_info.map(Arc::from),
+        })
     }
 }
 
@@ -98,5 +158,56 @@ mod tests {
         assert!(PresenceMember::from_channel_data(r#"{"user_id":true}"#).is_err());
         assert!(PresenceMember::from_channel_data(r#"{"user_id":""}"#).is_err());
         assert!(PresenceMember::from_channel_data("nope").is_err());
+    }
+
+    #[test]
+    fn numeric_user_ids_keep_their_text() {
+        let a = PresenceMember::from_channel_data(r#"{"user_id":123456789012345678901234567890}"#)
+            .unwrap();
+        let b = PresenceMember::from_channel_data(r#"{"user_id":123456789012345678901234567891}"#)
+            .unwrap();
+        assert_eq!(&*a.user_id, "123456789012345678901234567890");
+        assert_ne!(a.user_id, b.user_id);
+        assert_eq!(
+            &*PresenceMember::from_channel_data(r#"{"user_id":-7}"#)
+                .unwrap()
+                .user_id,
+            "-7"
+        );
+        assert!(PresenceMember::from_channel_data(r#"{"user_id":null}"#).is_err());
+        assert!(PresenceMember::from_channel_data(r#"{"user_id":[1]}"#).is_err());
+    }
+
+    #[test]
+    fn control_characters_and_deep_user_info_are_refused() {
+        for id in [r#""a\u0000b""#, r#""a\nb""#, r#""\u007f""#] {
+            let err =
+                PresenceMember::from_channel_data(&format!(r#"{{"user_id":{id}}}"#)).unwrap_err();
+            assert!(err.contains("control characters"), "{err}");
+        }
+        let deep = format!("{}{}", "[".repeat(3000), "]".repeat(3000));
+        let err =
+            PresenceMember::from_channel_data(&format!(r#"{{"user_id":"1","user_info":{deep}}}"#))
+                .unwrap_err();
+        assert!(err.contains("nested"), "{err}");
+        let ok = format!(
+            "{}{}",
+            "[".repeat(MAX_USER_INFO_DEPTH),
+            "]".repeat(MAX_USER_INFO_DEPTH)
+        );
+        assert!(PresenceMember::from_channel_data(&format!(
+            r#"{{"user_id":"1","user_info":{ok}}}"#
+        ))
+        .is_ok());
+        // Brackets inside strings are not nesting.
+        let text = format!(
+            r#"{{"user_id":"1","user_info":{{"s":"{}"}}}}"#,
+            "[".repeat(100)
+        );
+        assert!(PresenceMember::from_channel_data(&text).is_ok());
+        assert!(SignedInUser::from_user_data(r#"{"id":"a\nb"}"#).is_err());
+        assert!(
+            SignedInUser::from_user_data(&format!(r#"{{"id":"a","user_info":{deep}}}"#)).is_err()
+        );
     }
 }
