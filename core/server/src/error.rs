@@ -48,6 +48,12 @@ pub enum Error {
     RequestTooLarge {
         max: usize,
     },
+    /// The request body did not arrive in time.
+    RequestTimeout {
+        secs: u64,
+    },
+    /// Too many request bodies are being received at once.
+    Busy,
     Config(ConfigError),
     Bind {
         addr: String,
@@ -168,7 +174,9 @@ impl Error {
             | Error::InvalidInfo(_)
             | Error::RouteNotFound
             | Error::MethodNotAllowed
-            | Error::RequestTooLarge { .. } => Code::InvalidArgument,
+            | Error::RequestTooLarge { .. }
+            | Error::RequestTimeout { .. } => Code::InvalidArgument,
+            Error::Busy => Code::Timeout,
         }
     }
 
@@ -180,7 +188,8 @@ impl Error {
             Error::Unauthorized(_) => 401,
             Error::DataTooLarge { .. } | Error::RequestTooLarge { .. } => 413,
             Error::MethodNotAllowed => 405,
-            Error::Backend(_) => 503,
+            Error::RequestTimeout { .. } => 408,
+            Error::Backend(_) | Error::Busy => 503,
             Error::Config(_) | Error::Bind { .. } | Error::AlreadyStarted | Error::NotRunning => {
                 500
             }
@@ -229,6 +238,10 @@ impl fmt::Display for Error {
             Error::RequestTooLarge { max } => {
                 write!(f, "Request body too large (at most {max} bytes)")
             }
+            Error::RequestTimeout { secs } => {
+                write!(f, "Request body not received within {secs} s")
+            }
+            Error::Busy => f.write_str("Server busy: too many request bodies in flight"),
             Error::Config(e) => write!(f, "Invalid configuration: {e}"),
             Error::Bind { addr, source } => write!(f, "Cannot listen on {addr}: {source}"),
             Error::AlreadyStarted => f.write_str("Server already started"),

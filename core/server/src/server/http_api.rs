@@ -8,7 +8,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -107,20 +107,7 @@ async fn handle_inner(
     let method = req.method().as_str().to_string();
     let raw_query = req.uri().query().unwrap_or("").to_string();
     let max = state.config.max_request_size;
-    let body = match Limited::new(req.into_body(), max).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Err(Error::RequestTooLarge { max })
-        }
-        Err(_) => {
-            return Err(Error::MalformedJson(
-                "request body could not be read".into(),
-            ))
-        }
-    };
+    let body = super::body::read(req.into_body(), max, &state.bodies).await?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -7,6 +7,7 @@
 //! WebSocket; each task holds a clone of an mpsc sender, so "all senders dropped" means
 //! everything has finished (the mini-redis pattern).
 
+mod body;
 mod http_api;
 mod listener;
 mod routes;

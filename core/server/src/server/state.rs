@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::body::BodyBudget;
 use crate::config::Config;
 use crate::error::Error;
 use crate::lifecycle::stream::Lifecycle;
@@ -17,6 +18,8 @@ pub(crate) struct ServerState {
     pub lifecycle: Arc<Lifecycle>,
     /// Set at shutdown, so that a WebSocket upgraded in the meantime is told 4200 too.
     shutting_down: AtomicBool,
+    /// HTTP API request bodies being received.
+    pub bodies: BodyBudget,
 }
 
 impl ServerState {
@@ -36,6 +39,7 @@ impl ServerState {
             apps_by_key,
             lifecycle,
             shutting_down: AtomicBool::new(false),
+            bodies: BodyBudget::default(),
         }
     }
 
