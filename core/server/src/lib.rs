@@ -37,6 +37,8 @@ pub mod error;
 mod lifecycle;
 pub mod limits;
 mod log;
+#[cfg(test)]
+mod parser_properties;
 mod protocol;
 mod server;
 mod service;
