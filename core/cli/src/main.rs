@@ -1,6 +1,7 @@
 //! The `pushbus` command: `pushbus serve` runs the server, `pushbus bench` loads one.
 
 mod bench;
+mod memory;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -186,6 +187,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    memory::give_back_periodically();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
