@@ -554,3 +554,104 @@ async fn a_body_too_large_gets_413_while_the_client_still_sends() {
     drop((reader, sending.await.unwrap()));
     server.shutdown().await.unwrap();
 }
+
+/// Joins `presence-room` as `channel_data`; returns the answer's event name and data.
+async fn join_presence(addr: SocketAddr, channel_data: &str) -> (Ws, String, String) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/app/key"))
+        .await
+        .unwrap();
+    let socket_id = timeout(WAIT, async {
+        loop {
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                if v["event"] == "pusher:connection_established" {
+                    let data: serde_json::Value =
+                        serde_json::from_str(v["data"].as_str().unwrap()).unwrap();
+                    return data["socket_id"].as_str().unwrap().to_string();
+                }
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let auth = pushbus::auth::authorize_channel(
+        "key",
+        "secret",
+        &socket_id,
+        "presence-room",
+        Some(channel_data),
+    );
+    let subscribe = json!({"event":"pusher:subscribe","data":{
+        "channel":"presence-room","auth":auth,"channel_data":channel_data}});
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .unwrap();
+    let (event, data) = timeout(WAIT, async {
+        loop {
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                let event = v["event"].as_str().unwrap_or("").to_string();
+                if event.contains("subscription") {
+                    return (event, v["data"].to_string());
+                }
+            }
+        }
+    })
+    .await
+    .unwrap();
+    (ws, event, data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_data_that_would_poison_members_is_refused() {
+    let server = common::server();
+    let addr = server.start().await.unwrap();
+    let (mut member, event, _) = join_presence(addr, r#"{"user_id":"alice"}"#).await;
+    assert_eq!(event, "pusher_internal:subscription_succeeded");
+
+    let deep = format!("{}{}", "[".repeat(3000), "]".repeat(3000));
+    let poisons = [
+        format!(r#"{{"user_id":"mallory","user_info":{deep}}}"#),
+        r#"{"user_id":"mal\u0000lory"}"#.to_string(),
+        r#"{"user_id":"mal\nlory"}"#.to_string(),
+    ];
+    for poison in &poisons {
+        let (_ws, event, data) = join_presence(addr, poison).await;
+        assert_eq!(event, "pusher:subscription_error", "{poison:.60}");
+        assert!(
+            data.contains("nested") || data.contains("control"),
+            "{data}"
+        );
+    }
+    // Large numeric ids stay distinct: two members, not one.
+    let (_a, event_a, _) =
+        join_presence(addr, r#"{"user_id":123456789012345678901234567890}"#).await;
+    let (_b, event_b, data_b) =
+        join_presence(addr, r#"{"user_id":123456789012345678901234567891}"#).await;
+    assert_eq!(event_a, "pusher_internal:subscription_succeeded");
+    assert_eq!(event_b, "pusher_internal:subscription_succeeded");
+    assert!(
+        data_b.contains("123456789012345678901234567890"),
+        "{data_b}"
+    );
+    assert!(
+        data_b.contains("123456789012345678901234567891"),
+        "{data_b}"
+    );
+
+    // The first member heard of the two numeric members and of nobody refused.
+    let mut added = Vec::new();
+    timeout(WAIT, async {
+        while added.len() < 2 {
+            if let Some(Ok(Message::Text(t))) = member.next().await {
+                if t.contains("member_added") {
+                    added.push(t.to_string());
+                }
+            }
+        }
+    })
+    .await
+    .expect("two member_added");
+    assert!(added.iter().all(|t| !t.contains("mal")), "{added:?}");
+    server.shutdown().await.unwrap();
+}
