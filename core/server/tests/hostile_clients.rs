@@ -18,6 +18,9 @@ mod common;
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// The tests count this process's file descriptors, so they run one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const UPGRADE: &str = "GET /app/key?protocol=7 HTTP/1.1\r\nHost: localhost\r\n\
     Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
@@ -219,8 +222,11 @@ async fn canary_receives(server: &pushbus::Server, canary: &mut Ws, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clients_close_is_answered_with_its_code() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = common::server();
     let addr = server.start().await.unwrap();
+    let mut canary = subscriber(addr).await;
+    let baseline = open_fds();
     for code in [1000u16, 1001, 3000, 4000, 4999] {
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/app/key"))
             .await
@@ -243,11 +249,15 @@ async fn a_clients_close_is_answered_with_its_code() {
     let mut raw = Raw::websocket(addr).await;
     raw.send(&frame(0x88, &[], true)).await;
     assert_eq!(raw.ending().await, Ending::Clean(None));
+    drop(raw);
+    canary_receives(&server, &mut canary, 0).await;
+    fds_return_to(baseline).await;
     server.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protocol_violations_get_1002_or_1007_then_a_clean_close() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = common::server();
     let addr = server.start().await.unwrap();
     let mut canary = subscriber(addr).await;
@@ -298,6 +308,7 @@ async fn protocol_violations_get_1002_or_1007_then_a_clean_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_message_gets_1009_while_the_client_still_sends() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = common::server();
     let addr = server.start().await.unwrap();
     let mut canary = subscriber(addr).await;
@@ -374,8 +385,11 @@ async fn http(addr: SocketAddr, request: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_upgrades_are_refused_with_the_right_status() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = common::server();
     let addr = server.start().await.unwrap();
+    let mut canary = subscriber(addr).await;
+    let baseline = open_fds();
     let with = |line: &str, headers: &[&str]| {
         let mut r = format!("{line}\r\n");
         for h in headers {
@@ -453,11 +467,14 @@ async fn malformed_upgrades_are_refused_with_the_right_status() {
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    canary_receives(&server, &mut canary, 0).await;
+    fds_return_to(baseline).await;
     server.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_bodies_that_never_finish_are_answered_408_and_closed() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = common::server();
     let addr = server.start().await.unwrap();
     let mut canary = subscriber(addr).await;
@@ -507,8 +524,11 @@ async fn request_bodies_that_never_finish_are_answered_408_and_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_too_large_gets_413_while_the_client_still_sends() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = common::server();
     let addr = server.start().await.unwrap();
+    let mut canary = subscriber(addr).await;
+    let baseline = open_fds();
     // 600 KiB against the 256 KiB default, sent in pieces.
     let body = vec![b'a'; 600 * 1024];
     let head = format!(
@@ -552,6 +572,8 @@ async fn a_body_too_large_gets_413_while_the_client_still_sends() {
     );
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     drop((reader, sending.await.unwrap()));
+    canary_receives(&server, &mut canary, 0).await;
+    fds_return_to(baseline).await;
     server.shutdown().await.unwrap();
 }
 
@@ -604,6 +626,7 @@ async fn join_presence(addr: SocketAddr, channel_data: &str) -> (Ws, String, Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_data_that_would_poison_members_is_refused() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = common::server();
     let addr = server.start().await.unwrap();
     let (mut member, event, _) = join_presence(addr, r#"{"user_id":"alice"}"#).await;
