@@ -38,6 +38,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (unit, auth vectors, embedding API)"
 cargo test --workspace
 
+step "bounded fuzz run of the parsers (AFL++ via cargo-afl, scripts/fuzz.sh)"
+bash scripts/fuzz.sh 30
+
 step "build the pushbus binary"
 cargo build -p pushbus-cli
 

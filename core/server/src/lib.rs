@@ -53,6 +53,22 @@ pub use protocol::ErrorCode;
 pub use server::Server;
 pub use views::{CachedEvent, ChannelInfo, Member};
 
+/// The parsers of outside input, for the fuzzer (`core/fuzz`); not part of the API.
+#[doc(hidden)]
+pub mod fuzz_support {
+    pub use crate::protocol::frames::parse_client_frame;
+
+    /// Parses presence `channel_data`; whether it was accepted.
+    pub fn channel_data(text: &str) -> bool {
+        crate::protocol::identity::PresenceMember::from_channel_data(text).is_ok()
+    }
+
+    /// Parses sign-in `user_data`; whether it was accepted.
+    pub fn user_data(text: &str) -> bool {
+        crate::protocol::identity::SignedInUser::from_user_data(text).is_ok()
+    }
+}
+
 /// Internals for the crate's own benchmarks (`benches/`); not part of the API.
 #[doc(hidden)]
 pub mod bench_support {
