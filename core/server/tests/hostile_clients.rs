@@ -220,13 +220,49 @@ async fn canary_receives(server: &pushbus::Server, canary: &mut Ws, n: usize) {
     expect_text(canary, &data).await;
 }
 
+/// One attack's surroundings: a server of its own, a subscriber that must keep
+/// receiving, and this process's descriptor count before the attack.
+struct Arena {
+    _one: tokio::sync::MutexGuard<'static, ()>,
+    server: pushbus::Server,
+    addr: SocketAddr,
+    canary: Ws,
+    baseline: usize,
+}
+
+impl Arena {
+    async fn open() -> Arena {
+        let one = ONE_AT_A_TIME.lock().await;
+        let server = common::server();
+        let addr = server.start().await.unwrap();
+        let canary = subscriber(addr).await;
+        Arena {
+            _one: one,
+            server,
+            addr,
+            canary,
+            baseline: open_fds(),
+        }
+    }
+
+    /// The canary still receives (event `n`).
+    async fn canary_receives(&mut self, n: usize) {
+        canary_receives(&self.server, &mut self.canary, n).await;
+    }
+
+    /// After the attack: the canary still receives, descriptors are back, and the
+    /// server shuts down cleanly.
+    async fn close(mut self) {
+        self.canary_receives(usize::MAX).await;
+        fds_return_to(self.baseline).await;
+        self.server.shutdown().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clients_close_is_answered_with_its_code() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let server = common::server();
-    let addr = server.start().await.unwrap();
-    let mut canary = subscriber(addr).await;
-    let baseline = open_fds();
+    let arena = Arena::open().await;
+    let addr = arena.addr;
     for code in [1000u16, 1001, 3000, 4000, 4999] {
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/app/key"))
             .await
@@ -250,18 +286,13 @@ async fn a_clients_close_is_answered_with_its_code() {
     raw.send(&frame(0x88, &[], true)).await;
     assert_eq!(raw.ending().await, Ending::Clean(None));
     drop(raw);
-    canary_receives(&server, &mut canary, 0).await;
-    fds_return_to(baseline).await;
-    server.shutdown().await.unwrap();
+    arena.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protocol_violations_get_1002_or_1007_then_a_clean_close() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let server = common::server();
-    let addr = server.start().await.unwrap();
-    let mut canary = subscriber(addr).await;
-    let baseline = open_fds();
+    let mut arena = Arena::open().await;
+    let addr = arena.addr;
     let long_reason = close_payload(1000, &[b'r'; 124]);
     let attacks: Vec<(&str, Vec<u8>, u16)> = vec![
         ("reserved data opcode", frame(0x83, b"x", true), 1002),
@@ -300,19 +331,15 @@ async fn protocol_violations_get_1002_or_1007_then_a_clean_close() {
         let mut raw = Raw::websocket(addr).await;
         raw.send(&bytes).await;
         assert_eq!(raw.ending().await, Ending::Clean(Some(code)), "{name}");
-        canary_receives(&server, &mut canary, i).await;
+        arena.canary_receives(i).await;
     }
-    fds_return_to(baseline).await;
-    server.shutdown().await.unwrap();
+    arena.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_message_gets_1009_while_the_client_still_sends() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let server = common::server();
-    let addr = server.start().await.unwrap();
-    let mut canary = subscriber(addr).await;
-    let baseline = open_fds();
+    let arena = Arena::open().await;
+    let addr = arena.addr;
     let raw = Raw::websocket(addr).await;
     // A header announcing 512 KiB (the limit is 10,000 bytes), then the body in
     // pieces while the server has already refused it.
@@ -349,9 +376,7 @@ async fn an_oversized_message_gets_1009_while_the_client_still_sends() {
     assert_eq!(close, 1009);
     assert_eq!(ending, "eof", "the close is followed by a FIN, not a reset");
     drop((reader, sending.await.unwrap()));
-    canary_receives(&server, &mut canary, 0).await;
-    fds_return_to(baseline).await;
-    server.shutdown().await.unwrap();
+    arena.close().await;
 }
 
 /// Takes one complete server frame (opcode, payload) off the front of `buf`.
@@ -385,11 +410,8 @@ async fn http(addr: SocketAddr, request: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_upgrades_are_refused_with_the_right_status() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let server = common::server();
-    let addr = server.start().await.unwrap();
-    let mut canary = subscriber(addr).await;
-    let baseline = open_fds();
+    let arena = Arena::open().await;
+    let addr = arena.addr;
     let with = |line: &str, headers: &[&str]| {
         let mut r = format!("{line}\r\n");
         for h in headers {
@@ -467,18 +489,13 @@ async fn malformed_upgrades_are_refused_with_the_right_status() {
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    canary_receives(&server, &mut canary, 0).await;
-    fds_return_to(baseline).await;
-    server.shutdown().await.unwrap();
+    arena.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_bodies_that_never_finish_are_answered_408_and_closed() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let server = common::server();
-    let addr = server.start().await.unwrap();
-    let mut canary = subscriber(addr).await;
-    let baseline = open_fds();
+    let mut arena = Arena::open().await;
+    let addr = arena.addr;
     let started = Instant::now();
     let post = "POST /apps/app/events HTTP/1.1\r\nHost: localhost\r\n\
         Content-Type: application/json\r\n";
@@ -502,7 +519,7 @@ async fn request_bodies_that_never_finish_are_answered_408_and_closed() {
         );
         held.push(Raw::connect(addr, &format!("{post}Content-Length: 50\r\n\r\n")).await);
     }
-    canary_receives(&server, &mut canary, 0).await;
+    arena.canary_receives(0).await;
     for raw in &mut held {
         let head = raw.http_head().await;
         assert!(head.starts_with("HTTP/1.1 408"), "{head}");
@@ -517,18 +534,13 @@ async fn request_bodies_that_never_finish_are_answered_408_and_closed() {
         while raw.fill().await.unwrap_or(0) > 0 {}
     }
     drop(held);
-    canary_receives(&server, &mut canary, 1).await;
-    fds_return_to(baseline).await;
-    server.shutdown().await.unwrap();
+    arena.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_too_large_gets_413_while_the_client_still_sends() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let server = common::server();
-    let addr = server.start().await.unwrap();
-    let mut canary = subscriber(addr).await;
-    let baseline = open_fds();
+    let arena = Arena::open().await;
+    let addr = arena.addr;
     // 600 KiB against the 256 KiB default, sent in pieces.
     let body = vec![b'a'; 600 * 1024];
     let head = format!(
@@ -572,9 +584,7 @@ async fn a_body_too_large_gets_413_while_the_client_still_sends() {
     );
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     drop((reader, sending.await.unwrap()));
-    canary_receives(&server, &mut canary, 0).await;
-    fds_return_to(baseline).await;
-    server.shutdown().await.unwrap();
+    arena.close().await;
 }
 
 /// Joins `presence-room` as `channel_data`; returns the answer's event name and data.

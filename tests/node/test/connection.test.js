@@ -181,3 +181,18 @@ test('two sockets on one app are independent (closing one does not affect the ot
   assert.ok(b.isOpen);
   assert.equal(WebSocket.OPEN, b.ws.readyState);
 });
+
+test("a client's close is answered: ws reports its own code and a clean close (RFC 6455 §5.5.1)", { timeout: 15000 }, async () => {
+  for (const code of [1000, 4000]) {
+    const ws = new WebSocket(server.wsUrl(MAIN.key));
+    await new Promise((resolve, reject) => {
+      ws.once('message', resolve);
+      ws.once('error', reject);
+    });
+    const closed = new Promise((resolve) => ws.once('close', (c, reason) => resolve({ c, reason: reason.toString() })));
+    ws.close(code, 'bye');
+    const { c, reason } = await closed;
+    assert.equal(c, code, `ws saw close ${c} (1006 means the server never answered)`);
+    assert.equal(reason, 'bye');
+  }
+});
