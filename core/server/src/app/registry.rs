@@ -357,6 +357,8 @@ impl Inbound for Registry {
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
+    use std::future::Future;
+    use std::pin::Pin;
     use std::time::Duration;
 
     use futures_util::FutureExt;
@@ -377,19 +379,32 @@ mod tests {
         reader
     }
 
+    /// `member` subscribed to `presence-a` with its reader waiting, a change holding
+    /// the channel's membership lock and another one waiting for it.
+    async fn storm<'a>(
+        registry: &'a Registry,
+        member: &Outbox,
+    ) -> (
+        MembershipGuard,
+        tokio::task::JoinHandle<usize>,
+        Pin<Box<impl Future<Output = MembershipGuard> + 'a>>,
+    ) {
+        let holder = registry.lock_membership("presence-a").await;
+        holder.channel.add(member, "succeeded".into());
+        member.take_all();
+        let reader = waiting_reader(member).await;
+        let mut waiter = Box::pin(registry.lock_membership("presence-a"));
+        assert!((&mut waiter).now_or_never().is_none());
+        (holder, reader, waiter)
+    }
+
     #[tokio::test]
     async fn deferred_wakes_are_sent_when_the_last_waiting_change_is_done() {
         let registry = Registry::default();
         let member = Outbox::new(SocketId::generate(), 64);
-        let holder = registry.lock_membership("presence-a").await;
-        holder.channel.add(&member, "succeeded".into());
-        member.take_all();
-        let reader = waiting_reader(&member).await;
-
         // A second change waits for the lock: the first one's frame is queued but
         // its wake-up deferred. That waiter is then cancelled, which must not lose it.
-        let mut waiter = Box::pin(registry.lock_membership("presence-a"));
-        assert!((&mut waiter).now_or_never().is_none());
+        let (holder, reader, waiter) = storm(&registry, &member).await;
         holder
             .channel
             .deliver_membership(&"member_added".into(), None);
@@ -407,12 +422,7 @@ mod tests {
     async fn a_long_storm_wakes_every_max_deferred_changes() {
         let registry = Registry::default();
         let member = Outbox::new(SocketId::generate(), 4 * MAX_DEFERRED_CHANGES);
-        let holder = registry.lock_membership("presence-a").await;
-        holder.channel.add(&member, "succeeded".into());
-        member.take_all();
-        let reader = waiting_reader(&member).await;
-        let mut waiter = Box::pin(registry.lock_membership("presence-a"));
-        assert!((&mut waiter).now_or_never().is_none());
+        let (holder, reader, waiter) = storm(&registry, &member).await;
         for _ in 0..MAX_DEFERRED_CHANGES {
             holder
                 .channel

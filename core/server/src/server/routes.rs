@@ -7,7 +7,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    HeaderValue, ALLOW, CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+    HeaderName, HeaderValue, ALLOW, CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use hyper::{Method, Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
@@ -58,28 +59,37 @@ fn refusal(status: StatusCode, message: &str) -> HttpResponse {
     http_api::json_response(status, serde_json::json!({ "error": message }).to_string())
 }
 
+/// A refusal that names what the client should have sent (`Sec-WebSocket-Version`,
+/// `Allow`, `Upgrade`).
+fn refusal_with(
+    status: StatusCode,
+    message: &str,
+    headers: &[(HeaderName, &'static str)],
+) -> Box<HttpResponse> {
+    let mut resp = refusal(status, message);
+    for (name, value) in headers {
+        resp.headers_mut()
+            .insert(name.clone(), HeaderValue::from_static(value));
+    }
+    Box::new(resp)
+}
+
 /// Checks an upgrade request as RFC 6455 §4.2.1 asks; returns its `Sec-WebSocket-Key`
 /// or the answer that refuses it.
 fn check_upgrade(req: &Request<Incoming>) -> Result<HeaderValue, Box<HttpResponse>> {
     if !header_has(req, CONNECTION, "upgrade") || !header_has(req, UPGRADE, "websocket") {
-        let mut resp = refusal(
+        return Err(refusal_with(
             StatusCode::UPGRADE_REQUIRED,
             "This endpoint only accepts WebSocket connections",
-        );
-        resp.headers_mut()
-            .insert(UPGRADE, HeaderValue::from_static("websocket"));
-        resp.headers_mut()
-            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return Err(Box::new(resp));
+            &[(UPGRADE, "websocket"), (SEC_WEBSOCKET_VERSION, "13")],
+        ));
     }
     if req.method() != Method::GET {
-        let mut resp = refusal(
+        return Err(refusal_with(
             StatusCode::METHOD_NOT_ALLOWED,
             "A WebSocket upgrade must be a GET request",
-        );
-        resp.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET"));
-        return Err(Box::new(resp));
+            &[(ALLOW, "GET")],
+        ));
     }
     if req.version() < Version::HTTP_11 {
         return Err(Box::new(refusal(
@@ -99,13 +109,11 @@ fn check_upgrade(req: &Request<Incoming>) -> Result<HeaderValue, Box<HttpRespons
         .is_some_and(|v| v.as_bytes() == b"13");
     if !version_ok {
         // §4.4: name the versions this server speaks.
-        let mut resp = refusal(
+        return Err(refusal_with(
             StatusCode::UPGRADE_REQUIRED,
             "Unsupported Sec-WebSocket-Version: this server speaks version 13",
-        );
-        resp.headers_mut()
-            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return Err(Box::new(resp));
+            &[(SEC_WEBSOCKET_VERSION, "13")],
+        ));
     }
     match req.headers().get(SEC_WEBSOCKET_KEY) {
         Some(key) if is_websocket_key(key.as_bytes()) => Ok(key.clone()),
