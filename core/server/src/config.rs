@@ -36,7 +36,36 @@ pub struct Config {
     /// Capacity of the lifecycle-event stream; a consumer that falls further behind
     /// than this loses the oldest events (and is told how many).
     pub event_buffer: usize,
+    /// Run as one node of a cluster on Redis (Reverb's `REVERB_SCALING_ENABLED`); none
+    /// for a single node.
+    pub cluster: Option<ClusterConfig>,
     pub apps: Vec<AppConfig>,
+}
+
+/// How a node joins its cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The Redis every node shares: `redis://[user[:password]@]host[:port][/db]`
+    /// (`rediss://` for TLS).
+    pub redis_url: String,
+    /// Prefix of every Redis key and pub/sub channel (Reverb's `REVERB_SCALING_CHANNEL`):
+    /// deployments with different prefixes on one Redis never see each other.
+    pub prefix: String,
+    /// Seconds a node's registration lasts without a heartbeat: a node that dies without
+    /// a goodbye has its connections and presence members removed cluster-wide within
+    /// this long.
+    pub node_lease: f64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            redis_url: "redis://127.0.0.1:6379".into(),
+            prefix: "reverb".into(),
+            node_lease: 15.0,
+        }
+    }
 }
 
 impl Default for Config {
@@ -49,6 +78,7 @@ impl Default for Config {
             timestamp_window: 600,
             shutdown_grace: 5.0,
             event_buffer: 4096,
+            cluster: None,
             apps: Vec::new(),
         }
     }
@@ -288,6 +318,21 @@ impl Config {
             self.timestamp_window = parse_num("PUSHBUS_TIMESTAMP_WINDOW", v)?;
             used = true;
         }
+        if let Some(v) = laravel_value(get("REVERB_SCALING_ENABLED")) {
+            self.cluster = if parse_bool("REVERB_SCALING_ENABLED", v)? {
+                let mut cluster = self.cluster.take().unwrap_or_default();
+                if let Some(prefix) = laravel_value(get("REVERB_SCALING_CHANNEL")) {
+                    cluster.prefix = prefix.into();
+                }
+                if let Some(url) = redis_url_from_env(&get)? {
+                    cluster.redis_url = url;
+                }
+                Some(cluster)
+            } else {
+                None
+            };
+            used = true;
+        }
         Ok(used)
     }
 
@@ -301,6 +346,23 @@ impl Config {
                 "path {:?} must start with '/' and not end with '/'",
                 self.path
             )));
+        }
+        if let Some(c) = &self.cluster {
+            let scheme_ok = ["redis://", "rediss://", "unix://", "redis+unix://"]
+                .iter()
+                .any(|s| c.redis_url.starts_with(s));
+            if !scheme_ok {
+                return Err(err(format!(
+                    "cluster.redis_url {:?} must start with redis://, rediss:// or unix://",
+                    c.redis_url
+                )));
+            }
+            if c.prefix.is_empty() || c.prefix.bytes().any(|b| b.is_ascii_whitespace()) {
+                return Err(err("cluster.prefix must be non-empty, without spaces"));
+            }
+            if !(c.node_lease >= 3.0 && c.node_lease <= 3600.0) {
+                return Err(err("cluster.node_lease must be between 3 and 3600 seconds"));
+            }
         }
         let mut ids = std::collections::HashSet::new();
         let mut keys = std::collections::HashSet::new();
@@ -352,10 +414,64 @@ impl Config {
     }
 }
 
+/// A value as Laravel's `env()` reads it: `null`, `(null)` and `empty` are no value.
+fn laravel_value(v: Option<&str>) -> Option<&str> {
+    match v {
+        Some("null" | "(null)" | "empty" | "(empty)") | None => None,
+        Some(v) => Some(v),
+    }
+}
+
+/// The Redis URL of Laravel's Redis variables: `REDIS_URL`, or `REDIS_HOST`,
+/// `REDIS_PORT`, `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_DB` (Laravel's defaults:
+/// 127.0.0.1, 6379, no user or password, database 0). None when none is set.
+fn redis_url_from_env<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<Option<String>, ConfigError> {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let var = |name: &str| laravel_value(get(name));
+    if let Some(url) = var("REDIS_URL") {
+        return Ok(Some(url.to_string()));
+    }
+    let names = [
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "REDIS_USERNAME",
+        "REDIS_PASSWORD",
+        "REDIS_DB",
+    ];
+    if names.iter().all(|n| var(n).is_none()) {
+        return Ok(None);
+    }
+    let host = var("REDIS_HOST").unwrap_or("127.0.0.1");
+    let port: u16 = match var("REDIS_PORT") {
+        Some(p) => parse_num("REDIS_PORT", p)?,
+        None => 6379,
+    };
+    let db: u32 = match var("REDIS_DB") {
+        Some(d) => parse_num("REDIS_DB", d)?,
+        None => 0,
+    };
+    let enc = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
+    let auth = match (var("REDIS_USERNAME"), var("REDIS_PASSWORD")) {
+        (Some(user), Some(password)) => format!("{}:{}@", enc(user), enc(password)),
+        (Some(user), None) => format!("{}@", enc(user)),
+        (None, Some(password)) => format!(":{}@", enc(password)),
+        (None, None) => String::new(),
+    };
+    // An IPv6 literal needs brackets in a URL.
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    Ok(Some(format!("redis://{auth}{host}:{port}/{db}")))
+}
+
 fn parse_bool(name: &str, v: &str) -> Result<bool, ConfigError> {
     match v.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "(true)" | "yes" | "on" => Ok(true),
+        "0" | "false" | "(false)" | "no" | "off" => Ok(false),
         _ => Err(err(format!("{name}={v:?} is not true or false"))),
     }
 }
@@ -431,6 +547,83 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    fn scaled(pairs: &[(&str, &str)]) -> Option<ClusterConfig> {
+        let mut c = Config::default();
+        c.apply_env(&vars(pairs)).unwrap();
+        c.cluster
+    }
+
+    #[test]
+    fn reverb_scaling_variables_make_a_cluster_node() {
+        assert_eq!(scaled(&[]), None);
+        assert_eq!(scaled(&[("REVERB_SCALING_ENABLED", "false")]), None);
+        let c = scaled(&[("REVERB_SCALING_ENABLED", "true")]).unwrap();
+        assert_eq!(c, ClusterConfig::default());
+        assert_eq!((c.prefix.as_str(), c.node_lease), ("reverb", 15.0));
+        let c = scaled(&[
+            ("REVERB_SCALING_ENABLED", "true"),
+            ("REVERB_SCALING_CHANNEL", "portal"),
+            ("REDIS_URL", "redis://cache.internal:6380/2"),
+            ("REDIS_HOST", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(c.prefix, "portal");
+        assert_eq!(c.redis_url, "redis://cache.internal:6380/2");
+        // Laravel's separate variables, its `null`, and a password that needs escaping.
+        let c = scaled(&[
+            ("REVERB_SCALING_ENABLED", "(true)"),
+            ("REDIS_URL", "null"),
+            ("REDIS_HOST", "10.0.0.5"),
+            ("REDIS_PASSWORD", "p@ss:w/rd"),
+            ("REDIS_DB", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.redis_url, "redis://:p%40ss%3Aw%2Frd@10.0.0.5:6379/3");
+        let c = scaled(&[
+            ("REVERB_SCALING_ENABLED", "true"),
+            ("REDIS_USERNAME", "app"),
+            ("REDIS_PASSWORD", "null"),
+            ("REDIS_PORT", "7000"),
+        ])
+        .unwrap();
+        assert_eq!(c.redis_url, "redis://app@127.0.0.1:7000/0");
+        // Turning scaling off in the environment overrides a cluster from the file.
+        let mut file = Config::from_json(r#"{"cluster":{"prefix":"x"}}"#).unwrap();
+        assert_eq!(file.cluster.as_ref().unwrap().prefix, "x");
+        file.apply_env(&vars(&[("REVERB_SCALING_ENABLED", "false")]))
+            .unwrap();
+        assert!(file.cluster.is_none());
+        let mut bad = Config::default();
+        assert!(bad
+            .apply_env(&vars(&[("REVERB_SCALING_ENABLED", "maybe")]))
+            .is_err());
+        assert!(bad
+            .apply_env(&vars(&[
+                ("REVERB_SCALING_ENABLED", "1"),
+                ("REDIS_PORT", "x")
+            ]))
+            .is_err());
+    }
+
+    #[test]
+    fn cluster_settings_are_validated() {
+        let check = |cluster: &str| {
+            Config::from_json(&format!(
+                r#"{{"apps":[{{"id":"1","key":"k","secret":"s"}}],"cluster":{cluster}}}"#
+            ))?
+            .validate()
+        };
+        check(r#"{}"#).unwrap();
+        check(r#"{"redis_url":"rediss://u:p@h:1/0","prefix":"a:b","node_lease":5}"#).unwrap();
+        assert!(check(r#"{"redis_url":"http://h"}"#).is_err());
+        assert!(check(r#"{"prefix":""}"#).is_err());
+        assert!(check(r#"{"node_lease":1}"#).is_err());
+        assert!(
+            check(r#"{"lease":5}"#).is_err(),
+            "unknown fields are refused"
+        );
     }
 
     #[test]

@@ -83,6 +83,14 @@ impl Server {
         };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
+        if let Some(cluster) = &self.state.config.cluster {
+            // The Redis backend is not built yet (issue #11): say so rather than let
+            // a deployment believe its nodes share events.
+            log::warn!(
+                "cluster scaling is configured (prefix {:?}) but this build runs as a single node: events and presence reach only this node's clients",
+                cluster.prefix
+            );
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (done_tx, done_rx) = mpsc::channel(1);
         let mut running = lock(&self.running);
