@@ -24,6 +24,8 @@ command -v node >/dev/null || { echo "Node.js is required (see README)"; exit 1;
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   apt_install python3 python3-venv
 fi
+# The cluster tests start their own redis-server on a free port.
+command -v redis-server >/dev/null || apt_install redis-server
 # The C library's tests: a C and a C++ compiler, valgrind.
 if ! command -v cc >/dev/null || ! command -v c++ >/dev/null || ! command -v valgrind >/dev/null; then
   apt_install gcc g++ valgrind
