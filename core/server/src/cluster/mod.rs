@@ -15,6 +15,7 @@
 //! never waits on the network.
 
 pub(crate) mod local;
+pub(crate) mod redis;
 
 #[cfg(test)]
 pub(crate) mod conformance;

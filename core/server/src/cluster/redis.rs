@@ -1,0 +1,576 @@
+//! The Redis backend: cluster decisions made in Redis, shared by every node of one
+//! deployment (issue #11; not yet selected by the config, see the closing notes).
+//!
+//! Keys, all under `{prefix}:{app id}:` so that deployments and apps sharing a Redis
+//! never meet:
+//! - `ch:{channel}:subs` — hash, socket id → node id: who is subscribed, anywhere;
+//! - `ch:{channel}:members` — hash, user id → connections of that user in the channel;
+//! - `ch:{channel}:info` — hash, user id → `user_info` of the user's first connection
+//!   (empty when none);
+//! - `channels` — sorted set of occupied channel names (score 0: ordered by name, so
+//!   a prefix query is one `ZRANGEBYLEX`);
+//! - `node:{node}:subs` — set of `channel\nsocket\nuser` this node added, for removing
+//!   a dead node's entries;
+//! - `conns` — hash, node id → live connections of that node;
+//! - `cache:{channel}` — the last event of a cache channel, expiring with its TTL.
+//!
+//! A join or leave is one Lua script, so "first connection of this user", "channel
+//! now occupied" and the member limit are decided once, atomically, cluster-wide.
+//! Writes that nobody waits for (connection counts, cache stores) go through one
+//! queue, in order, so that they are applied in the order this node made them.
+
+// Not selected by the config until the rest of #11 lands; its tests use it meanwhile.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Script, Value};
+use futures_util::future::{BoxFuture, FutureExt};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::{Backend, BackendError, JoinError, Joined, Left, SharedInbound};
+use crate::config::ClusterConfig;
+use crate::log;
+use crate::protocol::frames::event_data;
+use crate::protocol::identity::PresenceMember;
+use crate::protocol::names::{channel_type, ChannelKind};
+use crate::protocol::socket_id::SocketId;
+use crate::views::{CachedEvent, ChannelInfo, Member};
+
+/// Writes queued for the writer task at most; past it they are dropped and counted.
+const MAX_QUEUED_WRITES: usize = 65_536;
+
+/// How long one Redis command may take before the backend reports it unavailable.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+const JOIN: &str = r#"
+-- KEYS: subs, members, info, channels, node subs
+-- ARGV: socket, node, channel, user ('' outside presence), info, limit, presence ('1'/'0')
+local new_sub = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
+local occupied, added = 0, 0
+if new_sub then
+  if ARGV[4] ~= '' then
+    if redis.call('HEXISTS', KEYS[2], ARGV[4]) == 0 then
+      if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[6]) then
+        return {-1}
+      end
+      added = 1
+      redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+    end
+    redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
+  end
+  if redis.call('HLEN', KEYS[1]) == 0 then
+    occupied = 1
+    redis.call('ZADD', KEYS[4], 0, ARGV[3])
+  end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('SADD', KEYS[5], ARGV[3] .. '\n' .. ARGV[1] .. '\n' .. ARGV[4])
+end
+local members = {}
+if ARGV[7] == '1' then
+  members = redis.call('HGETALL', KEYS[3])
+end
+return {new_sub and 1 or 0, occupied, added, members}
+"#;
+
+const LEAVE: &str = r#"
+-- KEYS: subs, members, info, channels, node subs
+-- ARGV: socket, channel, user ('' outside presence)
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
+  return {0, 0, 0}
+end
+redis.call('SREM', KEYS[5], ARGV[2] .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
+local removed, vacated = 0, 0
+if ARGV[3] ~= '' then
+  local n = redis.call('HINCRBY', KEYS[2], ARGV[3], -1)
+  if n <= 0 then
+    redis.call('HDEL', KEYS[2], ARGV[3])
+    redis.call('HDEL', KEYS[3], ARGV[3])
+    removed = 1
+  end
+end
+if redis.call('HLEN', KEYS[1]) == 0 then
+  vacated = 1
+  redis.call('ZREM', KEYS[4], ARGV[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
+end
+return {1, vacated, removed}
+"#;
+
+/// The key names of one app under one prefix.
+struct Keys {
+    base: String,
+}
+
+impl Keys {
+    fn channel(&self, channel: &str, what: &str) -> String {
+        format!("{}:ch:{channel}:{what}", self.base)
+    }
+    fn channels(&self) -> String {
+        format!("{}:channels", self.base)
+    }
+    fn node_subs(&self, node: &str) -> String {
+        format!("{}:node:{node}:subs", self.base)
+    }
+    fn conns(&self) -> String {
+        format!("{}:conns", self.base)
+    }
+    fn cache(&self, channel: &str) -> String {
+        format!("{}:cache:{channel}", self.base)
+    }
+}
+
+/// A write nobody waits for, applied in order by the writer task.
+enum Write {
+    Connections(i64),
+    StoreLast { channel: String, frame: Utf8Bytes },
+}
+
+pub(crate) struct RedisBackend {
+    conn: ConnectionManager,
+    keys: Arc<Keys>,
+    node: Arc<str>,
+    inbound: SharedInbound,
+    join: Script,
+    leave: Script,
+    writes: mpsc::Sender<Write>,
+    /// Writes queued so far, and applied so far (by the writer task): a query waits
+    /// until this node's own earlier writes are applied.
+    queued: AtomicU64,
+    applied: Arc<Applied>,
+    dropped_writes: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct Applied {
+    count: AtomicU64,
+    notify: tokio::sync::Notify,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BackendError {
+    BackendError(format!("Redis: {e}"))
+}
+
+impl RedisBackend {
+    /// Connects to the cluster's Redis as a new node of app `app_id`. Must run inside
+    /// a tokio runtime (the writer task is spawned on it).
+    pub async fn connect(
+        cluster: &ClusterConfig,
+        app_id: &str,
+        cache_ttl: Duration,
+        inbound: SharedInbound,
+    ) -> Result<RedisBackend, BackendError> {
+        let client = ::redis::Client::open(cluster.redis_url.as_str()).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_max_delay(Duration::from_secs(1));
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
+        let keys = Arc::new(Keys {
+            base: format!("{}:{app_id}", cluster.prefix),
+        });
+        let node: Arc<str> = format!("{:016x}", rand::random::<u64>()).into();
+        let (writes, queue) = mpsc::channel(MAX_QUEUED_WRITES);
+        let dropped_writes = Arc::new(AtomicU64::new(0));
+        let applied = Arc::new(Applied::default());
+        tokio::spawn(write_in_order(
+            conn.clone(),
+            keys.clone(),
+            node.clone(),
+            cache_ttl,
+            queue,
+            applied.clone(),
+        ));
+        Ok(RedisBackend {
+            conn,
+            keys,
+            node,
+            inbound,
+            join: Script::new(JOIN),
+            leave: Script::new(LEAVE),
+            writes,
+            queued: AtomicU64::new(0),
+            applied,
+            dropped_writes,
+        })
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    fn queue(&self, write: Write) {
+        if self.writes.try_send(write).is_ok() {
+            self.queued.fetch_add(1, Ordering::AcqRel);
+        } else {
+            let n = self.dropped_writes.fetch_add(1, Ordering::Relaxed) + 1;
+            log::warn!("Redis backend: write queue full or closed, {n} writes dropped so far");
+        }
+    }
+
+    /// Waits until every write this node queued before now is applied.
+    async fn flushed(&self) -> Result<(), BackendError> {
+        let target = self.queued.load(Ordering::Acquire);
+        tokio::time::timeout(COMMAND_TIMEOUT, async {
+            loop {
+                let notified = self.applied.notify.notified();
+                if self.applied.count.load(Ordering::Acquire) >= target {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .map_err(|_| unavailable("queued writes not applied in time"))
+    }
+
+    async fn info(&self, name: &str) -> Result<ChannelInfo, BackendError> {
+        let t = channel_type(name);
+        let mut conn = self.conn.clone();
+        let mut pipe = ::redis::pipe();
+        pipe.hlen(self.keys.channel(name, "subs"))
+            .hlen(self.keys.channel(name, "members"))
+            .get(self.keys.cache(name))
+            .pttl(self.keys.cache(name));
+        let (subs, members, kept, pttl): (usize, usize, Option<String>, i64) =
+            pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let cache = if t.cache {
+            kept.and_then(|frame| {
+                event_data(&frame).map(|data| CachedEvent {
+                    data: data.into(),
+                    ttl: (pttl.max(0) as u64).div_ceil(1000),
+                })
+            })
+        } else {
+            None
+        };
+        Ok(ChannelInfo {
+            name: name.into(),
+            occupied: subs > 0,
+            subscription_count: subs,
+            user_count: (t.kind == ChannelKind::Presence).then_some(members),
+            cache,
+        })
+    }
+}
+
+/// Applies queued writes in order; a failed one is logged, and the rest go on.
+async fn write_in_order(
+    mut conn: ConnectionManager,
+    keys: Arc<Keys>,
+    node: Arc<str>,
+    cache_ttl: Duration,
+    mut queue: mpsc::Receiver<Write>,
+    applied: Arc<Applied>,
+) {
+    let ttl_ms = cache_ttl.as_millis().max(1) as u64;
+    while let Some(write) = queue.recv().await {
+        let result: ::redis::RedisResult<()> = match write {
+            Write::Connections(delta) => ::redis::cmd("HINCRBY")
+                .arg(keys.conns())
+                .arg(&*node)
+                .arg(delta)
+                .query_async(&mut conn)
+                .await
+                .map(|_: i64| ()),
+            Write::StoreLast { channel, frame } => {
+                ::redis::cmd("SET")
+                    .arg(keys.cache(&channel))
+                    .arg(frame.as_str())
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async(&mut conn)
+                    .await
+            }
+        };
+        if let Err(e) = result {
+            log::warn!("Redis backend: a write was not applied: {e}");
+        }
+        applied.count.fetch_add(1, Ordering::AcqRel);
+        applied.notify.notify_waiters();
+    }
+}
+
+/// Members from `HGETALL` of an info hash (user id, info, user id, info …).
+fn members_from(flat: Vec<Value>) -> Vec<Member> {
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    flat.chunks(2)
+        .filter_map(|pair| {
+            let id = text(pair.first()?)?;
+            let info = text(pair.get(1)?)?;
+            let info = (!info.is_empty())
+                .then(|| RawValue::from_string(info).ok().map(Arc::from))
+                .flatten();
+            Some(Member {
+                id: id.into(),
+                info,
+            })
+        })
+        .collect()
+}
+
+fn int(v: Option<&Value>) -> i64 {
+    match v {
+        Some(Value::Int(n)) => *n,
+        _ => 0,
+    }
+}
+
+impl Backend for RedisBackend {
+    fn connection_opened(&self, _socket: SocketId) {
+        self.queue(Write::Connections(1));
+    }
+
+    fn connection_closed(&self, _socket: SocketId) {
+        self.queue(Write::Connections(-1));
+    }
+
+    fn join<'a>(
+        &'a self,
+        channel: &'a str,
+        socket: SocketId,
+        member: Option<&'a PresenceMember>,
+        member_limit: usize,
+    ) -> BoxFuture<'a, Result<Joined, JoinError>> {
+        async move {
+            let presence = channel_type(channel).kind == ChannelKind::Presence;
+            let (user, info) = match member {
+                Some(m) => (&*m.user_id, m.user_info.as_deref().map_or("", |i| i.get())),
+                None => ("", ""),
+            };
+            let mut conn = self.conn.clone();
+            let reply: Vec<Value> = self
+                .join
+                .key(self.keys.channel(channel, "subs"))
+                .key(self.keys.channel(channel, "members"))
+                .key(self.keys.channel(channel, "info"))
+                .key(self.keys.channels())
+                .key(self.keys.node_subs(&self.node))
+                .arg(socket.to_string())
+                .arg(&*self.node)
+                .arg(channel)
+                .arg(user)
+                .arg(info)
+                .arg(member_limit)
+                .arg(if presence { "1" } else { "0" })
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| JoinError::Unavailable(unavailable(e)))?;
+            if int(reply.first()) == -1 {
+                return Err(JoinError::MemberLimit);
+            }
+            let members = match reply.get(3) {
+                Some(Value::Array(flat)) if presence => Some(members_from(flat.clone())),
+                _ if presence => Some(Vec::new()),
+                _ => None,
+            };
+            Ok(Joined {
+                new_subscription: int(reply.first()) == 1,
+                channel_occupied: int(reply.get(1)) == 1,
+                member_added: int(reply.get(2)) == 1,
+                members,
+            })
+        }
+        .boxed()
+    }
+
+    fn leave<'a>(
+        &'a self,
+        channel: &'a str,
+        socket: SocketId,
+        user: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Left, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            let reply: Vec<i64> = self
+                .leave
+                .key(self.keys.channel(channel, "subs"))
+                .key(self.keys.channel(channel, "members"))
+                .key(self.keys.channel(channel, "info"))
+                .key(self.keys.channels())
+                .key(self.keys.node_subs(&self.node))
+                .arg(socket.to_string())
+                .arg(channel)
+                .arg(user.unwrap_or(""))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(Left {
+                was_subscribed: reply.first() == Some(&1),
+                channel_vacated: reply.get(1) == Some(&1),
+                member_removed: reply.get(2) == Some(&1),
+            })
+        }
+        .boxed()
+    }
+
+    fn broadcast(
+        &self,
+        _channel: &str,
+        _frame: &Utf8Bytes,
+        _except: Option<SocketId>,
+    ) -> Result<(), BackendError> {
+        // Cross-node delivery (pub/sub to the other nodes' inbound) is the next step
+        // of #11; until then a Redis backend is never selected by the config.
+        Ok(())
+    }
+
+    fn channels<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ChannelInfo>, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            let (min, max) = if prefix.is_empty() {
+                ("-".to_string(), "+".to_string())
+            } else {
+                (format!("[{prefix}"), format!("[{prefix}\u{10FFFF}"))
+            };
+            let names: Vec<String> = ::redis::cmd("ZRANGEBYLEX")
+                .arg(self.keys.channels())
+                .arg(min)
+                .arg(max)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let mut out = Vec::with_capacity(names.len());
+            for name in names.iter().filter(|n| n.starts_with(prefix)) {
+                out.push(self.info(name).await?);
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn channel<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<ChannelInfo, BackendError>> {
+        self.info(name).boxed()
+    }
+
+    fn members<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Vec<Member>, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            let flat: Vec<Value> = ::redis::cmd("HGETALL")
+                .arg(self.keys.channel(channel, "info"))
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let flat = match flat.as_slice() {
+                // RESP3 answers a hash as a map.
+                [Value::Map(pairs)] => pairs
+                    .iter()
+                    .flat_map(|(k, v)| [k.clone(), v.clone()])
+                    .collect(),
+                _ => flat,
+            };
+            let mut members = members_from(flat);
+            members.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(members)
+        }
+        .boxed()
+    }
+
+    fn connection_count(&self) -> BoxFuture<'_, Result<usize, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            // This node's own opens and closes first.
+            self.flushed().await?;
+            let counts: Vec<i64> = ::redis::cmd("HVALS")
+                .arg(self.keys.conns())
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(counts.iter().map(|&n| n.max(0) as usize).sum())
+        }
+        .boxed()
+    }
+
+    fn terminate_user<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<usize, BackendError>> {
+        // The other nodes are reached through pub/sub in the next step of #11.
+        async move { Ok(self.inbound.terminate_user(user_id)) }.boxed()
+    }
+
+    fn store_last(&self, channel: &str, frame: &Utf8Bytes) {
+        self.queue(Write::StoreLast {
+            channel: channel.into(),
+            frame: frame.clone(),
+        });
+    }
+
+    fn last<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Utf8Bytes>, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            self.flushed().await?;
+            let kept: Option<String> = ::redis::cmd("GET")
+                .arg(self.keys.cache(channel))
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(kept.map(Utf8Bytes::from))
+        }
+        .boxed()
+    }
+
+    fn maintain(&self) {
+        // Node leases and removing dead nodes' entries come with the heartbeat (#11).
+    }
+}
+
+/// The integration tests' `redis-server` helper.
+#[cfg(test)]
+#[path = "../../tests/common/redis.rs"]
+#[allow(dead_code)] // shared with the integration tests, which use all of it
+mod redis_server;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::conformance;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_backend_passes_the_conformance_suite() {
+        let redis = super::redis_server::RedisServer::start();
+        let url = redis.url();
+        // A fresh app id per check, so that checks do not see each other's state.
+        let n = AtomicU64::new(0);
+        let handle = tokio::runtime::Handle::current();
+        conformance::run_all(|inbound| {
+            let cluster = ClusterConfig {
+                redis_url: url.clone(),
+                ..ClusterConfig::default()
+            };
+            let app = format!("app{}", n.fetch_add(1, Ordering::Relaxed));
+            let backend = std::thread::scope(|s| {
+                s.spawn(|| {
+                    handle.block_on(RedisBackend::connect(
+                        &cluster,
+                        &app,
+                        Duration::from_secs(60),
+                        inbound,
+                    ))
+                })
+                .join()
+                .unwrap()
+            })
+            .unwrap();
+            Arc::new(backend)
+        })
+        .await;
+    }
+}
