@@ -12,7 +12,10 @@
 //! - `node:{node}:subs` — set of `channel\nsocket\nuser` this node added, for removing
 //!   a dead node's entries;
 //! - `conns` — hash, node id → live connections of that node;
-//! - `cache:{channel}` — the last event of a cache channel, expiring with its TTL.
+//! - `cache:{channel}` — the last event of a cache channel, expiring with its TTL;
+//! - `bus` — the pub/sub channel of the app: every node publishes its events there
+//!   (one `PUBLISH` per event, whatever the number of subscribers) and delivers what
+//!   the other nodes publish to its own subscribers.
 //!
 //! A join or leave is one Lua script, so "first connection of this user", "channel
 //! now occupied" and the member limit are decided once, atomically, cluster-wide.
@@ -123,16 +126,72 @@ impl Keys {
     fn cache(&self, channel: &str) -> String {
         format!("{}:cache:{channel}", self.base)
     }
+    fn bus(&self) -> String {
+        format!("{}:bus", self.base)
+    }
 }
 
 /// A write nobody waits for, applied in order by the writer task.
 enum Write {
     Connections(i64),
     StoreLast { channel: String, frame: Utf8Bytes },
+    Publish(String),
+}
+
+/// Messages on the bus queued for delivery to this node at most; past it they are
+/// dropped and counted (the node is too slow to keep up with its cluster).
+const MAX_QUEUED_INBOUND: usize = 65_536;
+
+/// What one node tells the others: `{node}\n{kind}\n{channel or user}\n{except}\n{frame}`.
+/// The frame is the rest, whatever it holds.
+fn envelope(
+    node: &str,
+    kind: char,
+    subject: &str,
+    except: Option<SocketId>,
+    frame: &str,
+) -> String {
+    let except = except.map(|s| s.to_string()).unwrap_or_default();
+    format!("{node}\n{kind}\n{subject}\n{except}\n{frame}")
+}
+
+/// Delivers what the other nodes publish on the bus, in the order Redis sent it.
+async fn receive_bus(node: Arc<str>, inbound: SharedInbound, mut bus: mpsc::Receiver<Vec<u8>>) {
+    while let Some(payload) = bus.recv().await {
+        let Ok(text) = std::str::from_utf8(&payload) else {
+            continue;
+        };
+        let mut parts = text.splitn(5, '\n');
+        let (Some(from), Some(kind), Some(subject), Some(except), Some(frame)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            log::warn!("Redis backend: a bus message that is not ours was ignored");
+            continue;
+        };
+        if from == &*node {
+            continue;
+        }
+        match kind {
+            "D" => {
+                inbound.deliver(subject, &Utf8Bytes::from(frame), SocketId::parse(except));
+            }
+            "T" => {
+                inbound.terminate_user(subject);
+            }
+            _ => {}
+        }
+    }
 }
 
 pub(crate) struct RedisBackend {
     conn: ConnectionManager,
+    /// Kept so that the bus subscription lives as long as the backend.
+    _bus: ConnectionManager,
+    dropped_inbound: Arc<AtomicU64>,
     keys: Arc<Keys>,
     node: Arc<str>,
     inbound: SharedInbound,
@@ -177,6 +236,43 @@ impl RedisBackend {
             base: format!("{}:{app_id}", cluster.prefix),
         });
         let node: Arc<str> = format!("{:016x}", rand::random::<u64>()).into();
+
+        // The bus: a connection of its own (RESP3, so that messages arrive as pushes),
+        // subscribed again by the client crate whenever it reconnects.
+        let (bus_tx, bus_rx) = mpsc::channel::<Vec<u8>>(MAX_QUEUED_INBOUND);
+        let dropped_inbound = Arc::new(AtomicU64::new(0));
+        let dropped = dropped_inbound.clone();
+        let push = move |push: ::redis::PushInfo| {
+            if push.kind == ::redis::PushKind::Message {
+                if let Some(Value::BulkString(payload)) = push.data.get(1) {
+                    if bus_tx.try_send(payload.clone()).is_err() {
+                        let n = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                        log::warn!("Redis backend: {n} bus messages dropped (this node is behind)");
+                    }
+                }
+            }
+            Ok::<(), ::redis::aio::SendError>(())
+        };
+        let info = ::redis::IntoConnectionInfo::into_connection_info(cluster.redis_url.as_str())
+            .map_err(unavailable)?;
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(::redis::ProtocolVersion::RESP3);
+        let bus_client =
+            ::redis::Client::open(info.set_redis_settings(settings)).map_err(unavailable)?;
+        let bus_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_max_delay(Duration::from_secs(1))
+            .set_push_sender(push)
+            .set_automatic_resubscription();
+        let mut bus = ConnectionManager::new_with_config(bus_client, bus_config)
+            .await
+            .map_err(unavailable)?;
+        bus.subscribe(keys.bus()).await.map_err(unavailable)?;
+        tokio::spawn(receive_bus(node.clone(), inbound.clone(), bus_rx));
+
         let (writes, queue) = mpsc::channel(MAX_QUEUED_WRITES);
         let dropped_writes = Arc::new(AtomicU64::new(0));
         let applied = Arc::new(Applied::default());
@@ -190,6 +286,8 @@ impl RedisBackend {
         ));
         Ok(RedisBackend {
             conn,
+            _bus: bus,
+            dropped_inbound,
             keys,
             node,
             inbound,
@@ -277,6 +375,12 @@ async fn write_in_order(
                 .arg(keys.conns())
                 .arg(&*node)
                 .arg(delta)
+                .query_async(&mut conn)
+                .await
+                .map(|_: i64| ()),
+            Write::Publish(payload) => ::redis::cmd("PUBLISH")
+                .arg(keys.bus())
+                .arg(payload)
                 .query_async(&mut conn)
                 .await
                 .map(|_: i64| ()),
@@ -417,12 +521,15 @@ impl Backend for RedisBackend {
 
     fn broadcast(
         &self,
-        _channel: &str,
-        _frame: &Utf8Bytes,
-        _except: Option<SocketId>,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
     ) -> Result<(), BackendError> {
-        // Cross-node delivery (pub/sub to the other nodes' inbound) is the next step
-        // of #11; until then a Redis backend is never selected by the config.
+        // Through the ordered writer, so the other nodes get this node's events in
+        // the order it published them.
+        self.queue(Write::Publish(envelope(
+            &self.node, 'D', channel, except, frame,
+        )));
         Ok(())
     }
 
@@ -499,8 +606,11 @@ impl Backend for RedisBackend {
         &'a self,
         user_id: &'a str,
     ) -> BoxFuture<'a, Result<usize, BackendError>> {
-        // The other nodes are reached through pub/sub in the next step of #11.
-        async move { Ok(self.inbound.terminate_user(user_id)) }.boxed()
+        async move {
+            self.queue(Write::Publish(envelope(&self.node, 'T', user_id, None, "")));
+            Ok(self.inbound.terminate_user(user_id))
+        }
+        .boxed()
     }
 
     fn store_last(&self, channel: &str, frame: &Utf8Bytes) {
@@ -542,6 +652,98 @@ mod redis_server;
 mod tests {
     use super::*;
     use crate::cluster::conformance;
+
+    async fn node(
+        redis: &super::redis_server::RedisServer,
+        app: &str,
+    ) -> (RedisBackend, Arc<conformance::RecordingInbound>) {
+        let inbound = Arc::new(conformance::RecordingInbound::default());
+        let cluster = ClusterConfig {
+            redis_url: format!("redis://127.0.0.1:{}", redis.port),
+            ..ClusterConfig::default()
+        };
+        let backend =
+            RedisBackend::connect(&cluster, app, Duration::from_secs(60), inbound.clone())
+                .await
+                .unwrap();
+        (backend, inbound)
+    }
+
+    /// Waits until `inbound` has recorded `n` deliveries; returns them.
+    async fn delivered(inbound: &conformance::RecordingInbound, n: usize) -> Vec<(String, String)> {
+        tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                let got = crate::shards::lock(&inbound.delivered).clone();
+                if got.len() >= n {
+                    return got;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("delivered in time")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_reach_the_other_nodes_in_order_and_only_them() {
+        let redis = super::redis_server::RedisServer::start();
+        let (a, a_in) = node(&redis, "app").await;
+        let (_b, b_in) = node(&redis, "app").await;
+        let (_c, c_in) = node(&redis, "other-app").await;
+        for i in 0..100 {
+            let frame = crate::protocol::channel_event("e", "orders", &i.to_string(), None);
+            a.broadcast("orders", &frame, None).unwrap();
+        }
+        let got = delivered(&b_in, 100).await;
+        let data: Vec<String> = got
+            .iter()
+            .map(|(ch, f)| {
+                assert_eq!(ch, "orders");
+                event_data(f).unwrap()
+            })
+            .collect();
+        let want: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        assert_eq!(data, want, "in the order node a published them");
+        a.terminate_user("42").await.unwrap();
+        tokio::time::timeout(Duration::from_secs(15), async {
+            while crate::shards::lock(&b_in.terminated).is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("terminate reached node b");
+        // The publishing node delivered locally already; another app never hears.
+        assert!(crate::shards::lock(&a_in.delivered).is_empty());
+        assert!(crate::shards::lock(&c_in.delivered).is_empty());
+        assert!(crate::shards::lock(&c_in.terminated).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_bus_comes_back_after_a_redis_restart() {
+        let mut redis = super::redis_server::RedisServer::start();
+        let (a, _) = node(&redis, "app").await;
+        let (_b, b_in) = node(&redis, "app").await;
+        let frame = crate::protocol::channel_event("e", "orders", "before", None);
+        a.broadcast("orders", &frame, None).unwrap();
+        delivered(&b_in, 1).await;
+        redis.restart();
+        // Publishes while Redis is coming back may be lost (reported in the log); one
+        // after it is back must arrive without restarting either node.
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let frame = crate::protocol::channel_event("e", "orders", "after", None);
+            a.broadcast("orders", &frame, None).unwrap();
+            let got = crate::shards::lock(&b_in.delivered).clone();
+            if got.iter().any(|(_, f)| f.contains("after")) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the bus did not come back"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_backend_passes_the_conformance_suite() {
