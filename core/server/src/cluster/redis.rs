@@ -12,6 +12,9 @@
 //! - `node:{node}:subs` — set of `channel\nsocket\nuser` this node added, for removing
 //!   a dead node's entries;
 //! - `conns` — hash, node id → live connections of that node;
+//! - `nodes` — sorted set, node id → end of its lease (Redis's clock, ms): each node
+//!   renews its own every third of the lease, and any node removes the entries of a
+//!   node whose lease ran out (one script, so each removal is decided once);
 //! - `cache:{channel}` — the last event of a cache channel, expiring with its TTL;
 //! - `bus` — the pub/sub channel of the app: every node publishes its events there
 //!   (one `PUBLISH` per event, whatever the number of subscribers) and delivers what
@@ -105,6 +108,64 @@ end
 return {1, vacated, removed}
 "#;
 
+const HEARTBEAT: &str = r#"
+-- KEYS: nodes; ARGV: node, lease (ms). Returns 0 when the node was not registered.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+if known then return 1 else return 0 end
+"#;
+
+const REAP: &str = r#"
+-- KEYS: nodes, channels, conns; ARGV: the app's key base.
+-- Removes every node whose lease ran out, with everything it added; returns
+-- (channel, removed user or '', vacated 0/1) for each change others must hear of.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+  local node_subs = ARGV[1] .. ':node:' .. node .. ':subs'
+  for _, entry in ipairs(redis.call('SMEMBERS', node_subs)) do
+    local ch, socket, user = string.match(entry, '^(.-)\n(.-)\n(.*)$')
+    local base = ARGV[1] .. ':ch:' .. ch
+    if ch and redis.call('HDEL', base .. ':subs', socket) == 1 then
+      local removed, vacated = '', 0
+      if user ~= '' then
+        if redis.call('HINCRBY', base .. ':members', user, -1) <= 0 then
+          redis.call('HDEL', base .. ':members', user)
+          redis.call('HDEL', base .. ':info', user)
+          removed = user
+        end
+      end
+      if redis.call('HLEN', base .. ':subs') == 0 then
+        vacated = 1
+        redis.call('ZREM', KEYS[2], ch)
+        redis.call('DEL', base .. ':members', base .. ':info')
+      end
+      if removed ~= '' or vacated == 1 then
+        table.insert(out, ch)
+        table.insert(out, removed)
+        table.insert(out, vacated)
+      end
+    end
+  end
+  redis.call('DEL', node_subs)
+  redis.call('HDEL', KEYS[3], node)
+  redis.call('ZREM', KEYS[1], node)
+end
+return out
+"#;
+
+/// What a vanished node's removal changed, for the app service to announce: the
+/// `member_removed` of a user whose last connection was there, the channel emptied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Departure {
+    pub channel: String,
+    pub member_removed: Option<String>,
+    pub channel_vacated: bool,
+}
+
 /// The key names of one app under one prefix.
 struct Keys {
     base: String,
@@ -128,6 +189,9 @@ impl Keys {
     }
     fn bus(&self) -> String {
         format!("{}:bus", self.base)
+    }
+    fn nodes(&self) -> String {
+        format!("{}:nodes", self.base)
     }
 }
 
@@ -203,6 +267,10 @@ pub(crate) struct RedisBackend {
     queued: AtomicU64,
     applied: Arc<Applied>,
     dropped_writes: Arc<AtomicU64>,
+    /// Removals of vanished nodes decided by this node, until the service takes them.
+    departures: std::sync::Mutex<Option<mpsc::Receiver<Departure>>>,
+    /// Dropped with the backend: stops its heartbeat (without a goodbye).
+    _alive: tokio::sync::watch::Sender<()>,
 }
 
 #[derive(Default)]
@@ -273,6 +341,19 @@ impl RedisBackend {
         bus.subscribe(keys.bus()).await.map_err(unavailable)?;
         tokio::spawn(receive_bus(node.clone(), inbound.clone(), bus_rx));
 
+        let lease = Duration::from_secs_f64(cluster.node_lease.max(0.1));
+        let (alive, alive_rx) = tokio::sync::watch::channel(());
+        let (departed, departures) = mpsc::channel(MAX_QUEUED_INBOUND);
+        let lease_keeper = LeaseKeeper {
+            conn: conn.clone(),
+            keys: keys.clone(),
+            node: node.clone(),
+            lease,
+            departed,
+        };
+        lease_keeper.beat().await.map_err(unavailable)?;
+        tokio::spawn(lease_keeper.run(alive_rx));
+
         let (writes, queue) = mpsc::channel(MAX_QUEUED_WRITES);
         let dropped_writes = Arc::new(AtomicU64::new(0));
         let applied = Arc::new(Applied::default());
@@ -297,11 +378,19 @@ impl RedisBackend {
             queued: AtomicU64::new(0),
             applied,
             dropped_writes,
+            departures: std::sync::Mutex::new(Some(departures)),
+            _alive: alive,
         })
     }
 
     pub fn node_id(&self) -> &str {
         &self.node
+    }
+
+    /// What this node's removals of vanished nodes changed (taken once, by the app
+    /// service, which announces them as `member_removed` and `channel_vacated`).
+    pub fn take_departures(&self) -> Option<mpsc::Receiver<Departure>> {
+        crate::shards::lock(&self.departures).take()
     }
 
     fn queue(&self, write: Write) {
@@ -399,6 +488,79 @@ async fn write_in_order(
         }
         applied.count.fetch_add(1, Ordering::AcqRel);
         applied.notify.notify_waiters();
+    }
+}
+
+/// Renews this node's lease and removes nodes whose lease ran out.
+struct LeaseKeeper {
+    conn: ConnectionManager,
+    keys: Arc<Keys>,
+    node: Arc<str>,
+    lease: Duration,
+    departed: mpsc::Sender<Departure>,
+}
+
+impl LeaseKeeper {
+    /// Renews the lease; false when the node had been removed meanwhile (a pause
+    /// longer than its lease).
+    async fn beat(&self) -> ::redis::RedisResult<bool> {
+        let mut conn = self.conn.clone();
+        let known: i64 = Script::new(HEARTBEAT)
+            .key(self.keys.nodes())
+            .arg(&*self.node)
+            .arg(self.lease.as_millis() as u64)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(known == 1)
+    }
+
+    async fn reap(&self) -> ::redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let changes: Vec<Value> = Script::new(REAP)
+            .key(self.keys.nodes())
+            .key(self.keys.channels())
+            .key(self.keys.conns())
+            .arg(&self.keys.base)
+            .invoke_async(&mut conn)
+            .await?;
+        for change in changes.chunks(3) {
+            let text = |v: Option<&Value>| match v {
+                Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            let departure = Departure {
+                channel: text(change.first()),
+                member_removed: Some(text(change.get(1))).filter(|u| !u.is_empty()),
+                channel_vacated: int(change.get(2)) == 1,
+            };
+            if self.departed.try_send(departure).is_err() {
+                log::warn!("Redis backend: a departure was not announced (queue full)");
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(self, mut alive: tokio::sync::watch::Receiver<()>) {
+        let mut tick = tokio::time::interval(self.lease / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                // The backend is gone: stop renewing, as a crashed node would.
+                Err(_) = alive.changed() => return,
+                _ = tick.tick() => {}
+            }
+            match self.beat().await {
+                Ok(true) => {}
+                Ok(false) => log::warn!(
+                    "Redis backend: node {} was removed by the cluster (paused longer than its lease)",
+                    self.node
+                ),
+                Err(e) => log::warn!("Redis backend: lease not renewed: {e}"),
+            }
+            if let Err(e) = self.reap().await {
+                log::warn!("Redis backend: vanished nodes not checked: {e}");
+            }
+        }
     }
 }
 
@@ -657,9 +819,18 @@ mod tests {
         redis: &super::redis_server::RedisServer,
         app: &str,
     ) -> (RedisBackend, Arc<conformance::RecordingInbound>) {
+        node_with_lease(redis, app, 15.0).await
+    }
+
+    async fn node_with_lease(
+        redis: &super::redis_server::RedisServer,
+        app: &str,
+        node_lease: f64,
+    ) -> (RedisBackend, Arc<conformance::RecordingInbound>) {
         let inbound = Arc::new(conformance::RecordingInbound::default());
         let cluster = ClusterConfig {
             redis_url: format!("redis://127.0.0.1:{}", redis.port),
+            node_lease,
             ..ClusterConfig::default()
         };
         let backend =
@@ -743,6 +914,88 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_vanished_node_is_removed_once_within_its_lease() {
+        let redis = super::redis_server::RedisServer::start();
+        let (a, _) = node_with_lease(&redis, "app", 1.0).await;
+        let (b, _) = node_with_lease(&redis, "app", 1.0).await;
+        let (c, _) = node_with_lease(&redis, "app", 1.0).await;
+        let (s1, s2, s3, s4) = (
+            SocketId::generate(),
+            SocketId::generate(),
+            SocketId::generate(),
+            SocketId::generate(),
+        );
+        let (ua, ub) = (conformance::member("a"), conformance::member("b"));
+        for s in [s1, s2, s4] {
+            a.connection_opened(s);
+        }
+        b.connection_opened(s3);
+        a.join("presence-room", s1, Some(&ua), 100).await.unwrap();
+        a.join("presence-room", s2, Some(&ub), 100).await.unwrap();
+        b.join("presence-room", s3, Some(&ub), 100).await.unwrap();
+        a.join("orders", s4, None, 100).await.unwrap();
+        assert_eq!(b.connection_count().await.unwrap(), 4);
+
+        // Node a vanishes without a goodbye: no leave, no count update.
+        let a_id = a.node_id().to_string();
+        drop(a);
+        let mut departures = [b.take_departures().unwrap(), c.take_departures().unwrap()];
+        let mut seen = Vec::new();
+        let started = std::time::Instant::now();
+        while seen.len() < 2 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "removed in time: {seen:?}"
+            );
+            for d in &mut departures {
+                while let Ok(departure) = d.try_recv() {
+                    seen.push(departure);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        seen.sort_by(|x, y| x.channel.cmp(&y.channel));
+        assert_eq!(
+            seen,
+            [
+                Departure {
+                    channel: "orders".into(),
+                    member_removed: None,
+                    channel_vacated: true
+                },
+                Departure {
+                    channel: "presence-room".into(),
+                    member_removed: Some("a".into()),
+                    channel_vacated: false
+                },
+            ],
+            "b is still present through node b; each change announced by one node only"
+        );
+        let room = b.channel("presence-room").await.unwrap();
+        assert_eq!((room.subscription_count, room.user_count), (1, Some(1)));
+        assert_eq!(
+            b.members("presence-room").await.unwrap()[0].id.as_ref(),
+            "b"
+        );
+        assert!(!b.channel("orders").await.unwrap().occupied);
+        assert_eq!(b.connection_count().await.unwrap(), 1);
+        // Nothing of node a is left to be removed (or announced) again.
+        let mut conn = b.conn.clone();
+        let lease: Option<f64> = ::redis::cmd("ZSCORE")
+            .arg(b.keys.nodes())
+            .arg(&a_id)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let entries: usize = ::redis::cmd("SCARD")
+            .arg(b.keys.node_subs(&a_id))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!((lease, entries), (None, 0));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
