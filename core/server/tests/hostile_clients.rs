@@ -161,22 +161,49 @@ fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
     p
 }
 
-/// Open file descriptors of this process (the server runs in it).
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
+/// TCP sockets open in this process (the server runs in it), by inode. TCP only: the
+/// test harness builds the next test's runtime while this one runs, and a runtime
+/// has sockets of its own (the signal driver's socket pair).
+fn sockets() -> Vec<String> {
+    let tcp: String = ["tcp", "tcp6"]
+        .iter()
+        .map(|t| std::fs::read_to_string(format!("/proc/self/net/{t}")).unwrap_or_default())
+        .collect();
+    let tcp_inodes: std::collections::HashSet<&str> = tcp
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(9))
+        .collect();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|t| {
+            let t = t.to_string_lossy();
+            Some(
+                t.strip_prefix("socket:[")?
+                    .trim_end_matches(']')
+                    .to_string(),
+            )
+        })
+        .filter(|inode| tcp_inodes.contains(inode.as_str()))
+        .collect()
 }
 
-/// Waits until this process holds at most `baseline` descriptors again.
+fn open_fds() -> usize {
+    sockets().len()
+}
+
+/// Waits until this process holds at most `baseline` sockets again.
 async fn fds_return_to(baseline: usize) {
     let deadline = Instant::now() + WAIT;
     loop {
-        let now = open_fds();
-        if now <= baseline {
+        let now = sockets();
+        if now.len() <= baseline {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{now} fds open, {baseline} before the attack"
+            "{} TCP sockets open, {baseline} before the attack",
+            now.len()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -402,6 +402,21 @@ impl RedisBackend {
         }
     }
 
+    /// A JOIN or LEAVE call on `channel`, with the keys both scripts take.
+    fn membership_call<'s>(
+        &self,
+        script: &'s Script,
+        channel: &str,
+    ) -> ::redis::ScriptInvocation<'s> {
+        let mut call = script.prepare_invoke();
+        call.key(self.keys.channel(channel, "subs"))
+            .key(self.keys.channel(channel, "members"))
+            .key(self.keys.channel(channel, "info"))
+            .key(self.keys.channels())
+            .key(self.keys.node_subs(&self.node));
+        call
+    }
+
     /// Waits until every write this node queued before now is applied.
     async fn flushed(&self) -> Result<(), BackendError> {
         let target = self.queued.load(Ordering::Acquire);
@@ -617,12 +632,7 @@ impl Backend for RedisBackend {
             };
             let mut conn = self.conn.clone();
             let reply: Vec<Value> = self
-                .join
-                .key(self.keys.channel(channel, "subs"))
-                .key(self.keys.channel(channel, "members"))
-                .key(self.keys.channel(channel, "info"))
-                .key(self.keys.channels())
-                .key(self.keys.node_subs(&self.node))
+                .membership_call(&self.join, channel)
                 .arg(socket.to_string())
                 .arg(&*self.node)
                 .arg(channel)
@@ -660,12 +670,7 @@ impl Backend for RedisBackend {
         async move {
             let mut conn = self.conn.clone();
             let reply: Vec<i64> = self
-                .leave
-                .key(self.keys.channel(channel, "subs"))
-                .key(self.keys.channel(channel, "members"))
-                .key(self.keys.channel(channel, "info"))
-                .key(self.keys.channels())
-                .key(self.keys.node_subs(&self.node))
+                .membership_call(&self.leave, channel)
                 .arg(socket.to_string())
                 .arg(channel)
                 .arg(user.unwrap_or(""))
