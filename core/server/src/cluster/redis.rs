@@ -273,10 +273,22 @@ pub(crate) struct RedisBackend {
     _alive: tokio::sync::watch::Sender<()>,
 }
 
-#[derive(Default)]
 struct Applied {
     count: AtomicU64,
     notify: tokio::sync::Notify,
+    /// Whether the last write (or lease renewal) reached Redis: while it did not,
+    /// broadcasts are refused at once rather than queued and claimed sent.
+    reachable: std::sync::atomic::AtomicBool,
+}
+
+impl Default for Applied {
+    fn default() -> Self {
+        Applied {
+            count: AtomicU64::new(0),
+            notify: tokio::sync::Notify::new(),
+            reachable: std::sync::atomic::AtomicBool::new(true),
+        }
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BackendError {
@@ -344,19 +356,20 @@ impl RedisBackend {
         let lease = Duration::from_secs_f64(cluster.node_lease.max(0.1));
         let (alive, alive_rx) = tokio::sync::watch::channel(());
         let (departed, departures) = mpsc::channel(MAX_QUEUED_INBOUND);
+        let applied = Arc::new(Applied::default());
         let lease_keeper = LeaseKeeper {
             conn: conn.clone(),
             keys: keys.clone(),
             node: node.clone(),
             lease,
             departed,
+            applied: applied.clone(),
         };
         lease_keeper.beat().await.map_err(unavailable)?;
         tokio::spawn(lease_keeper.run(alive_rx));
 
         let (writes, queue) = mpsc::channel(MAX_QUEUED_WRITES);
         let dropped_writes = Arc::new(AtomicU64::new(0));
-        let applied = Arc::new(Applied::default());
         tokio::spawn(write_in_order(
             conn.clone(),
             keys.clone(),
@@ -498,9 +511,10 @@ async fn write_in_order(
                     .await
             }
         };
-        if let Err(e) = result {
+        if let Err(e) = &result {
             log::warn!("Redis backend: a write was not applied: {e}");
         }
+        applied.reachable.store(result.is_ok(), Ordering::Release);
         applied.count.fetch_add(1, Ordering::AcqRel);
         applied.notify.notify_waiters();
     }
@@ -513,6 +527,8 @@ struct LeaseKeeper {
     node: Arc<str>,
     lease: Duration,
     departed: mpsc::Sender<Departure>,
+    /// Told when Redis answers again, so that broadcasts resume.
+    applied: Arc<Applied>,
 }
 
 impl LeaseKeeper {
@@ -564,7 +580,11 @@ impl LeaseKeeper {
                 Err(_) = alive.changed() => return,
                 _ = tick.tick() => {}
             }
-            match self.beat().await {
+            let beat = self.beat().await;
+            self.applied
+                .reachable
+                .store(beat.is_ok(), Ordering::Release);
+            match beat {
                 Ok(true) => {}
                 Ok(false) => log::warn!(
                     "Redis backend: node {} was removed by the cluster (paused longer than its lease)",
@@ -692,6 +712,11 @@ impl Backend for RedisBackend {
         frame: &Utf8Bytes,
         except: Option<SocketId>,
     ) -> Result<(), BackendError> {
+        if !self.applied.reachable.load(Ordering::Acquire) {
+            return Err(unavailable(
+                "unreachable since the last write; the other nodes did not get this event",
+            ));
+        }
         // Through the ordered writer, so the other nodes get this node's events in
         // the order it published them.
         self.queue(Write::Publish(envelope(
@@ -897,18 +922,18 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_bus_comes_back_after_a_redis_restart() {
         let mut redis = super::redis_server::RedisServer::start();
-        let (a, _) = node(&redis, "app").await;
-        let (_b, b_in) = node(&redis, "app").await;
+        let (a, _) = node_with_lease(&redis, "app", 3.0).await;
+        let (_b, b_in) = node_with_lease(&redis, "app", 3.0).await;
         let frame = crate::protocol::channel_event("e", "orders", "before", None);
         a.broadcast("orders", &frame, None).unwrap();
         delivered(&b_in, 1).await;
         redis.restart();
-        // Publishes while Redis is coming back may be lost (reported in the log); one
+        // Publishes while Redis is coming back are refused or lost (and reported); one
         // after it is back must arrive without restarting either node.
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
         loop {
             let frame = crate::protocol::channel_event("e", "orders", "after", None);
-            a.broadcast("orders", &frame, None).unwrap();
+            let _ = a.broadcast("orders", &frame, None);
             let got = crate::shards::lock(&b_in.delivered).clone();
             if got.iter().any(|(_, f)| f.contains("after")) {
                 break;
@@ -918,6 +943,38 @@ mod tests {
                 "the bus did not come back"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn broadcasts_are_refused_while_redis_is_down_and_resume_after() {
+        let mut redis = super::redis_server::RedisServer::start();
+        let (a, _) = node_with_lease(&redis, "app", 3.0).await;
+        let (_b, b_in) = node_with_lease(&redis, "app", 3.0).await;
+        let frame = |text: &str| crate::protocol::channel_event("e", "orders", text, None);
+        redis.stop();
+        // The first publish after Redis went away is queued and fails in the writer;
+        // from then on publishes are refused at once, never claimed sent.
+        let started = std::time::Instant::now();
+        while a.broadcast("orders", &frame("down"), None).is_ok() {
+            assert!(started.elapsed() < Duration::from_secs(15), "never refused");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        redis.restart();
+        // The lease renewal (every second here) finds Redis again.
+        let started = std::time::Instant::now();
+        loop {
+            if a.broadcast("orders", &frame("back"), None).is_ok() {
+                let got = crate::shards::lock(&b_in.delivered).clone();
+                if got.iter().any(|(_, f)| f.contains("back")) {
+                    break;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "broadcasts did not resume"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
