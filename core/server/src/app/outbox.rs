@@ -86,24 +86,9 @@ impl Outbox {
     /// Queues a frame. A full queue closes the connection with 4100; frames for a
     /// connection that is closing or gone are dropped.
     pub fn send(&self, frame: Utf8Bytes) {
-        let mut state = self.lock();
-        if state.kill.is_some() || state.detached {
-            return;
+        if self.send_quiet(frame) {
+            self.wake();
         }
-        if state.queue.len() >= self.0.capacity {
-            state.kill = Some(Kill {
-                code: ErrorCode::OverCapacity,
-                message: "Connection too slow: outbound queue is full".into(),
-            });
-        } else {
-            state.queue.push_back(frame);
-            if state.queue.len() > 1 {
-                // Already woken for the first frame of this batch.
-                return;
-            }
-        }
-        drop(state);
-        self.0.wake.notify_one();
     }
 
     /// Queues a frame like [`Outbox::send`] but leaves the wake-up to the caller:

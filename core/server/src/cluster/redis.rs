@@ -364,6 +364,8 @@ impl RedisBackend {
             lease,
             departed,
             applied: applied.clone(),
+            heartbeat: Script::new(HEARTBEAT),
+            reap: Script::new(REAP),
         };
         lease_keeper.beat().await.map_err(unavailable)?;
         tokio::spawn(lease_keeper.run(alive_rx));
@@ -529,6 +531,8 @@ struct LeaseKeeper {
     departed: mpsc::Sender<Departure>,
     /// Told when Redis answers again, so that broadcasts resume.
     applied: Arc<Applied>,
+    heartbeat: Script,
+    reap: Script,
 }
 
 impl LeaseKeeper {
@@ -536,7 +540,8 @@ impl LeaseKeeper {
     /// longer than its lease).
     async fn beat(&self) -> ::redis::RedisResult<bool> {
         let mut conn = self.conn.clone();
-        let known: i64 = Script::new(HEARTBEAT)
+        let known: i64 = self
+            .heartbeat
             .key(self.keys.nodes())
             .arg(&*self.node)
             .arg(self.lease.as_millis() as u64)
@@ -547,7 +552,8 @@ impl LeaseKeeper {
 
     async fn reap(&self) -> ::redis::RedisResult<()> {
         let mut conn = self.conn.clone();
-        let changes: Vec<Value> = Script::new(REAP)
+        let changes: Vec<Value> = self
+            .reap
             .key(self.keys.nodes())
             .key(self.keys.channels())
             .key(self.keys.conns())
@@ -600,7 +606,7 @@ impl LeaseKeeper {
 }
 
 /// Members from `HGETALL` of an info hash (user id, info, user id, info …).
-fn members_from(flat: Vec<Value>) -> Vec<Member> {
+fn members_from(flat: &[Value]) -> Vec<Member> {
     let text = |v: &Value| match v {
         Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
         Value::SimpleString(s) => Some(s.clone()),
@@ -667,7 +673,7 @@ impl Backend for RedisBackend {
                 return Err(JoinError::MemberLimit);
             }
             let members = match reply.get(3) {
-                Some(Value::Array(flat)) if presence => Some(members_from(flat.clone())),
+                Some(Value::Array(flat)) if presence => Some(members_from(flat)),
                 _ if presence => Some(Vec::new()),
                 _ => None,
             };
@@ -772,7 +778,7 @@ impl Backend for RedisBackend {
                     .collect(),
                 _ => flat,
             };
-            let mut members = members_from(flat);
+            let mut members = members_from(&flat);
             members.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(members)
         }

@@ -167,18 +167,19 @@ async fn refuse<S>(
         let _ = ws
             .send(Message::Text(protocol::error(Some(code), message)))
             .await;
-        close_and_drain(&mut ws, code, message).await;
+        close_and_drain(&mut ws, CloseCode::from(code.code()), message).await;
     })
     .await;
 }
 
-async fn close_and_drain<S>(ws: &mut WebSocketStream<S>, code: ErrorCode, message: &str)
+/// The close frame, the client's answer if it gives one, then a graceful end.
+async fn close_and_drain<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let frame = CloseFrame {
-        code: CloseCode::from(code.code()),
-        reason: message.to_string().into(),
+        code,
+        reason: reason.to_string().into(),
     };
     if ws.close(Some(frame)).await.is_ok() {
         await_close_reply(ws).await;
@@ -812,28 +813,17 @@ where
         if ws.send(Message::Text(error)).await.is_err() {
             return;
         }
-        close_and_drain(ws, kill.code, &kill.message).await;
+        close_and_drain(ws, CloseCode::from(kill.code.code()), &kill.message).await;
     })
     .await;
 }
 
-/// Closes with a WebSocket close code (a protocol violation, a message too large):
-/// the close frame, the client's answer if it gives one, then a graceful end.
+/// Closes with a WebSocket close code (a protocol violation, a message too large).
 async fn close_with<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let _ = timeout(CLOSE_GRACE, async {
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        if ws.close(Some(frame)).await.is_ok() {
-            await_close_reply(ws).await;
-        }
-        linger(ws).await;
-    })
-    .await;
+    let _ = timeout(CLOSE_GRACE, close_and_drain(ws, code, reason)).await;
 }
 
 /// Answers the client's close frame (RFC 6455 §5.5.1: tungstenite queued the answer,
