@@ -45,7 +45,7 @@ mod service;
 mod shards;
 pub mod views;
 
-pub use config::{AppConfig, Config};
+pub use config::{AppConfig, ClusterConfig, Config};
 pub use error::Error;
 pub use lifecycle::{EventKind, EventReceiver, LifecycleEvent};
 pub use protocol::names;

@@ -13,9 +13,12 @@ pub fn debug_enabled() -> bool {
 macro_rules! log_warn {
     ($($arg:tt)*) => { eprintln!("pushbus: warning: {}", format_args!($($arg)*)) };
 }
+macro_rules! log_info {
+    ($($arg:tt)*) => { eprintln!("pushbus: {}", format_args!($($arg)*)) };
+}
 macro_rules! log_debug {
     ($($arg:tt)*) => {
         if $crate::log::debug_enabled() { eprintln!("pushbus: debug: {}", format_args!($($arg)*)) }
     };
 }
-pub(crate) use {log_debug as debug, log_warn as warn};
+pub(crate) use {log_debug as debug, log_info as info, log_warn as warn};

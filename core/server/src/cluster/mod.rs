@@ -22,7 +22,8 @@ pub(crate) mod conformance;
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, FutureExt};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::protocol::identity::PresenceMember;
@@ -67,6 +68,17 @@ pub(crate) struct Left {
     pub channel_vacated: bool,
     /// Presence: that was the user's last connection in the channel anywhere.
     pub member_removed: bool,
+}
+
+/// What the removal of a node's entries changed (a vanished node's, found by its
+/// lease running out, or this node's own leftovers at its goodbye), for the app
+/// service to announce: the `member_removed` of a user whose last connection was
+/// there, the channel emptied. Each is handed to exactly one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Departure {
+    pub channel: String,
+    pub member_removed: Option<String>,
+    pub channel_vacated: bool,
 }
 
 /// What one node does with what the cluster sends it. Implemented by the app's local
@@ -140,6 +152,19 @@ pub(crate) trait Backend: Send + Sync + 'static {
 
     /// Periodic upkeep (purging expired entries, leases), run by the server's sweep.
     fn maintain(&self);
+
+    /// Removals of vanished nodes that this node decided, for the app service to
+    /// announce (taken once; a single node has none).
+    fn departures(&self) -> Option<mpsc::Receiver<Departure>> {
+        None
+    }
+
+    /// Leaves the cluster at shutdown, after this node's connections closed: removes
+    /// what is left of its entries at once (rather than when its lease runs out) and
+    /// returns what that changed, for the caller to announce.
+    fn goodbye(&self) -> BoxFuture<'_, Vec<Departure>> {
+        futures_util::future::ready(Vec::new()).boxed()
+    }
 }
 
 /// How a backend reaches its node; given at construction.

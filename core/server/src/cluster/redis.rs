@@ -1,5 +1,5 @@
 //! The Redis backend: cluster decisions made in Redis, shared by every node of one
-//! deployment (issue #11; not yet selected by the config, see the closing notes).
+//! deployment, selected when the config has a `cluster` (Reverb's `REVERB_SCALING_ENABLED`).
 //!
 //! Keys, all under `{prefix}:{app id}:` so that deployments and apps sharing a Redis
 //! never meet:
@@ -25,9 +25,6 @@
 //! Writes that nobody waits for (connection counts, cache stores) go through one
 //! queue, in order, so that they are applied in the order this node made them.
 
-// Not selected by the config until the rest of #11 lands; its tests use it meanwhile.
-#![allow(dead_code)]
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,9 +34,10 @@ use ::redis::{Script, Value};
 use futures_util::future::{BoxFuture, FutureExt};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Backend, BackendError, JoinError, Joined, Left, SharedInbound};
+use super::{Backend, BackendError, Departure, JoinError, Joined, Left, SharedInbound};
 use crate::config::ClusterConfig;
 use crate::log;
 use crate::protocol::frames::event_data;
@@ -118,13 +116,20 @@ if known then return 1 else return 0 end
 "#;
 
 const REAP: &str = r#"
--- KEYS: nodes, channels, conns; ARGV: the app's key base.
--- Removes every node whose lease ran out, with everything it added; returns
--- (channel, removed user or '', vacated 0/1) for each change others must hear of.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- KEYS: nodes, channels, conns; ARGV: the app's key base, a node id or ''.
+-- Removes the given node (its goodbye), or else every node whose lease ran out, with
+-- everything it added; returns (channel, removed user or '', vacated 0/1) for each
+-- change others must hear of.
+local gone
+if ARGV[2] ~= '' then
+  gone = {ARGV[2]}
+else
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+end
 local out = {}
-for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+for _, node in ipairs(gone) do
   local node_subs = ARGV[1] .. ':node:' .. node .. ':subs'
   for _, entry in ipairs(redis.call('SMEMBERS', node_subs)) do
     local ch, socket, user = string.match(entry, '^(.-)\n(.-)\n(.*)$')
@@ -156,15 +161,6 @@ for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
 end
 return out
 "#;
-
-/// What a vanished node's removal changed, for the app service to announce: the
-/// `member_removed` of a user whose last connection was there, the channel emptied.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Departure {
-    pub channel: String,
-    pub member_removed: Option<String>,
-    pub channel_vacated: bool,
-}
 
 /// The key names of one app under one prefix.
 struct Keys {
@@ -255,7 +251,6 @@ pub(crate) struct RedisBackend {
     conn: ConnectionManager,
     /// Kept so that the bus subscription lives as long as the backend.
     _bus: ConnectionManager,
-    dropped_inbound: Arc<AtomicU64>,
     keys: Arc<Keys>,
     node: Arc<str>,
     inbound: SharedInbound,
@@ -269,8 +264,10 @@ pub(crate) struct RedisBackend {
     dropped_writes: Arc<AtomicU64>,
     /// Removals of vanished nodes decided by this node, until the service takes them.
     departures: std::sync::Mutex<Option<mpsc::Receiver<Departure>>>,
-    /// Dropped with the backend: stops its heartbeat (without a goodbye).
-    _alive: tokio::sync::watch::Sender<()>,
+    /// The lease keeper: dropping the sender stops it (so does dropping the backend,
+    /// without a goodbye, as a crash would).
+    lease_keeper: std::sync::Mutex<Option<(tokio::sync::watch::Sender<()>, JoinHandle<()>)>>,
+    reap: Script,
 }
 
 struct Applied {
@@ -300,6 +297,7 @@ impl RedisBackend {
     /// a tokio runtime (the writer task is spawned on it).
     pub async fn connect(
         cluster: &ClusterConfig,
+        node: Arc<str>,
         app_id: &str,
         cache_ttl: Duration,
         inbound: SharedInbound,
@@ -315,13 +313,13 @@ impl RedisBackend {
         let keys = Arc::new(Keys {
             base: format!("{}:{app_id}", cluster.prefix),
         });
-        let node: Arc<str> = format!("{:016x}", rand::random::<u64>()).into();
 
         // The bus: a connection of its own (RESP3, so that messages arrive as pushes),
         // subscribed again by the client crate whenever it reconnects.
         let (bus_tx, bus_rx) = mpsc::channel::<Vec<u8>>(MAX_QUEUED_INBOUND);
-        let dropped_inbound = Arc::new(AtomicU64::new(0));
-        let dropped = dropped_inbound.clone();
+        // Counted here and logged with the count: each one is a frame some
+        // subscriber of this node did not get.
+        let dropped = Arc::new(AtomicU64::new(0));
         let push = move |push: ::redis::PushInfo| {
             if push.kind == ::redis::PushKind::Message {
                 if let Some(Value::BulkString(payload)) = push.data.get(1) {
@@ -368,7 +366,7 @@ impl RedisBackend {
             reap: Script::new(REAP),
         };
         lease_keeper.beat().await.map_err(unavailable)?;
-        tokio::spawn(lease_keeper.run(alive_rx));
+        let lease_task = tokio::spawn(lease_keeper.run(alive_rx));
 
         let (writes, queue) = mpsc::channel(MAX_QUEUED_WRITES);
         let dropped_writes = Arc::new(AtomicU64::new(0));
@@ -383,7 +381,6 @@ impl RedisBackend {
         Ok(RedisBackend {
             conn,
             _bus: bus,
-            dropped_inbound,
             keys,
             node,
             inbound,
@@ -394,18 +391,19 @@ impl RedisBackend {
             applied,
             dropped_writes,
             departures: std::sync::Mutex::new(Some(departures)),
-            _alive: alive,
+            lease_keeper: std::sync::Mutex::new(Some((alive, lease_task))),
+            reap: Script::new(REAP),
         })
     }
 
+    #[cfg(test)]
     pub fn node_id(&self) -> &str {
         &self.node
     }
 
-    /// What this node's removals of vanished nodes changed (taken once, by the app
-    /// service, which announces them as `member_removed` and `channel_vacated`).
-    pub fn take_departures(&self) -> Option<mpsc::Receiver<Departure>> {
-        crate::shards::lock(&self.departures).take()
+    /// A new node id: random, so that a restarted node is a new node.
+    pub fn new_node_id() -> Arc<str> {
+        format!("{:016x}", rand::random::<u64>()).into()
     }
 
     fn queue(&self, write: Write) {
@@ -551,25 +549,7 @@ impl LeaseKeeper {
     }
 
     async fn reap(&self) -> ::redis::RedisResult<()> {
-        let mut conn = self.conn.clone();
-        let changes: Vec<Value> = self
-            .reap
-            .key(self.keys.nodes())
-            .key(self.keys.channels())
-            .key(self.keys.conns())
-            .arg(&self.keys.base)
-            .invoke_async(&mut conn)
-            .await?;
-        for change in changes.chunks(3) {
-            let text = |v: Option<&Value>| match v {
-                Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
-                _ => String::new(),
-            };
-            let departure = Departure {
-                channel: text(change.first()),
-                member_removed: Some(text(change.get(1))).filter(|u| !u.is_empty()),
-                channel_vacated: int(change.get(2)) == 1,
-            };
+        for departure in remove_nodes(&self.conn, &self.keys, &self.reap, "").await? {
             if self.departed.try_send(departure).is_err() {
                 log::warn!("Redis backend: a departure was not announced (queue full)");
             }
@@ -603,6 +583,37 @@ impl LeaseKeeper {
             }
         }
     }
+}
+
+/// Removes node `only` (its goodbye), or with `""` every node whose lease ran out,
+/// with everything it added; returns what that changed.
+async fn remove_nodes(
+    conn: &ConnectionManager,
+    keys: &Keys,
+    reap: &Script,
+    only: &str,
+) -> ::redis::RedisResult<Vec<Departure>> {
+    let mut conn = conn.clone();
+    let changes: Vec<Value> = reap
+        .key(keys.nodes())
+        .key(keys.channels())
+        .key(keys.conns())
+        .arg(&keys.base)
+        .arg(only)
+        .invoke_async(&mut conn)
+        .await?;
+    let text = |v: Option<&Value>| match v {
+        Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    Ok(changes
+        .chunks(3)
+        .map(|change| Departure {
+            channel: text(change.first()),
+            member_removed: Some(text(change.get(1))).filter(|u| !u.is_empty()),
+            channel_vacated: int(change.get(2)) == 1,
+        })
+        .collect())
 }
 
 /// Members from `HGETALL` of an info hash (user id, info, user id, info …).
@@ -765,18 +776,16 @@ impl Backend for RedisBackend {
     fn members<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Vec<Member>, BackendError>> {
         async move {
             let mut conn = self.conn.clone();
-            let flat: Vec<Value> = ::redis::cmd("HGETALL")
+            let reply: Value = ::redis::cmd("HGETALL")
                 .arg(self.keys.channel(channel, "info"))
                 .query_async(&mut conn)
                 .await
                 .map_err(unavailable)?;
-            let flat = match flat.as_slice() {
-                // RESP3 answers a hash as a map.
-                [Value::Map(pairs)] => pairs
-                    .iter()
-                    .flat_map(|(k, v)| [k.clone(), v.clone()])
-                    .collect(),
-                _ => flat,
+            let flat = match reply {
+                // RESP3 answers a hash as a map, RESP2 as a flat array.
+                Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+                Value::Array(flat) => flat,
+                _ => Vec::new(),
             };
             let mut members = members_from(&flat);
             members.sort_by(|a, b| a.id.cmp(&b.id));
@@ -836,14 +845,48 @@ impl Backend for RedisBackend {
     }
 
     fn maintain(&self) {
-        // Node leases and removing dead nodes' entries come with the heartbeat (#11).
+        // Node leases and removing dead nodes' entries come with the lease keeper.
+    }
+
+    fn departures(&self) -> Option<mpsc::Receiver<Departure>> {
+        crate::shards::lock(&self.departures).take()
+    }
+
+    fn goodbye(&self) -> BoxFuture<'_, Vec<Departure>> {
+        async move {
+            // Stop renewing first, so that no renewal lands after the removal.
+            let keeper = crate::shards::lock(&self.lease_keeper).take();
+            if let Some((alive, task)) = keeper {
+                drop(alive);
+                let _ = tokio::time::timeout(COMMAND_TIMEOUT, task).await;
+            }
+            if let Err(e) = self.flushed().await {
+                log::warn!("Redis backend: leaving with writes not applied: {}", e.0);
+            }
+            match tokio::time::timeout(
+                COMMAND_TIMEOUT,
+                remove_nodes(&self.conn, &self.keys, &self.reap, &self.node),
+            )
+            .await
+            {
+                Ok(Ok(departures)) => departures,
+                Ok(Err(e)) => {
+                    log::warn!("Redis backend: goodbye not recorded ({e}); the lease will expire");
+                    Vec::new()
+                }
+                Err(_) => {
+                    log::warn!("Redis backend: goodbye timed out; the lease will expire");
+                    Vec::new()
+                }
+            }
+        }
+        .boxed()
     }
 }
 
 /// The integration tests' `redis-server` helper.
 #[cfg(test)]
 #[path = "../../tests/common/redis.rs"]
-#[allow(dead_code)] // shared with the integration tests, which use all of it
 mod redis_server;
 
 #[cfg(test)]
@@ -869,10 +912,15 @@ mod tests {
             node_lease,
             ..ClusterConfig::default()
         };
-        let backend =
-            RedisBackend::connect(&cluster, app, Duration::from_secs(60), inbound.clone())
-                .await
-                .unwrap();
+        let backend = RedisBackend::connect(
+            &cluster,
+            RedisBackend::new_node_id(),
+            app,
+            Duration::from_secs(60),
+            inbound.clone(),
+        )
+        .await
+        .unwrap();
         (backend, inbound)
     }
 
@@ -1010,7 +1058,7 @@ mod tests {
         // Node a vanishes without a goodbye: no leave, no count update.
         let a_id = a.node_id().to_string();
         drop(a);
-        let mut departures = [b.take_departures().unwrap(), c.take_departures().unwrap()];
+        let mut departures = [b.departures().unwrap(), c.departures().unwrap()];
         let mut seen = Vec::new();
         let started = std::time::Instant::now();
         while seen.len() < 2 {
@@ -1083,6 +1131,7 @@ mod tests {
                 s.spawn(|| {
                     handle.block_on(RedisBackend::connect(
                         &cluster,
+                        RedisBackend::new_node_id(),
                         &app,
                         Duration::from_secs(60),
                         inbound,

@@ -83,12 +83,13 @@ impl Server {
         };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
-        if let Some(cluster) = &self.state.config.cluster {
-            // The Redis backend is not built yet (issue #11): say so rather than let
-            // a deployment believe its nodes share events.
-            log::warn!(
-                "cluster scaling is configured (prefix {:?}) but this build runs as a single node: events and presence reach only this node's clients",
-                cluster.prefix
+        if let Some(node) = self.state.join_cluster().await? {
+            let cluster = self.state.config.cluster.as_ref().expect("a cluster");
+            log::info!(
+                "joined the cluster at {} as node {node} (prefix {:?}, lease {} s)",
+                state::redacted(&cluster.redis_url),
+                cluster.prefix,
+                cluster.node_lease
             );
         }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -208,6 +209,9 @@ impl Server {
             .is_err()
         {
             log::warn!("shutdown: connections still open after {grace:?}, dropping them");
+        }
+        for app in self.state.apps() {
+            app.goodbye().await;
         }
         Ok(())
     }

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::body::BodyBudget;
+use crate::cluster::redis::RedisBackend;
 use crate::config::Config;
 use crate::error::Error;
 use crate::lifecycle::stream::Lifecycle;
@@ -23,13 +25,18 @@ pub(crate) struct ServerState {
 }
 
 impl ServerState {
-    /// One single-node service per configured app.
+    /// One service per configured app: single-node ones, or on a cluster ones whose
+    /// backend [`ServerState::join_cluster`] attaches when the server starts.
     pub fn new(config: Config) -> ServerState {
         let lifecycle = Lifecycle::new(config.event_buffer);
         let mut apps_by_id = HashMap::new();
         let mut apps_by_key = HashMap::new();
         for app in &config.apps {
-            let service = Arc::new(AppService::local(app.clone(), lifecycle.clone()));
+            let service = Arc::new(if config.cluster.is_some() {
+                AppService::detached(app.clone(), Default::default(), lifecycle.clone())
+            } else {
+                AppService::local(app.clone(), lifecycle.clone())
+            });
             apps_by_id.insert(app.id.clone(), service.clone());
             apps_by_key.insert(app.key.clone(), service);
         }
@@ -41,6 +48,35 @@ impl ServerState {
             shutting_down: AtomicBool::new(false),
             bodies: BodyBudget::default(),
         }
+    }
+
+    /// On a cluster, connects every app to Redis as one new node; returns the node id.
+    pub async fn join_cluster(&self) -> Result<Option<Arc<str>>, Error> {
+        let Some(cluster) = &self.config.cluster else {
+            return Ok(None);
+        };
+        let node = RedisBackend::new_node_id();
+        for service in self.apps_by_id.values() {
+            let app = &service.app;
+            let backend = RedisBackend::connect(
+                cluster,
+                node.clone(),
+                &app.id,
+                Duration::from_secs(app.cache_ttl),
+                service.inbound(),
+            )
+            .await
+            .map_err(|e| {
+                Error::Backend(format!(
+                    "cannot join the cluster at {}: {}",
+                    redacted(&cluster.redis_url),
+                    e.0
+                ))
+            })?;
+            service.attach(Arc::new(backend));
+            service.announce_departures();
+        }
+        Ok(Some(node))
     }
 
     pub fn app_by_key(&self, key: &str) -> Option<&Arc<AppService>> {
@@ -63,5 +99,17 @@ impl ServerState {
 
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
+    }
+}
+
+/// A Redis URL fit for a log line: without its password.
+pub(crate) fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(a malformed URL)".into(),
     }
 }

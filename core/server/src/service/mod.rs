@@ -10,13 +10,13 @@ mod publish;
 mod query;
 mod subscribe;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::app::outbox::Outbox;
 use crate::app::registry::Registry;
 use crate::cluster::local::LocalBackend;
-use crate::cluster::{Backend, SharedInbound};
+use crate::cluster::{Backend, BackendError, SharedInbound};
 use crate::config::AppConfig;
 use crate::lifecycle::stream::Lifecycle;
 use crate::lifecycle::EventKind;
@@ -29,7 +29,9 @@ pub(crate) struct AppService {
     pub app: Arc<AppConfig>,
     pub app_id: Arc<str>,
     registry: Arc<Registry>,
-    backend: Arc<dyn Backend>,
+    /// Set once: at construction on a single node, when the server starts (and has
+    /// connected to Redis) on a cluster.
+    backend: OnceLock<Arc<dyn Backend>>,
     lifecycle: Arc<Lifecycle>,
 }
 
@@ -43,22 +45,71 @@ impl AppService {
             Duration::from_secs(app.cache_ttl),
             app.cache_max_bytes,
         );
-        AppService::new(app, registry, Arc::new(backend), lifecycle)
+        let service = AppService::detached(app, registry, lifecycle);
+        service.attach(Arc::new(backend));
+        service
     }
 
-    pub fn new(
+    /// An app whose backend is attached later ([`AppService::attach`]): a cluster
+    /// node's, connected when the server starts. Until then it refuses what needs the
+    /// cluster (publishing, queries) with a readable error.
+    pub fn detached(
         app: AppConfig,
         registry: Arc<Registry>,
-        backend: Arc<dyn Backend>,
         lifecycle: Arc<Lifecycle>,
     ) -> AppService {
         AppService {
             app_id: app.id.as_str().into(),
             app: Arc::new(app),
             registry,
-            backend,
+            backend: OnceLock::new(),
             lifecycle,
         }
+    }
+
+    /// Gives the app its backend; a second call is ignored (one backend for life).
+    pub fn attach(&self, backend: Arc<dyn Backend>) {
+        let _ = self.backend.set(backend);
+    }
+
+    /// This node's registry of the app, which a cluster backend delivers to.
+    pub fn inbound(&self) -> SharedInbound {
+        self.registry.clone()
+    }
+
+    /// Announces, as they come, the departures the backend hands this node (a
+    /// vanished node's members and channels). Spawned on the current runtime; ends
+    /// with the backend.
+    pub fn announce_departures(self: &Arc<Self>) {
+        let Some(mut departures) = self.backend().ok().and_then(|b| b.departures()) else {
+            return;
+        };
+        let service = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(departure) = departures.recv().await {
+                let Some(service) = service.upgrade() else {
+                    return;
+                };
+                service.announce(departure).await;
+            }
+        });
+    }
+
+    /// Leaves the cluster (shutdown, after the connections closed): what was left of
+    /// this node's entries is removed, and announced to the other nodes.
+    pub async fn goodbye(&self) {
+        let Ok(backend) = self.backend() else {
+            return;
+        };
+        for departure in backend.goodbye().await {
+            self.announce(departure).await;
+        }
+    }
+
+    fn backend(&self) -> Result<&Arc<dyn Backend>, BackendError> {
+        self.backend.get().ok_or_else(|| {
+            BackendError("the cluster backend is connected when the server starts".into())
+        })
     }
 
     fn emit(&self, kind: EventKind) {
@@ -68,7 +119,10 @@ impl AppService {
     /// Adds a connection, or refuses it when the app is at its quota.
     pub fn connect(&self, outbox: &Outbox) -> Result<(), ErrorCode> {
         self.registry.connect(outbox, self.app.max_connections)?;
-        self.backend.connection_opened(outbox.socket_id());
+        // Connections arrive only once the server started, with its backend attached.
+        if let Ok(backend) = self.backend() {
+            backend.connection_opened(outbox.socket_id());
+        }
         self.emit(EventKind::ConnectionOpened {
             socket_id: outbox.socket_id().to_string(),
         });
@@ -97,7 +151,9 @@ impl AppService {
         let ping = self.app.ping_interval().as_millis() as u64;
         let pong = self.app.pong_timeout().as_millis() as u64;
         self.registry.sweep(now_ms, ping, pong, write_timeout_ms);
-        self.backend.maintain();
+        if let Ok(backend) = self.backend() {
+            backend.maintain();
+        }
     }
 
     /// Asks every connection of the app on this node to close (shutdown).

@@ -81,6 +81,7 @@ impl AppService {
         data: &str,
         except: Option<SocketId>,
     ) -> Result<(), Error> {
+        let backend = self.backend().map_err(|e| Error::Backend(e.0))?;
         let mut unreached = None;
         for channel in channels {
             let frame = protocol::channel_event(event, channel, data, None);
@@ -88,9 +89,9 @@ impl AppService {
             // Kept after delivery: a subscriber joining meanwhile either got the event
             // or finds it kept (see `subscribe`).
             if names::channel_type(channel).cache {
-                self.backend.store_last(channel, &frame);
+                backend.store_last(channel, &frame);
             }
-            if let Err(e) = self.backend.broadcast(channel, &frame, except) {
+            if let Err(e) = backend.broadcast(channel, &frame, except) {
                 unreached = Some(e);
             }
         }
@@ -131,7 +132,10 @@ impl AppService {
     /// Sends a frame this node already delivered to the other nodes; a failure is
     /// logged (frames of joins, leaves and client events have no caller to tell).
     pub(super) fn broadcast(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) {
-        if let Err(e) = self.backend.broadcast(channel, frame, except) {
+        let sent = self
+            .backend()
+            .and_then(|backend| backend.broadcast(channel, frame, except));
+        if let Err(e) = sent {
             log::warn!("{channel:?}: not sent to the other nodes: {}", e.0);
         }
     }

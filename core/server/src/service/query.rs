@@ -24,13 +24,21 @@ impl AppService {
 
     /// Occupied channels whose name starts with `prefix` ("" for all), by name.
     pub async fn channels(&self, prefix: &str) -> Result<Vec<ChannelInfo>, Error> {
-        self.backend.channels(prefix).await.map_err(unavailable)
+        self.backend()
+            .map_err(unavailable)?
+            .channels(prefix)
+            .await
+            .map_err(unavailable)
     }
 
     /// One channel, occupied or not (the name is not checked: see
     /// [`AppService::check_query_channel`]).
     pub async fn channel(&self, channel: &str) -> Result<ChannelInfo, Error> {
-        self.backend.channel(channel).await.map_err(unavailable)
+        self.backend()
+            .map_err(unavailable)?
+            .channel(channel)
+            .await
+            .map_err(unavailable)
     }
 
     /// Members of a presence channel, sorted by user id.
@@ -38,18 +46,27 @@ impl AppService {
         if self.check_query_channel(channel)? != ChannelKind::Presence {
             return Err(Error::NotPresenceChannel(channel.to_string()));
         }
-        self.backend.members(channel).await.map_err(unavailable)
+        self.backend()
+            .map_err(unavailable)?
+            .members(channel)
+            .await
+            .map_err(unavailable)
     }
 
     /// Live connections of the app (cluster-wide).
     pub async fn connection_count(&self) -> Result<usize, Error> {
-        self.backend.connection_count().await.map_err(unavailable)
+        self.backend()
+            .map_err(unavailable)?
+            .connection_count()
+            .await
+            .map_err(unavailable)
     }
 
     /// Closes (4009) every connection signed in as `user_id` or present under that id
     /// in a presence channel, on every node. Returns how many on this node.
     pub async fn terminate_user(&self, user_id: &str) -> Result<usize, Error> {
-        self.backend
+        self.backend()
+            .map_err(unavailable)?
             .terminate_user(user_id)
             .await
             .map_err(unavailable)

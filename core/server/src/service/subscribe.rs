@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::AppService;
 use crate::app::outbox::Outbox;
-use crate::cluster::{BackendError, JoinError};
+use crate::cluster::{BackendError, Departure, JoinError};
 use crate::lifecycle::EventKind;
 use crate::log;
 use crate::protocol::identity::PresenceMember;
@@ -33,11 +33,15 @@ impl AppService {
     ) -> Result<bool, SubscribeError> {
         let socket = outbox.socket_id();
         let guard = self.registry.lock_membership(channel).await;
-        let joined = match self
-            .backend
-            .join(channel, socket, member, self.app.max_presence_members)
-            .await
-        {
+        let decided = match self.backend() {
+            Ok(backend) => {
+                backend
+                    .join(channel, socket, member, self.app.max_presence_members)
+                    .await
+            }
+            Err(e) => Err(JoinError::Unavailable(e)),
+        };
+        let joined = match decided {
             Ok(joined) => joined,
             Err(e) => {
                 self.registry.release_if_empty(&guard);
@@ -65,7 +69,10 @@ impl AppService {
             }
         }
         if channel_type(channel).cache {
-            let kept = self.backend.last(channel).await;
+            let kept = match self.backend() {
+                Ok(backend) => backend.last(channel).await,
+                Err(e) => Err(e),
+            };
             // An event delivered since the join is at least as new as the kept one:
             // the subscriber has it already.
             if ch.delivered() == delivered_before {
@@ -101,7 +108,11 @@ impl AppService {
         let guard = self.registry.lock_membership(channel).await;
         let ch = &guard.channel;
         let was_here = ch.remove(socket);
-        let left = match self.backend.leave(channel, socket, presence_user).await {
+        let decided = match self.backend() {
+            Ok(backend) => backend.leave(channel, socket, presence_user).await,
+            Err(e) => Err(e),
+        };
+        let left = match decided {
             Ok(left) => left,
             Err(e) => {
                 // This node no longer delivers to the socket; the backend's own expiry
@@ -133,6 +144,30 @@ impl AppService {
         self.registry.release_if_empty(&guard);
     }
 
+    /// Announces what the removal of a node's entries changed (see [`Departure`]): the
+    /// backend handed it to this node alone, so this node tells its own subscribers
+    /// and the other nodes, and emits the lifecycle events.
+    pub async fn announce(&self, departure: Departure) {
+        let channel = departure.channel.as_str();
+        let guard = self.registry.lock_membership(channel).await;
+        let ch = &guard.channel;
+        if let Some(user) = &departure.member_removed {
+            let frame = protocol::member_removed(channel, user);
+            ch.deliver_membership(&frame, None);
+            self.broadcast(channel, &frame, None);
+            self.emit(EventKind::MemberRemoved {
+                channel: ch.name.clone(),
+                user_id: user.as_str().into(),
+            });
+        }
+        if departure.channel_vacated {
+            self.emit(EventKind::ChannelVacated {
+                channel: ch.name.clone(),
+            });
+        }
+        self.registry.release_if_empty(&guard);
+    }
+
     /// Removes a closed connection from everything it joined. Runs on every exit path
     /// of a session (see `server::session`), including a panic or a cancellation.
     pub async fn disconnect(
@@ -154,7 +189,9 @@ impl AppService {
             self.registry.remove_user(user, socket);
         }
         if self.registry.disconnect(socket) {
-            self.backend.connection_closed(socket);
+            if let Ok(backend) = self.backend() {
+                backend.connection_closed(socket);
+            }
             self.emit(EventKind::ConnectionClosed {
                 socket_id: socket.to_string(),
             });

@@ -1,5 +1,6 @@
 //! A real `redis-server` for tests, on a free port, in a directory of its own, that a
 //! test can stop and start again on the same port (a Redis restart).
+#![allow(dead_code)] // each test crate uses its own part
 
 use std::net::TcpStream;
 use std::path::PathBuf;
