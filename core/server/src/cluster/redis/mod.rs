@@ -1,0 +1,545 @@
+//! The Redis backend: cluster decisions made in Redis, shared by every node of one
+//! deployment, selected when the config has a `cluster` (Reverb's `REVERB_SCALING_ENABLED`).
+//!
+//! Keys, all under `{prefix}:{app id}:` so that deployments and apps sharing a Redis
+//! never meet:
+//! - `ch:{channel}:subs` — hash, socket id → node id: who is subscribed, anywhere;
+//! - `ch:{channel}:members` — hash, user id → connections of that user in the channel;
+//! - `ch:{channel}:info` — hash, user id → `user_info` of the user's first connection
+//!   (empty when none);
+//! - `channels` — sorted set of occupied channel names (score 0: ordered by name, so
+//!   a prefix query is one `ZRANGEBYLEX`);
+//! - `node:{node}:subs` — set of `channel\nsocket\nuser` this node added, for removing
+//!   a dead node's entries;
+//! - `conns` — hash, node id → live connections of that node;
+//! - `nodes` — sorted set, node id → end of its lease (Redis's clock, ms): each node
+//!   renews its own every third of the lease, and any node removes the entries of a
+//!   node whose lease ran out (one script, so each removal is decided once);
+//! - `cache:{channel}` — the last event of a cache channel, expiring with its TTL;
+//! - `bus` — the pub/sub channel of the app: every node publishes its events there
+//!   (one `PUBLISH` per event, whatever the number of subscribers) and delivers what
+//!   the other nodes publish to its own subscribers.
+//!
+//! A join or leave is one Lua script, so "first connection of this user", "channel
+//! now occupied" and the member limit are decided once, atomically, cluster-wide.
+//! Writes that nobody waits for (connection counts, cache stores) go through one
+//! queue, in order, so that they are applied in the order this node made them.
+//!
+//! One file per part: [`scripts`] (the Lua decisions and key names), [`bus`] (events
+//! between nodes), [`writer`] (ordered writes), [`lease`] (node leases, removal of
+//! vanished nodes, re-registration).
+
+mod bus;
+mod lease;
+mod scripts;
+mod writer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Script, Value};
+use futures_util::future::{BoxFuture, FutureExt};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::{Backend, BackendError, Departure, JoinError, Joined, Left, SharedInbound};
+use crate::config::ClusterConfig;
+use crate::log;
+use crate::protocol::frames::event_data;
+use crate::protocol::identity::PresenceMember;
+use crate::protocol::names::{channel_type, ChannelKind};
+use crate::protocol::socket_id::SocketId;
+use crate::views::{CachedEvent, ChannelInfo, Member};
+use bus::{envelope, receive_bus, MAX_QUEUED_INBOUND};
+use lease::{remove_nodes, LeaseKeeper};
+use scripts::{Keys, HEARTBEAT, JOIN, LEAVE, REAP};
+use writer::{write_in_order, Applied, Write, MAX_QUEUED_WRITES};
+
+/// How long one Redis command may take before the backend reports it unavailable.
+pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub(crate) struct RedisBackend {
+    conn: ConnectionManager,
+    /// Kept so that the bus subscription lives as long as the backend.
+    _bus: ConnectionManager,
+    keys: Arc<Keys>,
+    node: Arc<str>,
+    inbound: SharedInbound,
+    join: Script,
+    leave: Script,
+    writes: mpsc::Sender<Write>,
+    /// Writes queued so far, and applied so far (by the writer task): a query waits
+    /// until this node's own earlier writes are applied.
+    queued: AtomicU64,
+    applied: Arc<Applied>,
+    dropped_writes: Arc<AtomicU64>,
+    /// Removals of vanished nodes decided by this node, until the service takes them.
+    departures: std::sync::Mutex<Option<mpsc::Receiver<Departure>>>,
+    /// The lease keeper: dropping the sender stops it (so does dropping the backend,
+    /// without a goodbye, as a crash would).
+    lease_keeper: std::sync::Mutex<Option<(tokio::sync::watch::Sender<()>, JoinHandle<()>)>>,
+    reap: Script,
+}
+
+pub(super) fn unavailable(e: impl std::fmt::Display) -> BackendError {
+    BackendError(format!("Redis: {e}"))
+}
+
+impl RedisBackend {
+    /// Connects to the cluster's Redis as a new node of app `app_id`. Must run inside
+    /// a tokio runtime (the writer task is spawned on it).
+    pub async fn connect(
+        cluster: &ClusterConfig,
+        node: Arc<str>,
+        app_id: &str,
+        cache_ttl: Duration,
+        inbound: SharedInbound,
+    ) -> Result<RedisBackend, BackendError> {
+        let client = ::redis::Client::open(cluster.redis_url.as_str()).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_max_delay(Duration::from_secs(1));
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
+        let keys = Arc::new(Keys {
+            base: format!("{}:{app_id}", cluster.prefix),
+        });
+
+        // The bus: a connection of its own (RESP3, so that messages arrive as pushes),
+        // subscribed again by the client crate whenever it reconnects.
+        let (bus_tx, bus_rx) = mpsc::channel::<Vec<u8>>(MAX_QUEUED_INBOUND);
+        // Counted here and logged with the count: each one is a frame some
+        // subscriber of this node did not get.
+        let dropped = Arc::new(AtomicU64::new(0));
+        let push = move |push: ::redis::PushInfo| {
+            if push.kind == ::redis::PushKind::Message {
+                if let Some(Value::BulkString(payload)) = push.data.get(1) {
+                    if bus_tx.try_send(payload.clone()).is_err() {
+                        let n = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                        log::warn!("Redis backend: {n} bus messages dropped (this node is behind)");
+                    }
+                }
+            }
+            Ok::<(), ::redis::aio::SendError>(())
+        };
+        let info = ::redis::IntoConnectionInfo::into_connection_info(cluster.redis_url.as_str())
+            .map_err(unavailable)?;
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(::redis::ProtocolVersion::RESP3);
+        let bus_client =
+            ::redis::Client::open(info.set_redis_settings(settings)).map_err(unavailable)?;
+        let bus_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_max_delay(Duration::from_secs(1))
+            .set_push_sender(push)
+            .set_automatic_resubscription();
+        let mut bus = ConnectionManager::new_with_config(bus_client, bus_config)
+            .await
+            .map_err(unavailable)?;
+        bus.subscribe(keys.bus()).await.map_err(unavailable)?;
+        tokio::spawn(receive_bus(node.clone(), inbound.clone(), bus_rx));
+
+        let lease = Duration::from_secs_f64(cluster.node_lease.max(0.1));
+        let (alive, alive_rx) = tokio::sync::watch::channel(());
+        let (departed, departures) = mpsc::channel(MAX_QUEUED_INBOUND);
+        let applied = Arc::new(Applied::default());
+        let lease_keeper = LeaseKeeper {
+            conn: conn.clone(),
+            keys: keys.clone(),
+            node: node.clone(),
+            lease,
+            departed,
+            applied: applied.clone(),
+            heartbeat: Script::new(HEARTBEAT),
+            reap: Script::new(REAP),
+        };
+        lease_keeper.beat().await.map_err(unavailable)?;
+        let lease_task = tokio::spawn(lease_keeper.run(alive_rx));
+
+        let (writes, queue) = mpsc::channel(MAX_QUEUED_WRITES);
+        let dropped_writes = Arc::new(AtomicU64::new(0));
+        tokio::spawn(write_in_order(
+            conn.clone(),
+            keys.clone(),
+            node.clone(),
+            cache_ttl,
+            queue,
+            applied.clone(),
+        ));
+        Ok(RedisBackend {
+            conn,
+            _bus: bus,
+            keys,
+            node,
+            inbound,
+            join: Script::new(JOIN),
+            leave: Script::new(LEAVE),
+            writes,
+            queued: AtomicU64::new(0),
+            applied,
+            dropped_writes,
+            departures: std::sync::Mutex::new(Some(departures)),
+            lease_keeper: std::sync::Mutex::new(Some((alive, lease_task))),
+            reap: Script::new(REAP),
+        })
+    }
+
+    #[cfg(test)]
+    pub fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    /// A new node id: random, so that a restarted node is a new node.
+    pub fn new_node_id() -> Arc<str> {
+        format!("{:016x}", rand::random::<u64>()).into()
+    }
+
+    fn queue(&self, write: Write) {
+        if self.writes.try_send(write).is_ok() {
+            self.queued.fetch_add(1, Ordering::AcqRel);
+        } else {
+            let n = self.dropped_writes.fetch_add(1, Ordering::Relaxed) + 1;
+            log::warn!("Redis backend: write queue full or closed, {n} writes dropped so far");
+        }
+    }
+
+    /// A JOIN or LEAVE call on `channel`, with the keys both scripts take.
+    fn membership_call<'s>(
+        &self,
+        script: &'s Script,
+        channel: &str,
+    ) -> ::redis::ScriptInvocation<'s> {
+        let mut call = script.prepare_invoke();
+        call.key(self.keys.channel(channel, "subs"))
+            .key(self.keys.channel(channel, "members"))
+            .key(self.keys.channel(channel, "info"))
+            .key(self.keys.channels())
+            .key(self.keys.node_subs(&self.node));
+        call
+    }
+
+    /// Waits until every write this node queued before now is applied.
+    async fn flushed(&self) -> Result<(), BackendError> {
+        let target = self.queued.load(Ordering::Acquire);
+        tokio::time::timeout(COMMAND_TIMEOUT, async {
+            loop {
+                let notified = self.applied.notify.notified();
+                if self.applied.count.load(Ordering::Acquire) >= target {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .map_err(|_| unavailable("queued writes not applied in time"))
+    }
+
+    async fn info(&self, name: &str) -> Result<ChannelInfo, BackendError> {
+        let t = channel_type(name);
+        let mut conn = self.conn.clone();
+        let mut pipe = ::redis::pipe();
+        pipe.hlen(self.keys.channel(name, "subs"))
+            .hlen(self.keys.channel(name, "members"))
+            .get(self.keys.cache(name))
+            .pttl(self.keys.cache(name));
+        let (subs, members, kept, pttl): (usize, usize, Option<String>, i64) =
+            pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let cache = if t.cache {
+            kept.and_then(|frame| {
+                event_data(&frame).map(|data| CachedEvent {
+                    data: data.into(),
+                    ttl: (pttl.max(0) as u64).div_ceil(1000),
+                })
+            })
+        } else {
+            None
+        };
+        Ok(ChannelInfo {
+            name: name.into(),
+            occupied: subs > 0,
+            subscription_count: subs,
+            user_count: (t.kind == ChannelKind::Presence).then_some(members),
+            cache,
+        })
+    }
+}
+
+/// Members from `HGETALL` of an info hash (user id, info, user id, info …).
+fn members_from(flat: &[Value]) -> Vec<Member> {
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    flat.chunks(2)
+        .filter_map(|pair| {
+            let id = text(pair.first()?)?;
+            let info = text(pair.get(1)?)?;
+            let info = (!info.is_empty())
+                .then(|| RawValue::from_string(info).ok().map(Arc::from))
+                .flatten();
+            Some(Member {
+                id: id.into(),
+                info,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn int(v: Option<&Value>) -> i64 {
+    match v {
+        Some(Value::Int(n)) => *n,
+        _ => 0,
+    }
+}
+
+impl Backend for RedisBackend {
+    fn connection_opened(&self, _socket: SocketId) {
+        self.queue(Write::Connections(1));
+    }
+
+    fn connection_closed(&self, _socket: SocketId) {
+        self.queue(Write::Connections(-1));
+    }
+
+    fn join<'a>(
+        &'a self,
+        channel: &'a str,
+        socket: SocketId,
+        member: Option<&'a PresenceMember>,
+        member_limit: usize,
+    ) -> BoxFuture<'a, Result<Joined, JoinError>> {
+        async move {
+            let presence = channel_type(channel).kind == ChannelKind::Presence;
+            let (user, info) = match member {
+                Some(m) => (&*m.user_id, m.user_info.as_deref().map_or("", |i| i.get())),
+                None => ("", ""),
+            };
+            let mut conn = self.conn.clone();
+            let reply: Vec<Value> = self
+                .membership_call(&self.join, channel)
+                .arg(socket.to_string())
+                .arg(&*self.node)
+                .arg(channel)
+                .arg(user)
+                .arg(info)
+                .arg(member_limit)
+                .arg(if presence { "1" } else { "0" })
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| JoinError::Unavailable(unavailable(e)))?;
+            if int(reply.first()) == -1 {
+                return Err(JoinError::MemberLimit);
+            }
+            let members = match reply.get(3) {
+                Some(Value::Array(flat)) if presence => Some(members_from(flat)),
+                _ if presence => Some(Vec::new()),
+                _ => None,
+            };
+            Ok(Joined {
+                new_subscription: int(reply.first()) == 1,
+                channel_occupied: int(reply.get(1)) == 1,
+                member_added: int(reply.get(2)) == 1,
+                members,
+            })
+        }
+        .boxed()
+    }
+
+    fn leave<'a>(
+        &'a self,
+        channel: &'a str,
+        socket: SocketId,
+        user: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Left, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            let reply: Vec<i64> = self
+                .membership_call(&self.leave, channel)
+                .arg(socket.to_string())
+                .arg(channel)
+                .arg(user.unwrap_or(""))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(Left {
+                was_subscribed: reply.first() == Some(&1),
+                channel_vacated: reply.get(1) == Some(&1),
+                member_removed: reply.get(2) == Some(&1),
+            })
+        }
+        .boxed()
+    }
+
+    fn broadcast(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+    ) -> Result<(), BackendError> {
+        if !self.applied.reachable.load(Ordering::Acquire) {
+            return Err(unavailable(
+                "unreachable since the last write; the other nodes did not get this event",
+            ));
+        }
+        // Through the ordered writer, so the other nodes get this node's events in
+        // the order it published them.
+        self.queue(Write::Publish(envelope(
+            &self.node, 'D', channel, except, frame,
+        )));
+        Ok(())
+    }
+
+    fn channels<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ChannelInfo>, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            let (min, max) = if prefix.is_empty() {
+                ("-".to_string(), "+".to_string())
+            } else {
+                (format!("[{prefix}"), format!("[{prefix}\u{10FFFF}"))
+            };
+            let names: Vec<String> = ::redis::cmd("ZRANGEBYLEX")
+                .arg(self.keys.channels())
+                .arg(min)
+                .arg(max)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let mut out = Vec::with_capacity(names.len());
+            for name in names.iter().filter(|n| n.starts_with(prefix)) {
+                out.push(self.info(name).await?);
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn channel<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<ChannelInfo, BackendError>> {
+        self.info(name).boxed()
+    }
+
+    fn members<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Vec<Member>, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            let reply: Value = ::redis::cmd("HGETALL")
+                .arg(self.keys.channel(channel, "info"))
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let flat = match reply {
+                // RESP3 answers a hash as a map, RESP2 as a flat array.
+                Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+                Value::Array(flat) => flat,
+                _ => Vec::new(),
+            };
+            let mut members = members_from(&flat);
+            members.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(members)
+        }
+        .boxed()
+    }
+
+    fn connection_count(&self) -> BoxFuture<'_, Result<usize, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            // This node's own opens and closes first.
+            self.flushed().await?;
+            let counts: Vec<i64> = ::redis::cmd("HVALS")
+                .arg(self.keys.conns())
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(counts.iter().map(|&n| n.max(0) as usize).sum())
+        }
+        .boxed()
+    }
+
+    fn terminate_user<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<usize, BackendError>> {
+        async move {
+            self.queue(Write::Publish(envelope(&self.node, 'T', user_id, None, "")));
+            Ok(self.inbound.terminate_user(user_id))
+        }
+        .boxed()
+    }
+
+    fn store_last(&self, channel: &str, frame: &Utf8Bytes) {
+        self.queue(Write::StoreLast {
+            channel: channel.into(),
+            frame: frame.clone(),
+        });
+    }
+
+    fn last<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Utf8Bytes>, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            self.flushed().await?;
+            let kept: Option<String> = ::redis::cmd("GET")
+                .arg(self.keys.cache(channel))
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(kept.map(Utf8Bytes::from))
+        }
+        .boxed()
+    }
+
+    fn maintain(&self) {
+        // Node leases and removing dead nodes' entries come with the lease keeper.
+    }
+
+    fn departures(&self) -> Option<mpsc::Receiver<Departure>> {
+        crate::shards::lock(&self.departures).take()
+    }
+
+    fn goodbye(&self) -> BoxFuture<'_, Vec<Departure>> {
+        async move {
+            // Stop renewing first, so that no renewal lands after the removal.
+            let keeper = crate::shards::lock(&self.lease_keeper).take();
+            if let Some((alive, task)) = keeper {
+                drop(alive);
+                let _ = tokio::time::timeout(COMMAND_TIMEOUT, task).await;
+            }
+            if let Err(e) = self.flushed().await {
+                log::warn!("Redis backend: leaving with writes not applied: {}", e.0);
+            }
+            match tokio::time::timeout(
+                COMMAND_TIMEOUT,
+                remove_nodes(&self.conn, &self.keys, &self.reap, &self.node),
+            )
+            .await
+            {
+                Ok(Ok(departures)) => departures,
+                Ok(Err(e)) => {
+                    log::warn!("Redis backend: goodbye not recorded ({e}); the lease will expire");
+                    Vec::new()
+                }
+                Err(_) => {
+                    log::warn!("Redis backend: goodbye timed out; the lease will expire");
+                    Vec::new()
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! The Lua scripts that make each cluster decision atomic in Redis, and the key names
+//! they work on.
+
+pub(super) const JOIN: &str = r#"
+-- KEYS: subs, members, info, channels, node subs
+-- ARGV: socket, node, channel, user ('' outside presence), info, limit, presence ('1'/'0')
+local new_sub = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
+local occupied, added = 0, 0
+if new_sub then
+  if ARGV[4] ~= '' then
+    if redis.call('HEXISTS', KEYS[2], ARGV[4]) == 0 then
+      if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[6]) then
+        return {-1}
+      end
+      added = 1
+      redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+    end
+    redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
+  end
+  if redis.call('HLEN', KEYS[1]) == 0 then
+    occupied = 1
+    redis.call('ZADD', KEYS[4], 0, ARGV[3])
+  end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('SADD', KEYS[5], ARGV[3] .. '\n' .. ARGV[1] .. '\n' .. ARGV[4])
+end
+local members = {}
+if ARGV[7] == '1' then
+  members = redis.call('HGETALL', KEYS[3])
+end
+return {new_sub and 1 or 0, occupied, added, members}
+"#;
+
+pub(super) const LEAVE: &str = r#"
+-- KEYS: subs, members, info, channels, node subs
+-- ARGV: socket, channel, user ('' outside presence)
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
+  return {0, 0, 0}
+end
+redis.call('SREM', KEYS[5], ARGV[2] .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
+local removed, vacated = 0, 0
+if ARGV[3] ~= '' then
+  local n = redis.call('HINCRBY', KEYS[2], ARGV[3], -1)
+  if n <= 0 then
+    redis.call('HDEL', KEYS[2], ARGV[3])
+    redis.call('HDEL', KEYS[3], ARGV[3])
+    removed = 1
+  end
+end
+if redis.call('HLEN', KEYS[1]) == 0 then
+  vacated = 1
+  redis.call('ZREM', KEYS[4], ARGV[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
+end
+return {1, vacated, removed}
+"#;
+
+pub(super) const HEARTBEAT: &str = r#"
+-- KEYS: nodes; ARGV: node, lease (ms). Returns 0 when the node was not registered.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+if known then return 1 else return 0 end
+"#;
+
+pub(super) const REAP: &str = r#"
+-- KEYS: nodes, channels, conns; ARGV: the app's key base, a node id or ''.
+-- Removes the given node (its goodbye), or else every node whose lease ran out, with
+-- everything it added; returns (channel, removed user or '', vacated 0/1) for each
+-- change others must hear of.
+local gone
+if ARGV[2] ~= '' then
+  gone = {ARGV[2]}
+else
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+end
+local out = {}
+for _, node in ipairs(gone) do
+  local node_subs = ARGV[1] .. ':node:' .. node .. ':subs'
+  for _, entry in ipairs(redis.call('SMEMBERS', node_subs)) do
+    local ch, socket, user = string.match(entry, '^(.-)\n(.-)\n(.*)$')
+    local base = ARGV[1] .. ':ch:' .. ch
+    if ch and redis.call('HDEL', base .. ':subs', socket) == 1 then
+      local removed, vacated = '', 0
+      if user ~= '' then
+        if redis.call('HINCRBY', base .. ':members', user, -1) <= 0 then
+          redis.call('HDEL', base .. ':members', user)
+          redis.call('HDEL', base .. ':info', user)
+          removed = user
+        end
+      end
+      if redis.call('HLEN', base .. ':subs') == 0 then
+        vacated = 1
+        redis.call('ZREM', KEYS[2], ch)
+        redis.call('DEL', base .. ':members', base .. ':info')
+      end
+      if removed ~= '' or vacated == 1 then
+        table.insert(out, ch)
+        table.insert(out, removed)
+        table.insert(out, vacated)
+      end
+    end
+  end
+  redis.call('DEL', node_subs)
+  redis.call('HDEL', KEYS[3], node)
+  redis.call('ZREM', KEYS[1], node)
+end
+return out
+"#;
+
+/// The key names of one app under one prefix.
+pub(super) struct Keys {
+    pub base: String,
+}
+
+impl Keys {
+    pub fn channel(&self, channel: &str, what: &str) -> String {
+        format!("{}:ch:{channel}:{what}", self.base)
+    }
+    pub fn channels(&self) -> String {
+        format!("{}:channels", self.base)
+    }
+    pub fn node_subs(&self, node: &str) -> String {
+        format!("{}:node:{node}:subs", self.base)
+    }
+    pub fn conns(&self) -> String {
+        format!("{}:conns", self.base)
+    }
+    pub fn cache(&self, channel: &str) -> String {
+        format!("{}:cache:{channel}", self.base)
+    }
+    pub fn bus(&self) -> String {
+        format!("{}:bus", self.base)
+    }
+    pub fn nodes(&self) -> String {
+        format!("{}:nodes", self.base)
+    }
+}
