@@ -75,8 +75,8 @@ fn data(frame: &Value) -> Value {
 async fn until_connected(from: &Server, to: &mut Client, channel: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        from.publish(APP, &[channel.to_string()], "ping", "{}", None)
-            .unwrap();
+        // Refused (and said so) while the bus is down.
+        let _ = from.publish(APP, &[channel.to_string()], "ping", "{}", None);
         if tokio::time::timeout(Duration::from_millis(200), to.next_event("ping"))
             .await
             .is_ok()
@@ -322,4 +322,118 @@ async fn an_unreachable_redis_is_a_readable_start_error() {
     assert!(e.contains(&format!("127.0.0.1:{port}")), "{e}");
     assert!(!e.contains("hunter2"), "no password in messages: {e}");
     assert!(server.local_addr().is_none());
+}
+
+/// A command to the test's Redis, as an operator (or a fault) would send it.
+async fn redis_cmd(redis: &RedisServer, args: &[&str]) -> redis::Value {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query_async(&mut conn).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_for_five_seconds_then_back() {
+    let mut redis = RedisServer::start();
+    let nodes = cluster(&redis, 2).await;
+    let ch = "presence-room";
+    let mut watcher = client(&nodes[0]).await;
+    watcher.subscribe(ch, Some(&presence("w"))).await;
+    let mut local = client(&nodes[0]).await;
+    local.subscribe("orders", None).await;
+    let mut stays = client(&nodes[1]).await;
+    stays.subscribe(ch, Some(&presence("stays"))).await;
+    let mut goes = client(&nodes[1]).await;
+    goes.subscribe(ch, Some(&presence("goes"))).await;
+    let mut remote = client(&nodes[1]).await;
+    remote.subscribe("orders", None).await;
+    for _ in 0..2 {
+        watcher.next_event("pusher_internal:member_added").await;
+    }
+    until_connected(&nodes[0], &mut remote, "orders").await;
+
+    redis.stop();
+    // For five seconds: every publish reaches this node's subscriber; the ones that
+    // could not reach the other node say so.
+    let started = Instant::now();
+    let (mut i, mut refused) = (0, 0);
+    while started.elapsed() < Duration::from_secs(5) {
+        let sent = nodes[0].publish(APP, &["orders".into()], "down", &i.to_string(), None);
+        if let Err(e) = sent {
+            assert!(e.to_string().contains("not sent to the other nodes"), "{e}");
+            refused += 1;
+        }
+        assert_eq!(local.next_event("down").await["data"], i.to_string());
+        if i == 5 {
+            // A user leaves while Redis cannot be told.
+            goes.send(json!({"event": "pusher:unsubscribe", "data": {"channel": ch}}))
+                .await;
+        }
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused > 0, "publishes while Redis was down were reported");
+    redis.restart();
+
+    until_connected(&nodes[0], &mut remote, "orders").await;
+    // The leave Redis missed is settled and announced on the other node, once.
+    let removed = watcher.next_event("pusher_internal:member_removed").await;
+    assert_eq!(data(&removed)["user_id"], "goes");
+    for n in &nodes {
+        eventually("presence restored in Redis", || async {
+            let info = n.channel(APP, ch).await.unwrap();
+            info.user_count == Some(2) && info.subscription_count == 2
+        })
+        .await;
+        let ids: Vec<String> = n
+            .members(APP, ch)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id.to_string())
+            .collect();
+        assert_eq!(ids, ["stays", "w"]);
+        eventually("connections counted again", || async {
+            n.connection_count(APP).await.unwrap() == 5
+        })
+        .await;
+    }
+    // A join after the restart sees every member.
+    let mut late = client(&nodes[1]).await;
+    let ok = late.subscribe(ch, Some(&presence("late"))).await;
+    assert_eq!(data(&ok)["presence"]["count"], 3);
+    let added = watcher.next_any().await;
+    assert_eq!(data(&added)["user_id"], "late", "no other change: {added}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_removed_after_a_pause_registers_again() {
+    let redis = RedisServer::start();
+    let nodes = cluster(&redis, 2).await;
+    let ch = "presence-room";
+    let mut watcher = client(&nodes[0]).await;
+    watcher.subscribe(ch, Some(&presence("w"))).await;
+    let mut paused = client(&nodes[1]).await;
+    paused.subscribe(ch, Some(&presence("p"))).await;
+    watcher.next_event("pusher_internal:member_added").await;
+
+    // As if node b had not renewed its lease for longer than the lease: its lease is
+    // over, and node a removes it at its next check.
+    let b = nodes[1].cluster_node().unwrap();
+    redis_cmd(&redis, &["ZADD", "reverb:app:nodes", "0", &b]).await;
+    let removed = watcher.next_event("pusher_internal:member_removed").await;
+    assert_eq!(data(&removed)["user_id"], "p");
+    // Node b finds itself removed at its next renewal and registers its live
+    // connection again, announced as the member it is again.
+    let added = watcher.next_any().await;
+    assert_eq!(added["event"], "pusher_internal:member_added", "{added}");
+    assert_eq!(data(&added)["user_id"], "p");
+    let back = paused.next_any().await;
+    assert_eq!(back["event"], "pusher_internal:member_removed", "{back}");
+    let info = nodes[0].channel(APP, ch).await.unwrap();
+    assert_eq!((info.user_count, info.subscription_count), (Some(2), 2));
+    assert_eq!(nodes[0].connection_count(APP).await.unwrap(), 2);
 }

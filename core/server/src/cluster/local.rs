@@ -15,7 +15,7 @@ use futures_util::future::{self, BoxFuture, FutureExt};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Backend, BackendError, JoinError, Joined, Left, SharedInbound};
+use super::{Backend, BackendError, JoinError, Joined, Left, Receipt, SharedInbound};
 use crate::app::channel_store::ChannelStore;
 use crate::protocol::frames::event_data;
 use crate::protocol::identity::PresenceMember;
@@ -199,9 +199,9 @@ impl Backend for LocalBackend {
         _channel: &str,
         _frame: &Utf8Bytes,
         _except: Option<SocketId>,
-    ) -> Result<(), BackendError> {
+    ) -> Result<Receipt, BackendError> {
         // No other node.
-        Ok(())
+        Ok(Receipt::default())
     }
 
     fn channels<'a>(

@@ -34,6 +34,10 @@ use crate::views::{ChannelInfo, Member};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BackendError(pub String);
 
+/// Which broadcast [`Backend::confirm`] waits for (`Receipt::default()`: none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Receipt(pub u64);
+
 /// What a join decided.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Joined {
@@ -70,15 +74,27 @@ pub(crate) struct Left {
     pub member_removed: bool,
 }
 
-/// What the removal of a node's entries changed (a vanished node's, found by its
-/// lease running out, or this node's own leftovers at its goodbye), for the app
-/// service to announce: the `member_removed` of a user whose last connection was
-/// there, the channel emptied. Each is handed to exactly one node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Departure {
+/// A membership change that no join or leave of this node's sessions made, for the
+/// app service to announce to this node's subscribers, the other nodes and the
+/// lifecycle stream: the removal of a vanished node's entries (found by its lease
+/// running out) or of this node's leftovers at its goodbye; a leave that Redis could
+/// not be told of, settled when it answers again; this node's subscriptions restored
+/// after the cluster had removed them. Each is handed to exactly one node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ClusterChange {
     pub channel: String,
+    pub member_added: Option<AddedMember>,
     pub member_removed: Option<String>,
+    pub channel_occupied: bool,
     pub channel_vacated: bool,
+}
+
+/// A presence member a [`ClusterChange`] adds back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AddedMember {
+    pub user_id: String,
+    /// The `user_info` JSON, empty when there is none.
+    pub user_info: String,
 }
 
 /// What one node does with what the cluster sends it. Implemented by the app's local
@@ -119,13 +135,21 @@ pub(crate) trait Backend: Send + Sync + 'static {
 
     /// Sends `frame` to the subscribers of `channel` on the *other* nodes (this node's
     /// were served by the caller). Never blocks; an error means the other nodes will
-    /// not get it, and the caller reports that.
+    /// not get it, and the caller reports that. The receipt tells [`Backend::confirm`]
+    /// which send to wait for.
     fn broadcast(
         &self,
         channel: &str,
         frame: &Utf8Bytes,
         except: Option<SocketId>,
-    ) -> Result<(), BackendError>;
+    ) -> Result<Receipt, BackendError>;
+
+    /// Waits until the broadcast of `receipt` (and every one before it) has reached
+    /// the cluster, or fails saying it did not: for callers that can wait and must not
+    /// claim a delivery that did not happen (the HTTP API).
+    fn confirm(&self, _receipt: Receipt) -> BoxFuture<'_, Result<(), BackendError>> {
+        futures_util::future::ready(Ok(())).boxed()
+    }
 
     /// Occupied channels whose name starts with `prefix`, sorted by name.
     fn channels<'a>(
@@ -155,14 +179,14 @@ pub(crate) trait Backend: Send + Sync + 'static {
 
     /// Removals of vanished nodes that this node decided, for the app service to
     /// announce (taken once; a single node has none).
-    fn departures(&self) -> Option<mpsc::Receiver<Departure>> {
+    fn changes(&self) -> Option<mpsc::Receiver<ClusterChange>> {
         None
     }
 
     /// Leaves the cluster at shutdown, after this node's connections closed: removes
     /// what is left of its entries at once (rather than when its lease runs out) and
     /// returns what that changed, for the caller to announce.
-    fn goodbye(&self) -> BoxFuture<'_, Vec<Departure>> {
+    fn goodbye(&self) -> BoxFuture<'_, Vec<ClusterChange>> {
         futures_util::future::ready(Vec::new()).boxed()
     }
 }

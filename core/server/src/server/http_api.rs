@@ -223,7 +223,10 @@ impl TriggerItem {
 async fn trigger(service: &AppService, item: &TriggerItem) -> Result<Value, Error> {
     let t = item.checked()?;
     check_trigger_info(&t.info)?;
-    service.publish(&t.channels, t.name, t.data, t.socket_id)?;
+    let except = service.check_publish(&t.channels, t.name, t.data, t.socket_id)?;
+    let receipt = service.publish_checked(&t.channels, t.name, t.data, except)?;
+    // Answered once the other nodes got it too: never a success claimed for them.
+    service.confirm(receipt).await?;
     if t.info.is_empty() {
         return Ok(json!({}));
     }
@@ -287,14 +290,17 @@ async fn batch(service: &AppService, body: &[u8]) -> Result<Value, Error> {
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let mut unreached = None;
+    let mut receipt = Default::default();
     for (t, except) in &checked {
-        if let Err(e) = service.publish_checked(&t.channels, t.name, t.data, *except) {
-            unreached = Some(e);
+        match service.publish_checked(&t.channels, t.name, t.data, *except) {
+            Ok(r) => receipt = r,
+            Err(e) => unreached = Some(e),
         }
     }
     if let Some(e) = unreached {
         return Err(e);
     }
+    service.confirm(receipt).await?;
     if checked.iter().all(|(t, _)| t.info.is_empty()) {
         return Ok(json!({}));
     }

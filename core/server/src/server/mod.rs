@@ -116,6 +116,12 @@ impl Server {
         Ok(bound)
     }
 
+    /// This node's id in its cluster once started (random per start, so a restarted
+    /// node is a new node); `None` on a single node.
+    pub fn cluster_node(&self) -> Option<String> {
+        self.state.node.get().map(|n| n.to_string())
+    }
+
     /// The bound address while running.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         lock(&self.running).as_ref().map(|r| r.addr)

@@ -22,6 +22,8 @@ pub(crate) struct ServerState {
     shutting_down: AtomicBool,
     /// HTTP API request bodies being received.
     pub bodies: BodyBudget,
+    /// This node's id in its cluster, once joined.
+    pub node: std::sync::OnceLock<Arc<str>>,
 }
 
 impl ServerState {
@@ -47,6 +49,7 @@ impl ServerState {
             lifecycle,
             shutting_down: AtomicBool::new(false),
             bodies: BodyBudget::default(),
+            node: std::sync::OnceLock::new(),
         }
     }
 
@@ -74,8 +77,9 @@ impl ServerState {
                 ))
             })?;
             service.attach(Arc::new(backend));
-            service.announce_departures();
+            service.announce_changes();
         }
+        let _ = self.node.set(node.clone());
         Ok(Some(node))
     }
 

@@ -10,6 +10,7 @@ mod publish;
 mod query;
 mod subscribe;
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ pub(crate) struct AppService {
     /// connected to Redis) on a cluster.
     backend: OnceLock<Arc<dyn Backend>>,
     lifecycle: Arc<Lifecycle>,
+    /// Publishes that reached this node's subscribers only (the cluster was
+    /// unreachable), since the start.
+    unreached: AtomicU64,
 }
 
 impl AppService {
@@ -64,6 +68,7 @@ impl AppService {
             registry,
             backend: OnceLock::new(),
             lifecycle,
+            unreached: AtomicU64::new(0),
         }
     }
 
@@ -77,20 +82,20 @@ impl AppService {
         self.registry.clone()
     }
 
-    /// Announces, as they come, the departures the backend hands this node (a
+    /// Announces, as they come, the changes the backend hands this node (a
     /// vanished node's members and channels). Spawned on the current runtime; ends
     /// with the backend.
-    pub fn announce_departures(self: &Arc<Self>) {
-        let Some(mut departures) = self.backend().ok().and_then(|b| b.departures()) else {
+    pub fn announce_changes(self: &Arc<Self>) {
+        let Some(mut changes) = self.backend().ok().and_then(|b| b.changes()) else {
             return;
         };
         let service = Arc::downgrade(self);
         tokio::spawn(async move {
-            while let Some(departure) = departures.recv().await {
+            while let Some(change) = changes.recv().await {
                 let Some(service) = service.upgrade() else {
                     return;
                 };
-                service.announce(departure).await;
+                service.announce(change).await;
             }
         });
     }
@@ -101,8 +106,8 @@ impl AppService {
         let Ok(backend) = self.backend() else {
             return;
         };
-        for departure in backend.goodbye().await {
-            self.announce(departure).await;
+        for change in backend.goodbye().await {
+            self.announce(change).await;
         }
     }
 

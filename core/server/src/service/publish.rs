@@ -2,11 +2,13 @@
 //! serialised once per channel, delivered to this node's subscribers and handed to the
 //! backend for the other nodes.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::AppService;
+use crate::cluster::{BackendError, Receipt};
 use crate::error::Error;
 use crate::lifecycle::EventKind;
 use crate::log;
@@ -26,6 +28,7 @@ impl AppService {
     ) -> Result<(), Error> {
         let except = self.check_publish(channels, event, data, except)?;
         self.publish_checked(channels, event, data, except)
+            .map(|_| ())
     }
 
     /// The checks of [`AppService::publish`]; returns the socket to exclude.
@@ -73,16 +76,18 @@ impl AppService {
     }
 
     /// Publishes an event that [`AppService::check_publish`] accepted. Local delivery
-    /// always happens; an error says the other nodes could not be reached.
+    /// always happens; an error says the other nodes could not be reached. The receipt
+    /// is for [`AppService::confirm`].
     pub fn publish_checked(
         &self,
         channels: &[String],
         event: &str,
         data: &str,
         except: Option<SocketId>,
-    ) -> Result<(), Error> {
+    ) -> Result<Receipt, Error> {
         let backend = self.backend().map_err(|e| Error::Backend(e.0))?;
         let mut unreached = None;
+        let mut receipt = Receipt::default();
         for channel in channels {
             let frame = protocol::channel_event(event, channel, data, None);
             self.deliver_local(channel, &frame, except);
@@ -91,17 +96,40 @@ impl AppService {
             if names::channel_type(channel).cache {
                 backend.store_last(channel, &frame);
             }
-            if let Err(e) = backend.broadcast(channel, &frame, except) {
-                unreached = Some(e);
+            match backend.broadcast(channel, &frame, except) {
+                Ok(r) => receipt = receipt.max(r),
+                Err(e) => unreached = Some(e),
             }
         }
         match unreached {
-            None => Ok(()),
-            Some(e) => Err(Error::Backend(format!(
-                "delivered on this node, not sent to the other nodes: {}",
-                e.0
-            ))),
+            None => Ok(receipt),
+            Some(e) => Err(self.unreached(e)),
         }
+    }
+
+    /// Waits until the broadcasts up to `receipt` reached the other nodes' bus; an
+    /// error when they did not (the events were delivered on this node only).
+    pub async fn confirm(&self, receipt: Receipt) -> Result<(), Error> {
+        let backend = self.backend().map_err(|e| Error::Backend(e.0))?;
+        backend
+            .confirm(receipt)
+            .await
+            .map_err(|e| self.unreached(e))
+    }
+
+    /// A publish that reached this node's subscribers only: logged, counted, and
+    /// answered with an error, never claimed delivered.
+    fn unreached(&self, e: BackendError) -> Error {
+        let n = self.unreached.fetch_add(1, Ordering::Relaxed) + 1;
+        log::warn!(
+            "app {}: an event reached this node's subscribers only ({n} so far): {}",
+            self.app_id,
+            e.0
+        );
+        Error::Backend(format!(
+            "delivered on this node, not sent to the other nodes: {}",
+            e.0
+        ))
     }
 
     /// Relays a client event that the session checked (membership, type, size, rate).

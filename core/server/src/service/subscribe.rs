@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::AppService;
 use crate::app::outbox::Outbox;
-use crate::cluster::{BackendError, Departure, JoinError};
+use crate::cluster::{BackendError, ClusterChange, JoinError};
 use crate::lifecycle::EventKind;
 use crate::log;
 use crate::protocol::identity::PresenceMember;
@@ -144,14 +144,29 @@ impl AppService {
         self.registry.release_if_empty(&guard);
     }
 
-    /// Announces what the removal of a node's entries changed (see [`Departure`]): the
-    /// backend handed it to this node alone, so this node tells its own subscribers
-    /// and the other nodes, and emits the lifecycle events.
-    pub async fn announce(&self, departure: Departure) {
-        let channel = departure.channel.as_str();
+    /// Announces a membership change the backend made on its own (see
+    /// [`ClusterChange`]): it handed it to this node alone, so this node tells its own
+    /// subscribers and the other nodes, and emits the lifecycle events.
+    pub async fn announce(&self, change: ClusterChange) {
+        let channel = change.channel.as_str();
         let guard = self.registry.lock_membership(channel).await;
         let ch = &guard.channel;
-        if let Some(user) = &departure.member_removed {
+        if change.channel_occupied {
+            self.emit(EventKind::ChannelOccupied {
+                channel: ch.name.clone(),
+            });
+        }
+        if let Some(added) = &change.member_added {
+            let info = serde_json::value::RawValue::from_string(added.user_info.clone()).ok();
+            let frame = protocol::member_added(channel, &added.user_id, info.as_deref());
+            ch.deliver_membership(&frame, None);
+            self.broadcast(channel, &frame, None);
+            self.emit(EventKind::MemberAdded {
+                channel: ch.name.clone(),
+                user_id: added.user_id.as_str().into(),
+            });
+        }
+        if let Some(user) = &change.member_removed {
             let frame = protocol::member_removed(channel, user);
             ch.deliver_membership(&frame, None);
             self.broadcast(channel, &frame, None);
@@ -160,7 +175,7 @@ impl AppService {
                 user_id: user.as_str().into(),
             });
         }
-        if departure.channel_vacated {
+        if change.channel_vacated {
             self.emit(EventKind::ChannelVacated {
                 channel: ch.name.clone(),
             });

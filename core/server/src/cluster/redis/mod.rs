@@ -31,6 +31,7 @@
 
 mod bus;
 mod lease;
+mod ledger;
 mod scripts;
 mod writer;
 
@@ -46,7 +47,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Backend, BackendError, Departure, JoinError, Joined, Left, SharedInbound};
+use super::{
+    Backend, BackendError, ClusterChange, JoinError, Joined, Left, Receipt, SharedInbound,
+};
 use crate::config::ClusterConfig;
 use crate::log;
 use crate::protocol::frames::event_data;
@@ -56,7 +59,8 @@ use crate::protocol::socket_id::SocketId;
 use crate::views::{CachedEvent, ChannelInfo, Member};
 use bus::{envelope, receive_bus, MAX_QUEUED_INBOUND};
 use lease::{remove_nodes, LeaseKeeper};
-use scripts::{Keys, HEARTBEAT, JOIN, LEAVE, REAP};
+use ledger::{Entry, Ledger, Unrecorded};
+use scripts::{join_call, leave_call, Keys, HEARTBEAT, JOIN, LEAVE, REAP};
 use writer::{write_in_order, Applied, Write, MAX_QUEUED_WRITES};
 
 /// How long one Redis command may take before the backend reports it unavailable.
@@ -71,14 +75,17 @@ pub(crate) struct RedisBackend {
     inbound: SharedInbound,
     join: Script,
     leave: Script,
-    writes: mpsc::Sender<Write>,
+    writes: mpsc::Sender<(u64, Write)>,
     /// Writes queued so far, and applied so far (by the writer task): a query waits
     /// until this node's own earlier writes are applied.
     queued: AtomicU64,
+    queue_order: std::sync::Mutex<()>,
     applied: Arc<Applied>,
     dropped_writes: Arc<AtomicU64>,
-    /// Removals of vanished nodes decided by this node, until the service takes them.
-    departures: std::sync::Mutex<Option<mpsc::Receiver<Departure>>>,
+    ledger: Arc<Ledger>,
+    /// Changes this node must announce (see [`ClusterChange`]), until the service
+    /// takes them.
+    changes: std::sync::Mutex<Option<mpsc::Receiver<ClusterChange>>>,
     /// The lease keeper: dropping the sender stops it (so does dropping the backend,
     /// without a goodbye, as a crash would).
     lease_keeper: std::sync::Mutex<Option<(tokio::sync::watch::Sender<()>, JoinHandle<()>)>>,
@@ -103,7 +110,11 @@ impl RedisBackend {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT))
-            .set_max_delay(Duration::from_secs(1));
+            .set_max_delay(Duration::from_secs(1))
+            // Fail fast while Redis is away (the next command tries again), rather
+            // than hold every command through seconds of backoff and have publishes
+            // look sent meanwhile.
+            .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(unavailable)?;
@@ -140,6 +151,7 @@ impl RedisBackend {
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT))
             .set_max_delay(Duration::from_secs(1))
+            .set_number_of_retries(1)
             .set_push_sender(push)
             .set_automatic_resubscription();
         let mut bus = ConnectionManager::new_with_config(bus_client, bus_config)
@@ -150,14 +162,19 @@ impl RedisBackend {
 
         let lease = Duration::from_secs_f64(cluster.node_lease.max(0.1));
         let (alive, alive_rx) = tokio::sync::watch::channel(());
-        let (departed, departures) = mpsc::channel(MAX_QUEUED_INBOUND);
+        let (changed, changes) = mpsc::channel(MAX_QUEUED_INBOUND);
         let applied = Arc::new(Applied::default());
+        let ledger = Arc::new(Ledger::default());
         let lease_keeper = LeaseKeeper {
+            bus: bus.clone(),
+            ledger: ledger.clone(),
+            join: Script::new(JOIN),
+            leave: Script::new(LEAVE),
             conn: conn.clone(),
             keys: keys.clone(),
             node: node.clone(),
             lease,
-            departed,
+            changed,
             applied: applied.clone(),
             heartbeat: Script::new(HEARTBEAT),
             reap: Script::new(REAP),
@@ -174,6 +191,7 @@ impl RedisBackend {
             cache_ttl,
             queue,
             applied.clone(),
+            ledger.clone(),
         ));
         Ok(RedisBackend {
             conn,
@@ -185,9 +203,11 @@ impl RedisBackend {
             leave: Script::new(LEAVE),
             writes,
             queued: AtomicU64::new(0),
+            queue_order: std::sync::Mutex::new(()),
             applied,
             dropped_writes,
-            departures: std::sync::Mutex::new(Some(departures)),
+            ledger,
+            changes: std::sync::Mutex::new(Some(changes)),
             lease_keeper: std::sync::Mutex::new(Some((alive, lease_task))),
             reap: Script::new(REAP),
         })
@@ -203,44 +223,49 @@ impl RedisBackend {
         format!("{:016x}", rand::random::<u64>()).into()
     }
 
-    fn queue(&self, write: Write) {
-        if self.writes.try_send(write).is_ok() {
-            self.queued.fetch_add(1, Ordering::AcqRel);
+    /// Queues `write` for the writer; returns its number, or `None` when the queue is
+    /// full (the write is dropped, counted and logged).
+    fn queue(&self, write: Write) -> Option<u64> {
+        // Numbers follow queue order: both change together, under one short lock.
+        let _order = crate::shards::lock(&self.queue_order);
+        let n = self.queued.load(Ordering::Acquire) + 1;
+        if self.writes.try_send((n, write)).is_ok() {
+            self.queued.store(n, Ordering::Release);
+            Some(n)
         } else {
             let n = self.dropped_writes.fetch_add(1, Ordering::Relaxed) + 1;
             log::warn!("Redis backend: write queue full or closed, {n} writes dropped so far");
+            None
         }
     }
 
-    /// A JOIN or LEAVE call on `channel`, with the keys both scripts take.
-    fn membership_call<'s>(
-        &self,
-        script: &'s Script,
-        channel: &str,
-    ) -> ::redis::ScriptInvocation<'s> {
-        let mut call = script.prepare_invoke();
-        call.key(self.keys.channel(channel, "subs"))
-            .key(self.keys.channel(channel, "members"))
-            .key(self.keys.channel(channel, "info"))
-            .key(self.keys.channels())
-            .key(self.keys.node_subs(&self.node));
-        call
-    }
-
-    /// Waits until every write this node queued before now is applied.
-    async fn flushed(&self) -> Result<(), BackendError> {
-        let target = self.queued.load(Ordering::Acquire);
-        tokio::time::timeout(COMMAND_TIMEOUT, async {
+    /// Waits until write `n` is applied; an error when it failed or took too long.
+    async fn applied(&self, n: u64) -> Result<(), BackendError> {
+        tokio::time::timeout(COMMAND_TIMEOUT * 2, async {
             loop {
                 let notified = self.applied.notify.notified();
-                if self.applied.count.load(Ordering::Acquire) >= target {
+                if self.applied.count.load(Ordering::Acquire) >= n {
                     return;
                 }
                 notified.await;
             }
         })
         .await
-        .map_err(|_| unavailable("queued writes not applied in time"))
+        .map_err(|_| unavailable("queued writes not applied in time"))?;
+        if self.applied.failed(n) {
+            return Err(unavailable("the write did not reach Redis"));
+        }
+        Ok(())
+    }
+
+    /// Waits until every write this node queued before now is applied (whether it
+    /// succeeded or not: queries want this node's own writes first).
+    async fn flushed(&self) -> Result<(), BackendError> {
+        let n = self.queued.load(Ordering::Acquire);
+        match self.applied(n).await {
+            Err(e) if !self.applied.failed(n) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     async fn info(&self, name: &str) -> Result<ChannelInfo, BackendError> {
@@ -304,11 +329,13 @@ pub(super) fn int(v: Option<&Value>) -> i64 {
 
 impl Backend for RedisBackend {
     fn connection_opened(&self, _socket: SocketId) {
-        self.queue(Write::Connections(1));
+        self.ledger.connection_opened();
+        self.queue(Write::Connections);
     }
 
     fn connection_closed(&self, _socket: SocketId) {
-        self.queue(Write::Connections(-1));
+        self.ledger.connection_closed();
+        self.queue(Write::Connections);
     }
 
     fn join<'a>(
@@ -324,19 +351,22 @@ impl Backend for RedisBackend {
                 Some(m) => (&*m.user_id, m.user_info.as_deref().map_or("", |i| i.get())),
                 None => ("", ""),
             };
+            let _gate = self.ledger.gate.read().await;
             let mut conn = self.conn.clone();
-            let reply: Vec<Value> = self
-                .membership_call(&self.join, channel)
-                .arg(socket.to_string())
-                .arg(&*self.node)
-                .arg(channel)
-                .arg(user)
-                .arg(info)
-                .arg(member_limit)
-                .arg(if presence { "1" } else { "0" })
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| JoinError::Unavailable(unavailable(e)))?;
+            let reply: Vec<Value> = join_call(
+                &self.join,
+                &self.keys,
+                &self.node,
+                channel,
+                socket,
+                user,
+                info,
+                member_limit,
+                presence,
+            )
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| JoinError::Unavailable(unavailable(e)))?;
             if int(reply.first()) == -1 {
                 return Err(JoinError::MemberLimit);
             }
@@ -345,6 +375,14 @@ impl Backend for RedisBackend {
                 _ if presence => Some(Vec::new()),
                 _ => None,
             };
+            self.ledger.joined(
+                channel,
+                socket,
+                Entry {
+                    user: user.into(),
+                    info: info.into(),
+                },
+            );
             Ok(Joined {
                 new_subscription: int(reply.first()) == 1,
                 channel_occupied: int(reply.get(1)) == 1,
@@ -362,15 +400,33 @@ impl Backend for RedisBackend {
         user: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Left, BackendError>> {
         async move {
+            let _gate = self.ledger.gate.read().await;
+            self.ledger.left(channel, socket);
+            let user = user.unwrap_or("");
             let mut conn = self.conn.clone();
-            let reply: Vec<i64> = self
-                .membership_call(&self.leave, channel)
-                .arg(socket.to_string())
-                .arg(channel)
-                .arg(user.unwrap_or(""))
-                .invoke_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let reply: Vec<i64> = match leave_call(
+                &self.leave,
+                &self.keys,
+                &self.node,
+                channel,
+                socket,
+                user,
+                false,
+            )
+            .invoke_async(&mut conn)
+            .await
+            {
+                Ok(reply) => reply,
+                Err(e) => {
+                    // Settled by the lease keeper once Redis answers again.
+                    self.ledger.unrecorded(Unrecorded {
+                        channel: channel.into(),
+                        socket,
+                        user: user.into(),
+                    });
+                    return Err(unavailable(e));
+                }
+            };
             Ok(Left {
                 was_subscribed: reply.first() == Some(&1),
                 channel_vacated: reply.get(1) == Some(&1),
@@ -385,7 +441,7 @@ impl Backend for RedisBackend {
         channel: &str,
         frame: &Utf8Bytes,
         except: Option<SocketId>,
-    ) -> Result<(), BackendError> {
+    ) -> Result<Receipt, BackendError> {
         if !self.applied.reachable.load(Ordering::Acquire) {
             return Err(unavailable(
                 "unreachable since the last write; the other nodes did not get this event",
@@ -395,8 +451,15 @@ impl Backend for RedisBackend {
         // the order it published them.
         self.queue(Write::Publish(envelope(
             &self.node, 'D', channel, except, frame,
-        )));
-        Ok(())
+        )))
+        .map(Receipt)
+        .ok_or_else(|| {
+            unavailable("too many writes queued; the other nodes did not get this event")
+        })
+    }
+
+    fn confirm(&self, receipt: Receipt) -> BoxFuture<'_, Result<(), BackendError>> {
+        self.applied(receipt.0).boxed()
     }
 
     fn channels<'a>(
@@ -505,11 +568,11 @@ impl Backend for RedisBackend {
         // Node leases and removing dead nodes' entries come with the lease keeper.
     }
 
-    fn departures(&self) -> Option<mpsc::Receiver<Departure>> {
-        crate::shards::lock(&self.departures).take()
+    fn changes(&self) -> Option<mpsc::Receiver<ClusterChange>> {
+        crate::shards::lock(&self.changes).take()
     }
 
-    fn goodbye(&self) -> BoxFuture<'_, Vec<Departure>> {
+    fn goodbye(&self) -> BoxFuture<'_, Vec<ClusterChange>> {
         async move {
             // Stop renewing first, so that no renewal lands after the removal.
             let keeper = crate::shards::lock(&self.lease_keeper).take();
@@ -526,7 +589,7 @@ impl Backend for RedisBackend {
             )
             .await
             {
-                Ok(Ok(departures)) => departures,
+                Ok(Ok(changes)) => changes,
                 Ok(Err(e)) => {
                     log::warn!("Redis backend: goodbye not recorded ({e}); the lease will expire");
                     Vec::new()

@@ -1,6 +1,10 @@
 //! The Lua scripts that make each cluster decision atomic in Redis, and the key names
 //! they work on.
 
+use ::redis::{Script, ScriptInvocation};
+
+use crate::protocol::socket_id::SocketId;
+
 pub(super) const JOIN: &str = r#"
 -- KEYS: subs, members, info, channels, node subs
 -- ARGV: socket, node, channel, user ('' outside presence), info, limit, presence ('1'/'0')
@@ -33,9 +37,22 @@ return {new_sub and 1 or 0, occupied, added, members}
 
 pub(super) const LEAVE: &str = r#"
 -- KEYS: subs, members, info, channels, node subs
--- ARGV: socket, channel, user ('' outside presence)
+-- ARGV: socket, channel, user ('' outside presence), settle ('1'/'0')
+-- Settling a leave Redis was not told of earlier (it may have lost everything since,
+-- in a restart): when the socket is not there, it still reports the user gone and
+-- the channel empty if they are, for the node that owes that announcement.
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
-  return {0, 0, 0}
+  if ARGV[4] ~= '1' then
+    return {0, 0, 0}
+  end
+  local removed, vacated = 0, 0
+  if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then
+    removed = 1
+  end
+  if redis.call('HLEN', KEYS[1]) == 0 then
+    vacated = 1
+  end
+  return {0, vacated, removed}
 end
 redis.call('SREM', KEYS[5], ARGV[2] .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
 local removed, vacated = 0, 0
@@ -56,11 +73,14 @@ return {1, vacated, removed}
 "#;
 
 pub(super) const HEARTBEAT: &str = r#"
--- KEYS: nodes; ARGV: node, lease (ms). Returns 0 when the node was not registered.
+-- KEYS: nodes, conns; ARGV: node, lease (ms), live connections of the node.
+-- Returns 0 when the node was not registered (removed by another node, or Redis
+-- lost its data): the caller then registers its subscriptions again.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if known then return 1 else return 0 end
 "#;
 
@@ -105,6 +125,10 @@ for _, node in ipairs(gone) do
     end
   end
   redis.call('DEL', node_subs)
+  if ARGV[2] == '' then
+    -- Tells the node, should it come back, that its members were announced gone.
+    redis.call('SET', ARGV[1] .. ':node:' .. node .. ':gone', '1', 'PX', 86400000)
+  end
   redis.call('HDEL', KEYS[3], node)
   redis.call('ZREM', KEYS[1], node)
 end
@@ -126,6 +150,10 @@ impl Keys {
     pub fn node_subs(&self, node: &str) -> String {
         format!("{}:node:{node}:subs", self.base)
     }
+    /// Set when other nodes removed `node` after its lease ran out.
+    pub fn node_gone(&self, node: &str) -> String {
+        format!("{}:node:{node}:gone", self.base)
+    }
     pub fn conns(&self) -> String {
         format!("{}:conns", self.base)
     }
@@ -138,4 +166,63 @@ impl Keys {
     pub fn nodes(&self) -> String {
         format!("{}:nodes", self.base)
     }
+}
+
+/// The keys JOIN and LEAVE take, for `channel` and this node.
+fn membership_call<'s>(
+    script: &'s Script,
+    keys: &Keys,
+    node: &str,
+    channel: &str,
+) -> ScriptInvocation<'s> {
+    let mut call = script.prepare_invoke();
+    call.key(keys.channel(channel, "subs"))
+        .key(keys.channel(channel, "members"))
+        .key(keys.channel(channel, "info"))
+        .key(keys.channels())
+        .key(keys.node_subs(node));
+    call
+}
+
+/// A JOIN of `socket` to `channel`, as presence `user` (empty outside presence) with
+/// `info`; `with_members` asks for the member list back.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn join_call<'s>(
+    script: &'s Script,
+    keys: &Keys,
+    node: &str,
+    channel: &str,
+    socket: SocketId,
+    user: &str,
+    info: &str,
+    limit: usize,
+    with_members: bool,
+) -> ScriptInvocation<'s> {
+    let mut call = membership_call(script, keys, node, channel);
+    call.arg(socket.to_string())
+        .arg(node)
+        .arg(channel)
+        .arg(user)
+        .arg(info)
+        .arg(limit)
+        .arg(if with_members { "1" } else { "0" });
+    call
+}
+
+/// A LEAVE of `socket` from `channel`; `settle` for a leave Redis missed earlier.
+pub(super) fn leave_call<'s>(
+    script: &'s Script,
+    keys: &Keys,
+    node: &str,
+    channel: &str,
+    socket: SocketId,
+    user: &str,
+    settle: bool,
+) -> ScriptInvocation<'s> {
+    let mut call = membership_call(script, keys, node, channel);
+    call.arg(socket.to_string())
+        .arg(channel)
+        .arg(user)
+        .arg(if settle { "1" } else { "0" });
+    call
 }

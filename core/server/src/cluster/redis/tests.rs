@@ -171,7 +171,7 @@ async fn a_vanished_node_is_removed_once_within_its_lease() {
     // Node a vanishes without a goodbye: no leave, no count update.
     let a_id = a.node_id().to_string();
     drop(a);
-    let mut departures = [b.departures().unwrap(), c.departures().unwrap()];
+    let mut changes = [b.changes().unwrap(), c.changes().unwrap()];
     let mut seen = Vec::new();
     let started = std::time::Instant::now();
     while seen.len() < 2 {
@@ -179,9 +179,9 @@ async fn a_vanished_node_is_removed_once_within_its_lease() {
             started.elapsed() < Duration::from_secs(10),
             "removed in time: {seen:?}"
         );
-        for d in &mut departures {
-            while let Ok(departure) = d.try_recv() {
-                seen.push(departure);
+        for d in &mut changes {
+            while let Ok(change) = d.try_recv() {
+                seen.push(change);
             }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -190,15 +190,17 @@ async fn a_vanished_node_is_removed_once_within_its_lease() {
     assert_eq!(
         seen,
         [
-            Departure {
+            ClusterChange {
                 channel: "orders".into(),
                 member_removed: None,
-                channel_vacated: true
+                channel_vacated: true,
+                ..ClusterChange::default()
             },
-            Departure {
+            ClusterChange {
                 channel: "presence-room".into(),
                 member_removed: Some("a".into()),
-                channel_vacated: false
+                channel_vacated: false,
+                ..ClusterChange::default()
             },
         ],
         "b is still present through node b; each change announced by one node only"

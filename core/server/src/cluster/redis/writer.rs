@@ -1,33 +1,52 @@
 //! Writes nobody waits for (connection counts, cache stores, bus publishes), applied
 //! by one task in the order this node made them.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ::redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::ledger::Ledger;
 use super::scripts::Keys;
 use crate::log;
+use crate::shards::lock;
 
 /// Writes queued for the writer task at most; past it they are dropped and counted.
 pub(super) const MAX_QUEUED_WRITES: usize = 65_536;
 
 /// A write nobody waits for, applied in order by the writer task.
 pub(super) enum Write {
-    Connections(i64),
-    StoreLast { channel: String, frame: Utf8Bytes },
+    /// This node's live connections, as the ledger counts them when it is applied.
+    Connections,
+    StoreLast {
+        channel: String,
+        frame: Utf8Bytes,
+    },
     Publish(String),
 }
 
+/// Writes sent to Redis in one pipeline at most: under load the writer sends what has
+/// queued meanwhile in one round trip, in order.
+const MAX_BATCH: usize = 256;
+
+/// Failed batches remembered for [`Applied::failed`]; a caller asks about its write
+/// right after queueing it, so only recent ones matter.
+const REMEMBERED_FAILURES: usize = 64;
+
+/// How far the writer got: writes are numbered from 1 in queueing order.
 pub(super) struct Applied {
+    /// The number of the last write applied (or failed).
     pub count: AtomicU64,
     pub notify: tokio::sync::Notify,
     /// Whether the last write (or lease renewal) reached Redis: while it did not,
     /// broadcasts are refused at once rather than queued and claimed sent.
     pub reachable: AtomicBool,
+    /// Ranges of write numbers whose batch failed, newest last.
+    failures: Mutex<VecDeque<(u64, u64)>>,
 }
 
 impl Default for Applied {
@@ -36,50 +55,74 @@ impl Default for Applied {
             count: AtomicU64::new(0),
             notify: tokio::sync::Notify::new(),
             reachable: AtomicBool::new(true),
+            failures: Mutex::new(VecDeque::new()),
         }
     }
 }
 
-/// Applies queued writes in order; a failed one is logged, and the rest go on.
+impl Applied {
+    /// Whether write `n` (applied already) failed.
+    pub fn failed(&self, n: u64) -> bool {
+        lock(&self.failures)
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&n))
+    }
+
+    fn done(&self, first: u64, last: u64, ok: bool) {
+        if !ok {
+            let mut failures = lock(&self.failures);
+            if failures.len() == REMEMBERED_FAILURES {
+                failures.pop_front();
+            }
+            failures.push_back((first, last));
+        }
+        self.reachable.store(ok, Ordering::Release);
+        self.count.store(last, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+}
+
+/// Applies queued writes in order, as many as have queued (up to [`MAX_BATCH`]) in
+/// one pipeline; a failed batch is logged and remembered, and the rest go on.
 pub(super) async fn write_in_order(
     mut conn: ConnectionManager,
     keys: Arc<Keys>,
     node: Arc<str>,
     cache_ttl: Duration,
-    mut queue: mpsc::Receiver<Write>,
+    mut queue: mpsc::Receiver<(u64, Write)>,
     applied: Arc<Applied>,
+    ledger: Arc<Ledger>,
 ) {
     let ttl_ms = cache_ttl.as_millis().max(1) as u64;
-    while let Some(write) = queue.recv().await {
-        let result: ::redis::RedisResult<()> = match write {
-            Write::Connections(delta) => ::redis::cmd("HINCRBY")
-                .arg(keys.conns())
-                .arg(&*node)
-                .arg(delta)
-                .query_async(&mut conn)
-                .await
-                .map(|_: i64| ()),
-            Write::Publish(payload) => ::redis::cmd("PUBLISH")
-                .arg(keys.bus())
-                .arg(payload)
-                .query_async(&mut conn)
-                .await
-                .map(|_: i64| ()),
-            Write::StoreLast { channel, frame } => {
-                ::redis::cmd("SET")
-                    .arg(keys.cache(&channel))
-                    .arg(frame.as_str())
-                    .arg("PX")
-                    .arg(ttl_ms)
-                    .query_async(&mut conn)
-                    .await
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut pipe = ::redis::pipe();
+        for (_, write) in &batch {
+            match write {
+                Write::Connections => pipe.hset(keys.conns(), &*node, ledger.connections()),
+                Write::Publish(payload) => pipe.publish(keys.bus(), payload),
+                Write::StoreLast { channel, frame } => {
+                    pipe.pset_ex(keys.cache(channel), frame.as_str(), ttl_ms)
+                }
+            }
+            .ignore();
+        }
+        let sent =
+            tokio::time::timeout(super::COMMAND_TIMEOUT, pipe.query_async::<()>(&mut conn)).await;
+        let ok = match sent {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                log::warn!("Redis backend: {} writes not applied: {e}", batch.len());
+                false
+            }
+            Err(_) => {
+                log::warn!("Redis backend: {} writes not applied in time", batch.len());
+                false
             }
         };
-        if let Err(e) = &result {
-            log::warn!("Redis backend: a write was not applied: {e}");
-        }
-        applied.reachable.store(result.is_ok(), Ordering::Release);
-        applied.count.fetch_add(1, Ordering::AcqRel);
-        applied.notify.notify_waiters();
+        let first = batch.first().map_or(0, |(n, _)| *n);
+        let last = batch.last().map_or(0, |(n, _)| *n);
+        applied.done(first, last, ok);
+        batch.clear();
     }
 }
