@@ -61,6 +61,9 @@ bash tests/c/run.sh
 step "integration tests against pushbus serve"
 (cd tests/node && PUSHBUS_BIN="$root/target/debug/pushbus" npm test)
 
+step "the same integration tests against a cluster of 3 pushbus serve on one redis-server"
+(cd tests/node && PUSHBUS_BIN="$root/target/debug/pushbus" PUSHBUS_TEST_NODES=3 npm test)
+
 step "npm package: install, build the addon (debug), check native.d.ts, test (npm/)"
 # --ignore-scripts skips the `prepare` build, so that the build runs once, in check mode.
 (cd npm && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts \

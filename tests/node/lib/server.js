@@ -5,12 +5,19 @@
 //
 // The binary is taken from $PUSHBUS_BIN (default: <repo>/target/debug/pushbus,
 // i.e. /work/main/target/debug/pushbus in this checkout).
+//
+// With PUSHBUS_TEST_NODES=N (N > 1) every startServer() starts N nodes on a
+// redis-server of their own instead, and hands back a Cluster that looks like one
+// server: each read of `port` names a node chosen at random, never the one named
+// just before, so a client and the REST call that follows land on different
+// nodes. PUSHBUS_TEST_SEED fixes the choices (the seed is in `logs()`).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withTimeout, deferred } from './util.js';
+import { startRedis } from './redis.js';
 
 export const PUSHBUS_BIN = process.env.PUSHBUS_BIN || fileURLToPath(new URL('../../../target/debug/pushbus', import.meta.url));
 
@@ -51,6 +58,11 @@ export class Server {
   /** ws URL as pusher-js 8.6.0 builds it */
   wsUrl(key = DEFAULT_APP.key, query = 'protocol=7&client=js&version=8.6.0&flash=false') {
     return `ws://${this.host}:${this.port}/app/${key}${query === null ? '' : `?${query}`}`;
+  }
+
+  /** The process itself (a Cluster answers with one of its nodes). */
+  pick() {
+    return this;
   }
 
   app(id) {
@@ -95,6 +107,11 @@ export class Server {
  * environment variables (REVERB_*, PUSHBUS_*) after the developer's are removed.
  */
 export async function startServer(config = {}, options = {}) {
+  const nodes = Number(process.env.PUSHBUS_TEST_NODES || 1);
+  return nodes > 1 ? startCluster(nodes, config, options) : startNode(config, options);
+}
+
+async function startNode(config = {}, options = {}) {
   if (!existsSync(PUSHBUS_BIN)) {
     throw new Error(`pushbus binary not found at ${PUSHBUS_BIN} (build it with \`cargo build -p pushbus-cli\` or set PUSHBUS_BIN)`);
   }
@@ -157,4 +174,98 @@ export async function startServer(config = {}, options = {}) {
     throw e;
   }
   return new Server({ proc, host: addr.host, port: addr.port, config: full, configDir, stdout, stderr, exited });
+}
+
+/** A small seeded generator (mulberry32), so a failing cluster run can be replayed. */
+function random(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** N nodes of one logical server on one Redis; used where a Server is. */
+export class Cluster {
+  constructor({ nodes, redis, config, seed }) {
+    this.nodes = nodes;
+    this.redis = redis;
+    this.config = config;
+    this.host = nodes[0].host;
+    this.seed = seed;
+    this.random = random(seed);
+    this.last = -1;
+    this.exited = Promise.all(nodes.map((n) => n.exited)).then((all) => all.find((x) => x.code !== 0) ?? all[0]);
+  }
+
+  /** A node's port, at random, never the one returned just before. */
+  get port() {
+    let i = Math.floor(this.random() * (this.nodes.length - 1));
+    if (this.last >= 0 && i >= this.last) i += 1;
+    else if (this.last < 0) i = Math.floor(this.random() * this.nodes.length);
+    this.last = i;
+    return this.nodes[i].port;
+  }
+
+  get baseUrl() {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  wsUrl(key = DEFAULT_APP.key, query = 'protocol=7&client=js&version=8.6.0&flash=false') {
+    return `ws://${this.host}:${this.port}/app/${key}${query === null ? '' : `?${query}`}`;
+  }
+
+  /** One node, at random, for what concerns one process (an HTTP keep-alive socket). */
+  pick() {
+    const port = this.port;
+    return this.nodes.find((n) => n.port === port);
+  }
+
+  app(id) {
+    return Server.prototype.app.call(this, id);
+  }
+
+  get stdoutLines() {
+    return this.nodes.flatMap((n) => n.stdoutLines);
+  }
+
+  get stderrLines() {
+    return this.nodes.flatMap((n) => n.stderrLines);
+  }
+
+  logs() {
+    const each = this.nodes.map((n, i) => `=== node ${i} (port ${n.port}) ===\n${n.logs()}`);
+    return [`cluster of ${this.nodes.length} nodes on ${this.redis.url}, PUSHBUS_TEST_SEED=${this.seed}`, ...each].join('\n');
+  }
+
+  kill(signal = 'SIGTERM') {
+    for (const n of this.nodes) n.kill(signal);
+  }
+
+  async stop(timeoutMs = 10000) {
+    try {
+      const all = await Promise.all(this.nodes.map((n) => n.stop(timeoutMs)));
+      return all.find((x) => x.forced || x.code !== 0) ?? all[0];
+    } finally {
+      await this.redis.stop();
+    }
+  }
+}
+
+async function startCluster(count, config, options) {
+  const seed = process.env.PUSHBUS_TEST_SEED ? Number(process.env.PUSHBUS_TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
+  const redis = await startRedis();
+  const full = { cluster: { redis_url: redis.url, prefix: 'pushbus-test' }, ...config };
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startNode(full, options)));
+  const nodes = started.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis.stop();
+    throw failed.reason;
+  }
+  return new Cluster({ nodes, redis, config: nodes[0].config, seed });
 }

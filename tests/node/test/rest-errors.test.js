@@ -201,12 +201,13 @@ test('unknown route under /apps/{id} → 404', { timeout: 15000 }, async () => {
 
 test('keep-alive: two signed requests over one socket both succeed', { timeout: 15000 }, async () => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const node = server.pick(); // one socket reaches one process
   try {
-    const r1 = await request(server, { method: 'POST', path: EVENTS, app: APP, body: okEvent(), agent });
+    const r1 = await request(node, { method: 'POST', path: EVENTS, app: APP, body: okEvent(), agent });
     assert.equal(r1.status, 200, r1.text);
-    const r2 = await request(server, { path: `/apps/${APP.id}/channels`, app: APP, agent });
+    const r2 = await request(node, { path: `/apps/${APP.id}/channels`, app: APP, agent });
     assert.equal(r2.status, 200, r2.text);
-    const r3 = await request(server, { method: 'POST', path: EVENTS, app: APP, body: okEvent(), agent });
+    const r3 = await request(node, { method: 'POST', path: EVENTS, app: APP, body: okEvent(), agent });
     assert.equal(r3.status, 200, r3.text);
     assert.equal(r1.socket, r2.socket, 'the second request did not reuse the keep-alive socket');
     assert.equal(r2.socket, r3.socket, 'the third request did not reuse the keep-alive socket');

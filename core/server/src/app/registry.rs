@@ -196,7 +196,6 @@ impl LocalChannel {
 }
 
 impl Registry {
-    #[cfg(test)]
     pub fn connection_count(&self) -> usize {
         self.connection_count.load(Ordering::Relaxed)
     }

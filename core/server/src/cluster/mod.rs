@@ -162,6 +162,15 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn members<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Vec<Member>, BackendError>>;
     /// Live connections of the app, cluster-wide.
     fn connection_count(&self) -> BoxFuture<'_, Result<usize, BackendError>>;
+    /// Whether other nodes share this backend.
+    fn spans_nodes(&self) -> bool {
+        false
+    }
+    /// Live connections of the app on the other nodes, for a cluster-wide connection
+    /// quota; none for a single node.
+    fn other_nodes_connections(&self) -> BoxFuture<'_, Result<usize, BackendError>> {
+        futures_util::future::ready(Ok(0)).boxed()
+    }
     /// Closes the user's connections on every node; returns how many on this one.
     fn terminate_user<'a>(&'a self, user_id: &'a str)
         -> BoxFuture<'a, Result<usize, BackendError>>;

@@ -71,15 +71,42 @@ pub(crate) fn serve<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
     let app = match check_handshake(&state, &hs) {
         Ok(app) => app,
-        Err((code, message)) => return Either::Left(Box::pin(refuse(ws, code, message, guard))),
+        Err((code, message)) => {
+            return Either::Left(Box::pin(refuse(ws, code, message, guard)) as Boxed)
+        }
     };
+    if app.quota_is_cluster_wide() {
+        // Rare (apps with a quota, in a cluster): the other nodes' count is a Redis read.
+        return Either::Left(Box::pin(async move {
+            if app.cluster_has_room().await {
+                start(ws, state, app, guard).await
+            } else {
+                refuse(ws, ErrorCode::OverConnectionQuota, OVER_QUOTA, guard).await
+            }
+        }) as Boxed);
+    }
+    Either::Right(start(ws, state, app, guard))
+}
+
+const OVER_QUOTA: &str = "Application is over connection quota";
+
+/// Admits the connection on this node and runs its session.
+fn start<S>(
+    ws: WebSocketStream<S>,
+    state: Arc<ServerState>,
+    app: Arc<AppService>,
+    guard: TaskGuard,
+) -> impl Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let socket_id = SocketId::generate();
     let outbox = Outbox::new(socket_id, app.app.outbound_queue);
     if let Err(code) = app.connect(&outbox) {
-        let message = "Application is over connection quota";
-        return Either::Left(Box::pin(refuse(ws, code, message, guard)));
+        return Either::Left(Box::pin(refuse(ws, code, OVER_QUOTA, guard)));
     }
     if state.is_shutting_down() {
         outbox.close(ErrorCode::Reconnect, "Server shutting down");

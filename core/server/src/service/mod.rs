@@ -134,6 +134,33 @@ impl AppService {
         Ok(())
     }
 
+    /// Whether a connection quota must be checked with the other nodes too.
+    pub fn quota_is_cluster_wide(&self) -> bool {
+        self.app.max_connections.is_some()
+            && self.backend().is_ok_and(|backend| backend.spans_nodes())
+    }
+
+    /// Whether the other nodes' connections leave room for one more here, under the
+    /// app's quota. Two connections arriving at the same moment on different nodes may
+    /// both take the last slot: the count is a read, not a reservation. When the
+    /// cluster cannot be asked, only this node's connections count.
+    pub async fn cluster_has_room(&self) -> bool {
+        let (Some(max), Ok(backend)) = (self.app.max_connections, self.backend()) else {
+            return true;
+        };
+        match backend.other_nodes_connections().await {
+            Ok(others) => others + self.registry.connection_count() < max,
+            Err(e) => {
+                crate::log::warn!(
+                    "app {}: the connection quota counts this node only: {}",
+                    self.app_id,
+                    e.0
+                );
+                true
+            }
+        }
+    }
+
     /// Records a signed-in connection (for the user channel and terminate).
     pub fn sign_in(&self, socket: SocketId, user_id: &Arc<str>) {
         self.registry.add_user(user_id, socket);

@@ -35,6 +35,7 @@ mod ledger;
 mod scripts;
 mod writer;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -525,6 +526,27 @@ impl Backend for RedisBackend {
                 .await
                 .map_err(unavailable)?;
             Ok(counts.iter().map(|&n| n.max(0) as usize).sum())
+        }
+        .boxed()
+    }
+
+    fn spans_nodes(&self) -> bool {
+        true
+    }
+
+    fn other_nodes_connections(&self) -> BoxFuture<'_, Result<usize, BackendError>> {
+        async move {
+            let mut conn = self.conn.clone();
+            let counts: HashMap<String, i64> = ::redis::cmd("HGETALL")
+                .arg(self.keys.conns())
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(counts
+                .iter()
+                .filter(|(node, _)| node.as_str() != &*self.node)
+                .map(|(_, &n)| n.max(0) as usize)
+                .sum())
         }
         .boxed()
     }
