@@ -327,6 +327,9 @@ impl Config {
                 if let Some(url) = redis_url_from_env(&get)? {
                     cluster.redis_url = url;
                 }
+                if let Some(v) = laravel_value(get("PUSHBUS_NODE_LEASE")) {
+                    cluster.node_lease = parse_num("PUSHBUS_NODE_LEASE", v)?;
+                }
                 Some(cluster)
             } else {
                 None
@@ -589,6 +592,12 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.redis_url, "redis://app@127.0.0.1:7000/0");
+        let c = scaled(&[
+            ("REVERB_SCALING_ENABLED", "true"),
+            ("PUSHBUS_NODE_LEASE", "4.5"),
+        ])
+        .unwrap();
+        assert_eq!(c.node_lease, 4.5);
         // Turning scaling off in the environment overrides a cluster from the file.
         let mut file = Config::from_json(r#"{"cluster":{"prefix":"x"}}"#).unwrap();
         assert_eq!(file.cluster.as_ref().unwrap().prefix, "x");
