@@ -136,10 +136,11 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     // publish the same number of events at the same rate.
     let churn = Arc::new(ChurnCounts::new(o.churn_rate));
     let (churn_stop_tx, churn_stop_rx) = watch::channel(false);
-    let addr = server_addr(o)?;
+    let addrs = server_addrs(o)?;
     let churners: Vec<_> = (0..o.churners)
         .map(|j| {
             let (o, churn, stop) = (o.clone(), churn.clone(), churn_stop_rx.clone());
+            let addr = addrs[j % addrs.len()];
             tokio::spawn(async move { churner(&o, addr, j, &churn, stop).await })
         })
         .collect();

@@ -87,7 +87,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
             shared.clone(),
             rss_early.clone(),
         );
-        let server_pid = o.server_pid.map(|p| p.to_string());
+        let server_pids = o.server_pid.clone();
         let (events, size) = (o.events, o.size);
         workers.push(tokio::spawn(async move {
             let mut q = 0u64;
@@ -102,7 +102,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
                     tokio::time::sleep_until((publish_started + iv * k as u32).into()).await;
                 }
                 if k == EARLY_SAMPLE {
-                    if let Some(stat) = server_pid.as_deref().and_then(proc_stat) {
+                    if let Some(stat) = servers_stat(&server_pids) {
                         rss_early.store(stat.rss_bytes, Ordering::Relaxed);
                     }
                 }

@@ -10,8 +10,7 @@ use super::*;
 
 pub async fn run(o: &Options) -> Result<Report, String> {
     let channels = o.channels;
-    let pid = o.server_pid.map(|p| p.to_string());
-    let before = pid.as_deref().and_then(proc_stat);
+    let before = servers_stat(&o.server_pid);
     let meter = CpuMeter::start(o);
     let started = Instant::now();
     let conns = connect_many(o, o.connections, |i, mut ws, sid| async move {
@@ -20,7 +19,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     })
     .await?;
     let connect_time = started.elapsed();
-    let after_connect = pid.as_deref().and_then(proc_stat);
+    let after_connect = servers_stat(&o.server_pid);
 
     // Hold them, answering the server's pings like pusher-js would.
     let holders: Vec<_> = conns
@@ -60,7 +59,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
             Err(_) => dropped += 1,
         }
     }
-    let at_end = pid.as_deref().and_then(proc_stat);
+    let at_end = servers_stat(&o.server_pid);
 
     let mut r = Report::new();
     r.add("connections", "connections", o.connections as u64);

@@ -86,9 +86,14 @@ pub struct Options {
     /// Server host
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Server port
-    #[arg(long, default_value_t = 8080)]
-    pub port: u16,
+    /// Server port; a comma list (8090,8091,8092) spreads the connections over the
+    /// nodes of a cluster, connection i on port i mod n
+    #[arg(long, default_value = "8080", value_delimiter = ',', required = false)]
+    pub port: Vec<u16>,
+    /// Port the HTTP publishes go to [default: the first --port]; with subscribers
+    /// only on the other ports, every delivery crosses nodes
+    #[arg(long)]
+    pub publish_port: Option<u16>,
     /// Path prefix before /app and /apps (a proxy's location)
     #[arg(long, default_value = "")]
     pub path: String,
@@ -143,9 +148,10 @@ pub struct Options {
     /// Seconds to hold or send (idle, whisper; each phase of churn)
     #[arg(long, default_value = "10", value_parser = parse_secs)]
     pub duration: Duration,
-    /// The server's pid, to read its CPU and memory from /proc
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's pid, to read its CPU and memory from /proc; a comma list adds up
+    /// the nodes of a cluster (and its Redis, if given)
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// Seconds after which the run stops, whatever its state
     #[arg(long, default_value = "300", value_parser = parse_secs)]
     pub deadline: Duration,
@@ -239,12 +245,21 @@ fn source_ip(o: &Options, i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + n))
 }
 
-fn server_addr(o: &Options) -> Result<SocketAddr, String> {
-    (o.host.as_str(), o.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {}:{}: {e}", o.host, o.port))?
-        .next()
-        .ok_or_else(|| format!("{} resolves to nothing", o.host))
+/// Each `--port` on the host; connection i goes to the (i mod n)-th.
+fn server_addrs(o: &Options) -> Result<Vec<SocketAddr>, String> {
+    if o.port.is_empty() {
+        return Err("--port names no port".into());
+    }
+    o.port
+        .iter()
+        .map(|&port| {
+            (o.host.as_str(), port)
+                .to_socket_addrs()
+                .map_err(|e| format!("cannot resolve {}:{port}: {e}", o.host))?
+                .next()
+                .ok_or_else(|| format!("{} resolves to nothing", o.host))
+        })
+        .collect()
 }
 
 type Ws = WebSocketStream<TcpStream>;
@@ -369,10 +384,10 @@ where
     F: Fn(usize, Ws, String) -> Fut,
     Fut: std::future::Future<Output = Result<(Ws, String), String>>,
 {
-    let addr = server_addr(o)?;
+    let addrs = server_addrs(o)?;
     let results: Vec<Result<(usize, Conn), String>> = futures_util::stream::iter(0..n)
         .map(|i| {
-            let setup = &setup;
+            let (setup, addr) = (&setup, addrs[i % addrs.len()]);
             async move {
                 let (ws, sid) = connect(o, addr, source_ip(o, i))
                     .await
@@ -400,7 +415,7 @@ where
 fn publisher(o: &Options) -> Result<Client, String> {
     Client::new(ClientOptions {
         host: o.host.clone(),
-        port: o.port,
+        port: o.publish_port.or(o.port.first().copied()).unwrap_or(8080),
         tls: false,
         app_id: o.publish_app_id.clone().unwrap_or_else(|| o.app_id.clone()),
         key: o.publish_key.clone().unwrap_or_else(|| o.key.clone()),
@@ -443,6 +458,27 @@ impl Latencies {
     }
 }
 
+/// The servers' CPU and memory added up (a cluster's nodes); none without pids or
+/// when one of them cannot be read.
+fn servers_stat(pids: &[u32]) -> Option<ProcStat> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().try_fold(
+        ProcStat {
+            cpu: Duration::ZERO,
+            rss_bytes: 0,
+        },
+        |sum, pid| {
+            let s = proc_stat(&pid.to_string())?;
+            Some(ProcStat {
+                cpu: sum.cpu + s.cpu,
+                rss_bytes: sum.rss_bytes + s.rss_bytes,
+            })
+        },
+    )
+}
+
 /// CPU time (user + system) and resident memory of a process, from /proc.
 #[derive(Clone, Copy, Debug)]
 struct ProcStat {
@@ -475,7 +511,7 @@ fn proc_stat(pid: &str) -> Option<ProcStat> {
 /// Samples the server (when a pid is given) and this load tool, so each figure can be
 /// read next to the CPU that produced it.
 struct CpuMeter {
-    server_pid: Option<String>,
+    server_pids: Vec<u32>,
     server: Option<ProcStat>,
     tool: Option<ProcStat>,
     started: Instant,
@@ -483,11 +519,10 @@ struct CpuMeter {
 
 impl CpuMeter {
     fn start(o: &Options) -> CpuMeter {
-        let server_pid = o.server_pid.map(|p| p.to_string());
         CpuMeter {
-            server: server_pid.as_deref().and_then(proc_stat),
+            server: servers_stat(&o.server_pid),
             tool: proc_stat("self"),
-            server_pid,
+            server_pids: o.server_pid.clone(),
             started: Instant::now(),
         }
     }
@@ -495,7 +530,7 @@ impl CpuMeter {
     /// Adds CPU used since `start`, total and per `unit` (e.g. per delivery).
     fn report(&self, r: &mut Report, unit: &str, count: u64) {
         let wall = self.started.elapsed();
-        let server_now = self.server_pid.as_deref().and_then(proc_stat);
+        let server_now = servers_stat(&self.server_pids);
         if let (Some(a), Some(b)) = (self.server, server_now) {
             let cpu = b.cpu.saturating_sub(a.cpu);
             r.add("server_cpu_s", "server CPU (s)", cpu.as_secs_f64());

@@ -7,8 +7,9 @@
 //! delivered locally by the app service and *also* handed to [`Backend::broadcast`] for
 //! the other nodes, whose backends feed them to their node's [`Inbound`].
 //!
-//! [`local::LocalBackend`] is the single-node backend. A Redis backend (a later issue)
-//! implements the same trait and runs the same conformance suite (`conformance`).
+//! [`local::LocalBackend`] is the single-node backend; [`redis::RedisBackend`] makes the
+//! nodes of one deployment a single server. Both pass the same conformance suite
+//! (`conformance`).
 //!
 //! Methods that a remote store needs a round trip for return futures; the rest
 //! (broadcast, connection counts, cache stores) are fire-and-forget so that publishing
