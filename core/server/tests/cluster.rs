@@ -249,6 +249,62 @@ async fn three_hundred_members_over_three_nodes_are_counted_exactly() {
     }
 }
 
+/// Members joining all at once over three nodes: each learns of every other exactly
+/// once, from its member list or a `member_added`, never both, whatever the order in
+/// which the nodes hear of the joins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_storm_over_three_nodes_tells_each_member_of_each_other_once() {
+    const N: usize = 150;
+    let redis = RedisServer::start();
+    let nodes = cluster(&redis, 3).await;
+    let ch = "presence-storm";
+    let mut clients = Vec::new();
+    for i in 0..N {
+        clients.push(client(&nodes[i % 3]).await);
+    }
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut c)| {
+            tokio::spawn(async move {
+                let me = format!("user-{i}");
+                let ok = c.subscribe(ch, Some(&presence(&me))).await;
+                let listed = data(&ok)["presence"]["ids"].clone();
+                let mut known: HashSet<String> = listed
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect();
+                assert!(known.contains(&me));
+                let from_list = known.len();
+                while known.len() < N {
+                    let added = c.next_event("pusher_internal:member_added").await;
+                    let user = data(&added)["user_id"].as_str().unwrap().to_string();
+                    assert!(known.insert(user.clone()), "{me} was told of {user} twice");
+                }
+                (from_list, c)
+            })
+        })
+        .collect();
+    let mut told = 0;
+    let mut clients = Vec::new();
+    for t in tasks {
+        let (from_list, c) = t.await.expect("every member learns of every other once");
+        told += N - from_list;
+        clients.push(c);
+    }
+    assert_eq!(told, N * (N - 1) / 2, "member_added in all");
+    // Nothing more is on its way: a marker published after the storm comes next.
+    nodes[0]
+        .publish(APP, &[ch.to_string()], "marker", "{}", None)
+        .unwrap();
+    for c in &mut clients {
+        let next = c.next_any().await;
+        assert_eq!(next["event"], "marker", "{next}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_shutdown_removes_the_nodes_members_at_once() {
     let redis = RedisServer::start();

@@ -11,7 +11,7 @@
 //! per-channel [`LocalChannel::membership`] lock (async) is taken by the app service
 //! around a join or leave and its backend decision, never by publishers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -19,10 +19,11 @@ use futures_util::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::outbox::Outbox;
-use crate::cluster::Inbound;
+use crate::cluster::{Inbound, Version};
+use crate::log;
 use crate::protocol::socket_id::SocketId;
 use crate::protocol::ErrorCode;
-use crate::shards::{read, write, Sharded};
+use crate::shards::{lock, read, write, Sharded};
 
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -46,7 +47,12 @@ pub(crate) struct LocalChannel {
     /// went to all members), so a join storm ran one join per scheduler round and
     /// wrote a frame per write. A running joiner may take a free lock at once.
     membership: Arc<AsyncMutex<()>>,
-    subscribers: RwLock<HashMap<SocketId, Outbox>>,
+    subscribers: RwLock<HashMap<SocketId, Subscriber>>,
+    /// Other nodes' `member_added` / `member_removed` that arrived while a join or
+    /// leave held the membership lock: delivered when it is released, so that a
+    /// subscriber whose member list is still on its way from Redis gets the changes
+    /// decided after that list.
+    remote: Mutex<RemoteChanges>,
     /// Frames delivered so far: tells a cache subscriber whether an event newer than
     /// the kept one reached it already.
     delivered: AtomicU64,
@@ -67,6 +73,25 @@ pub(crate) struct LocalChannel {
 /// at once. It also bounds how long a frame may wait for its wake-up: this many joins.
 const MAX_DEFERRED_CHANGES: usize = 32;
 
+/// A subscriber, with the [`Version`] its presence member list showed (0 outside
+/// presence): only changes decided after it are sent to it.
+struct Subscriber {
+    outbox: Outbox,
+    since: Version,
+}
+
+/// Remote presence changes queued at most while a join or leave is decided (one Redis
+/// round trip); past it they are dropped, counted and logged.
+const MAX_QUEUED_REMOTE_CHANGES: usize = 65_536;
+
+#[derive(Default)]
+struct RemoteChanges {
+    /// A join or leave holds the membership lock.
+    held: bool,
+    queued: VecDeque<(Utf8Bytes, Version)>,
+    dropped: u64,
+}
+
 #[derive(Default)]
 struct DeferredWakes {
     outboxes: Vec<Outbox>,
@@ -78,6 +103,17 @@ pub(crate) struct MembershipGuard {
     pub channel: Arc<LocalChannel>,
     _guard: OwnedMutexGuard<()>,
     _in_flight: InFlight,
+}
+
+impl Drop for MembershipGuard {
+    /// Before the lock is free: the remote changes that waited for this join or leave.
+    fn drop(&mut self) {
+        let mut remote = lock(&self.channel.remote);
+        while let Some((frame, version)) = remote.queued.pop_front() {
+            self.channel.deliver_membership(&frame, None, version);
+        }
+        remote.held = false;
+    }
 }
 
 /// Counts one join or leave in [`LocalChannel::in_flight`] while it waits for or holds
@@ -106,6 +142,7 @@ impl LocalChannel {
             name,
             membership: Arc::new(AsyncMutex::new(())),
             subscribers: RwLock::new(HashMap::new()),
+            remote: Mutex::new(RemoteChanges::default()),
             delivered: AtomicU64::new(0),
             removed: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
@@ -114,12 +151,20 @@ impl LocalChannel {
     }
 
     /// Adds `outbox` and queues `first` for it in the same step, so that it comes
-    /// before anything delivered to the channel afterwards. Returns how many frames
-    /// the channel had delivered until then (see [`LocalChannel::delivered`]).
-    pub fn add(&self, outbox: &Outbox, first: Utf8Bytes) -> u64 {
+    /// before anything delivered to the channel afterwards; presence changes are sent
+    /// to it from `since` on (the version of the member list in `first`). Returns how
+    /// many frames the channel had delivered until then (see
+    /// [`LocalChannel::delivered`]).
+    pub fn add(&self, outbox: &Outbox, first: Utf8Bytes, since: Version) -> u64 {
         let mut subs = write(&self.subscribers);
         outbox.send(first);
-        subs.insert(outbox.socket_id(), outbox.clone());
+        subs.insert(
+            outbox.socket_id(),
+            Subscriber {
+                outbox: outbox.clone(),
+                since,
+            },
+        );
         self.delivered()
     }
 
@@ -135,9 +180,9 @@ impl LocalChannel {
     pub fn deliver(&self, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {
         let subs = read(&self.subscribers);
         let mut n = 0;
-        for (id, outbox) in subs.iter() {
+        for (id, s) in subs.iter() {
             if Some(*id) != except {
-                outbox.send(frame.clone());
+                s.outbox.send(frame.clone());
                 n += 1;
             }
         }
@@ -145,24 +190,58 @@ impl LocalChannel {
         n
     }
 
+    /// Another node's presence change: delivered now, or after the join or leave that
+    /// holds the membership lock (see [`LocalChannel::remote`]).
+    pub fn deliver_remote_membership(&self, frame: &Utf8Bytes, version: Version) {
+        let mut remote = lock(&self.remote);
+        if !remote.held {
+            self.deliver_membership(frame, None, version);
+        } else if remote.queued.len() < MAX_QUEUED_REMOTE_CHANGES {
+            remote.queued.push_back((frame.clone(), version));
+        } else {
+            remote.dropped += 1;
+            if remote.dropped.is_power_of_two() {
+                log::warn!(
+                    "{:?}: {} presence changes from other nodes dropped (a join or leave \
+                     waited on Redis while too many arrived)",
+                    self.name,
+                    remote.dropped
+                );
+            }
+        }
+    }
+
     /// Delivers a membership change's frame (`member_added`, `member_removed`); called
     /// with the membership lock held. While other joins or leaves wait for the lock,
     /// the receivers' wake-ups are deferred until the last of them is done (or
     /// [`MAX_DEFERRED_CHANGES`] changes have queued), so a storm's frames are written
     /// many at a time; frames are queued at once either way, so order is unchanged.
-    pub fn deliver_membership(&self, frame: &Utf8Bytes, except: Option<SocketId>) {
-        if self.in_flight.load(Ordering::Acquire) <= 1 {
-            self.deliver(frame, except);
-            return;
-        }
+    /// Subscribers whose member list showed `version` already are skipped.
+    pub fn deliver_membership(
+        &self,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+        version: Version,
+    ) {
+        let wake_now = self.in_flight.load(Ordering::Acquire) <= 1;
         let mut owed = Vec::new();
         {
             let subs = read(&self.subscribers);
-            for (id, outbox) in subs.iter() {
-                if Some(*id) != except && outbox.send_quiet(frame.clone()) {
-                    owed.push(outbox.clone());
+            for (id, s) in subs.iter() {
+                // A member list at `since` already shows this change.
+                if Some(*id) == except || s.since >= version {
+                    continue;
+                }
+                if wake_now {
+                    s.outbox.send(frame.clone());
+                } else if s.outbox.send_quiet(frame.clone()) {
+                    owed.push(s.outbox.clone());
                 }
             }
+        }
+        if wake_now {
+            self.delivered.fetch_add(1, Ordering::AcqRel);
+            return;
         }
         self.delivered.fetch_add(1, Ordering::AcqRel);
         let full = {
@@ -251,6 +330,7 @@ impl Registry {
             let in_flight = InFlight::new(&channel);
             let guard = channel.membership.clone().lock_owned().await;
             if !channel.removed.load(Ordering::Acquire) {
+                lock(&channel.remote).held = true;
                 return MembershipGuard {
                     channel,
                     _guard: guard,
@@ -334,6 +414,12 @@ impl Inbound for Registry {
         }
     }
 
+    fn deliver_membership(&self, channel: &str, frame: &Utf8Bytes, version: Version) {
+        if let Some(c) = self.channel(channel) {
+            c.deliver_remote_membership(frame, version);
+        }
+    }
+
     fn terminate_user(&self, user_id: &str) -> usize {
         let sockets: Vec<SocketId> = read(self.users.shard(user_id))
             .get(user_id)
@@ -389,12 +475,48 @@ mod tests {
         Pin<Box<impl Future<Output = MembershipGuard> + 'a>>,
     ) {
         let holder = registry.lock_membership("presence-a").await;
-        holder.channel.add(member, "succeeded".into());
+        holder.channel.add(member, "succeeded".into(), 0);
         member.take_all();
         let reader = waiting_reader(member).await;
         let mut waiter = Box::pin(registry.lock_membership("presence-a"));
         assert!((&mut waiter).now_or_never().is_none());
         (holder, reader, waiter)
+    }
+
+    #[tokio::test]
+    async fn remote_changes_wait_for_a_join_and_skip_what_its_member_list_shows() {
+        let registry = Registry::default();
+        let old = Outbox::new(SocketId::generate(), 64);
+        {
+            let guard = registry.lock_membership("presence-a").await;
+            guard.channel.add(&old, "succeeded old".into(), 10);
+        }
+        old.take_all();
+        // A join is being decided (its member list is at version 20): other nodes'
+        // changes 15 and 25 arrive meanwhile.
+        let guard = registry.lock_membership("presence-a").await;
+        registry.deliver_membership("presence-a", &"change 15".into(), 15);
+        registry.deliver_membership("presence-a", &"change 25".into(), 25);
+        assert!(
+            old.take_all().is_empty(),
+            "held back until the join is applied"
+        );
+        let new = Outbox::new(SocketId::generate(), 64);
+        guard.channel.add(&new, "succeeded new".into(), 20);
+        drop(guard);
+        let texts = |o: &Outbox| {
+            o.take_all()
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts(&old), ["change 15", "change 25"]);
+        assert_eq!(texts(&new), ["succeeded new", "change 25"]);
+        // With no join under way, a change is delivered at once; a stale one (at or
+        // before a subscriber's list) is not.
+        registry.deliver_membership("presence-a", &"change 20".into(), 20);
+        assert_eq!(texts(&old), ["change 20"]);
+        assert!(texts(&new).is_empty());
     }
 
     #[tokio::test]
@@ -406,7 +528,7 @@ mod tests {
         let (holder, reader, waiter) = storm(&registry, &member).await;
         holder
             .channel
-            .deliver_membership(&"member_added".into(), None);
+            .deliver_membership(&"member_added".into(), None, 1);
         drop(holder);
         drop(waiter);
 
@@ -425,7 +547,7 @@ mod tests {
         for _ in 0..MAX_DEFERRED_CHANGES {
             holder
                 .channel
-                .deliver_membership(&"member_added".into(), None);
+                .deliver_membership(&"member_added".into(), None, 1);
         }
         // Still held and still waited for: only the bound sent the wake-up.
         let got = tokio::time::timeout(Duration::from_secs(5), reader)

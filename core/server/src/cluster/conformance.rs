@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Backend, Inbound, JoinError};
+use super::{Backend, Inbound, JoinError, Version};
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::socket_id::SocketId;
 use crate::shards::lock;
@@ -22,6 +22,9 @@ impl Inbound for RecordingInbound {
     fn deliver(&self, channel: &str, frame: &Utf8Bytes, _except: Option<SocketId>) -> usize {
         lock(&self.delivered).push((channel.into(), frame.to_string()));
         1
+    }
+    fn deliver_membership(&self, channel: &str, frame: &Utf8Bytes, _version: Version) {
+        lock(&self.delivered).push((channel.into(), frame.to_string()));
     }
     fn terminate_user(&self, user_id: &str) -> usize {
         lock(&self.terminated).push(user_id.into());
@@ -75,8 +78,16 @@ async fn presence_is_per_user(b: &dyn Backend) {
     let j = b.join(ch, s1, Some(&a), 100).await.unwrap();
     assert!(j.new_subscription && j.channel_occupied && j.member_added);
     assert_eq!(ids(&j.members), ["a"]);
+    // Every presence decision gets a later version than the one before.
+    let mut version = j.version;
+    assert!(version > 0);
+    let mut later = |v: u64| {
+        assert!(v > version, "version {v} after {version}");
+        version = v;
+    };
     let j = b.join(ch, s2, Some(&a), 100).await.unwrap();
     assert!(j.new_subscription && !j.channel_occupied && !j.member_added);
+    later(j.version);
     assert_eq!(
         ids(&j.members),
         ["a"],
@@ -84,6 +95,7 @@ async fn presence_is_per_user(b: &dyn Backend) {
     );
     let j = b.join(ch, s3, Some(&z), 100).await.unwrap();
     assert!(j.member_added);
+    later(j.version);
     assert_eq!(ids(&j.members), ["a", "z"]);
     let members = j.members.unwrap();
     let a_info = members
@@ -101,11 +113,13 @@ async fn presence_is_per_user(b: &dyn Backend) {
         l.member_removed && !l.channel_vacated,
         "last connection of a"
     );
+    later(l.version);
     let members = b.members(ch).await.unwrap();
     assert_eq!(members.len(), 1);
     assert_eq!(&*members[0].id, "z");
     let l = b.leave(ch, s3, Some("z")).await.unwrap();
     assert!(l.member_removed && l.channel_vacated);
+    later(l.version);
     assert!(b.members(ch).await.unwrap().is_empty());
 }
 

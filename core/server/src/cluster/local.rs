@@ -7,7 +7,7 @@
 //! operation only; every future it returns is ready at once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use futures_util::future::{self, BoxFuture, FutureExt};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Backend, BackendError, JoinError, Joined, Left, Receipt, SharedInbound};
+use super::{Backend, BackendError, JoinError, Joined, Left, Receipt, SharedInbound, Version};
 use crate::app::channel_store::ChannelStore;
 use crate::protocol::frames::event_data;
 use crate::protocol::identity::PresenceMember;
@@ -30,6 +30,8 @@ pub(crate) struct LocalBackend {
     channels: Sharded<Arc<str>, ChannelState>,
     connections: AtomicUsize,
     store: ChannelStore,
+    /// The last [`Version`] given to a presence change.
+    version: AtomicU64,
 }
 
 #[derive(Default)]
@@ -66,7 +68,13 @@ impl LocalBackend {
             channels: Sharded::default(),
             connections: AtomicUsize::new(0),
             store: ChannelStore::new(cache_ttl, cache_max_bytes),
+            version: AtomicU64::new(0),
         }
+    }
+
+    /// Taken under the channel's shard lock, so versions follow the decisions.
+    fn next_version(&self) -> Version {
+        self.version.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     fn join_now(
@@ -111,6 +119,7 @@ impl LocalBackend {
         }
         if channel_type(channel).kind == ChannelKind::Presence {
             joined.members = Some(state.member_list());
+            joined.version = self.next_version();
         }
         Ok(joined)
     }
@@ -133,6 +142,7 @@ impl LocalBackend {
                 if m.sockets.is_empty() {
                     state.members.remove(user);
                     left.member_removed = true;
+                    left.version = self.next_version();
                 }
             }
         }
@@ -201,6 +211,15 @@ impl Backend for LocalBackend {
         _except: Option<SocketId>,
     ) -> Result<Receipt, BackendError> {
         // No other node.
+        Ok(Receipt::default())
+    }
+
+    fn broadcast_membership(
+        &self,
+        _channel: &str,
+        _frame: &Utf8Bytes,
+        _version: Version,
+    ) -> Result<Receipt, BackendError> {
         Ok(Receipt::default())
     }
 

@@ -52,7 +52,17 @@ pub(crate) struct Joined {
     /// Presence: every member, this one included, for `subscription_succeeded`, in no
     /// particular order.
     pub members: Option<Vec<Member>>,
+    /// Presence: the [`Version`] of the app's memberships that `members` shows, and of
+    /// this join's `member_added`.
+    pub version: Version,
 }
+
+/// Orders an app's presence changes (joins that take a member list, `member_added`,
+/// `member_removed`) cluster-wide, in the order they were decided. A subscriber whose
+/// member list showed version v is sent only the changes decided after v: a change
+/// that reaches a node late, after a member list that already includes it, is not
+/// told twice. Zero outside presence.
+pub(crate) type Version = u64;
 
 /// Why a join was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +83,8 @@ pub(crate) struct Left {
     pub channel_vacated: bool,
     /// Presence: that was the user's last connection in the channel anywhere.
     pub member_removed: bool,
+    /// Presence: the [`Version`] of this leave's `member_removed`.
+    pub version: Version,
 }
 
 /// A membership change that no join or leave of this node's sessions made, for the
@@ -88,6 +100,8 @@ pub(crate) struct ClusterChange {
     pub member_removed: Option<String>,
     pub channel_occupied: bool,
     pub channel_vacated: bool,
+    /// The [`Version`] of its `member_added` or `member_removed`.
+    pub version: Version,
 }
 
 /// A presence member a [`ClusterChange`] adds back.
@@ -103,6 +117,9 @@ pub(crate) struct AddedMember {
 pub(crate) trait Inbound: Send + Sync + 'static {
     /// Queues `frame` for this node's subscribers of `channel`, except `except`.
     fn deliver(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize;
+    /// Queues another node's `member_added` / `member_removed` for this node's
+    /// subscribers of `channel` whose member list predates `version`.
+    fn deliver_membership(&self, channel: &str, frame: &Utf8Bytes, version: Version);
     /// Closes (4009) this node's connections signed in as, or present as, `user_id`.
     fn terminate_user(&self, user_id: &str) -> usize;
 }
@@ -143,6 +160,15 @@ pub(crate) trait Backend: Send + Sync + 'static {
         channel: &str,
         frame: &Utf8Bytes,
         except: Option<SocketId>,
+    ) -> Result<Receipt, BackendError>;
+
+    /// Sends a `member_added` / `member_removed` of `channel` decided at `version` to
+    /// the other nodes, like [`Backend::broadcast`].
+    fn broadcast_membership(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        version: Version,
     ) -> Result<Receipt, BackendError>;
 
     /// Waits until the broadcast of `receipt` (and every one before it) has reached

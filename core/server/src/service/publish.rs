@@ -167,6 +167,24 @@ impl AppService {
             log::warn!("{channel:?}: not sent to the other nodes: {}", e.0);
         }
     }
+
+    /// Sends a presence change decided at `version` to the other nodes.
+    pub(super) fn broadcast_membership(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        version: crate::cluster::Version,
+    ) {
+        let sent = self
+            .backend()
+            .and_then(|backend| backend.broadcast_membership(channel, frame, version));
+        if let Err(e) = sent {
+            log::warn!(
+                "{channel:?}: presence change not sent to the other nodes: {}",
+                e.0
+            );
+        }
+    }
 }
 
 fn validate_event_name(name: &str, max: usize) -> Result<(), Error> {

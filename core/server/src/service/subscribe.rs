@@ -62,7 +62,7 @@ impl AppService {
             None => protocol::subscription_succeeded(channel),
         };
         let ch = &guard.channel;
-        let delivered_before = ch.add(outbox, succeeded);
+        let delivered_before = ch.add(outbox, succeeded, joined.version);
         if joined.new_subscription {
             if let Some(m) = member {
                 self.registry.add_user(&m.user_id, socket);
@@ -85,8 +85,8 @@ impl AppService {
         if joined.member_added {
             if let Some(m) = member {
                 let frame = protocol::member_added(channel, &m.user_id, m.user_info.as_deref());
-                ch.deliver_membership(&frame, Some(socket));
-                self.broadcast(channel, &frame, Some(socket));
+                ch.deliver_membership(&frame, Some(socket), joined.version);
+                self.broadcast_membership(channel, &frame, joined.version);
             }
         }
         if joined.channel_occupied {
@@ -129,8 +129,8 @@ impl AppService {
         }
         if let (true, Some(user)) = (left.member_removed, presence_user) {
             let frame = protocol::member_removed(channel, user);
-            ch.deliver_membership(&frame, None);
-            self.broadcast(channel, &frame, None);
+            ch.deliver_membership(&frame, None, left.version);
+            self.broadcast_membership(channel, &frame, left.version);
             self.emit(EventKind::MemberRemoved {
                 channel: ch.name.clone(),
                 user_id: user.into(),
@@ -159,8 +159,8 @@ impl AppService {
         if let Some(added) = &change.member_added {
             let info = serde_json::value::RawValue::from_string(added.user_info.clone()).ok();
             let frame = protocol::member_added(channel, &added.user_id, info.as_deref());
-            ch.deliver_membership(&frame, None);
-            self.broadcast(channel, &frame, None);
+            ch.deliver_membership(&frame, None, change.version);
+            self.broadcast_membership(channel, &frame, change.version);
             self.emit(EventKind::MemberAdded {
                 channel: ch.name.clone(),
                 user_id: added.user_id.as_str().into(),
@@ -168,8 +168,8 @@ impl AppService {
         }
         if let Some(user) = &change.member_removed {
             let frame = protocol::member_removed(channel, user);
-            ch.deliver_membership(&frame, None);
-            self.broadcast(channel, &frame, None);
+            ch.deliver_membership(&frame, None, change.version);
+            self.broadcast_membership(channel, &frame, change.version);
             self.emit(EventKind::MemberRemoved {
                 channel: ch.name.clone(),
                 user_id: user.as_str().into(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::cluster::SharedInbound;
+use crate::cluster::{SharedInbound, Version};
 use crate::log;
 use crate::protocol::socket_id::SocketId;
 
@@ -24,6 +24,16 @@ pub(super) fn envelope(
 ) -> String {
     let except = except.map(|s| s.to_string()).unwrap_or_default();
     format!("{node}\n{kind}\n{subject}\n{except}\n{frame}")
+}
+
+/// A presence change decided at `version`: `{node}\nM\n{channel}\n{version}\n{frame}`.
+pub(super) fn membership_envelope(
+    node: &str,
+    channel: &str,
+    version: Version,
+    frame: &str,
+) -> String {
+    format!("{node}\nM\n{channel}\n{version}\n{frame}")
 }
 
 /// Delivers what the other nodes publish on the bus, in the order Redis sent it.
@@ -53,6 +63,10 @@ pub(super) async fn receive_bus(
         match kind {
             "D" => {
                 inbound.deliver(subject, &Utf8Bytes::from(frame), SocketId::parse(except));
+            }
+            "M" => {
+                let version = except.parse().unwrap_or(0);
+                inbound.deliver_membership(subject, &Utf8Bytes::from(frame), version);
             }
             "T" => {
                 inbound.terminate_user(subject);

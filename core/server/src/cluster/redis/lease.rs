@@ -115,6 +115,7 @@ impl LeaseKeeper {
                         user_id: entry.user.clone(),
                         user_info: entry.info.clone(),
                     }),
+                    version: int(reply.get(4)).max(0) as u64,
                     ..ClusterChange::default()
                 };
                 if change.channel_occupied || change.member_added.is_some() {
@@ -172,6 +173,7 @@ impl LeaseKeeper {
                     channel: leave.channel,
                     member_removed: removed,
                     channel_vacated: vacated,
+                    version: reply.get(3).map_or(0, |&v| v.max(0) as u64),
                     ..ClusterChange::default()
                 });
             }
@@ -242,11 +244,12 @@ pub(super) async fn remove_nodes(
         _ => String::new(),
     };
     Ok(changes
-        .chunks(3)
+        .chunks(4)
         .map(|change| ClusterChange {
             channel: text(change.first()),
             member_removed: Some(text(change.get(1))).filter(|u| !u.is_empty()),
             channel_vacated: int(change.get(2)) == 1,
+            version: int(change.get(3)).max(0) as u64,
             ..ClusterChange::default()
         })
         .collect())

@@ -49,7 +49,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{
-    Backend, BackendError, ClusterChange, JoinError, Joined, Left, Receipt, SharedInbound,
+    Backend, BackendError, ClusterChange, JoinError, Joined, Left, Receipt, SharedInbound, Version,
 };
 use crate::config::ClusterConfig;
 use crate::log;
@@ -58,7 +58,7 @@ use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::views::{CachedEvent, ChannelInfo, Member};
-use bus::{envelope, receive_bus, MAX_QUEUED_INBOUND};
+use bus::{envelope, membership_envelope, receive_bus, MAX_QUEUED_INBOUND};
 use lease::{remove_nodes, LeaseKeeper};
 use ledger::{Entry, Ledger, Unrecorded};
 use scripts::{join_call, leave_call, Keys, HEARTBEAT, JOIN, LEAVE, REAP};
@@ -389,6 +389,7 @@ impl Backend for RedisBackend {
                 channel_occupied: int(reply.get(1)) == 1,
                 member_added: int(reply.get(2)) == 1,
                 members,
+                version: int(reply.get(4)).max(0) as u64,
             })
         }
         .boxed()
@@ -432,6 +433,7 @@ impl Backend for RedisBackend {
                 was_subscribed: reply.first() == Some(&1),
                 channel_vacated: reply.get(1) == Some(&1),
                 member_removed: reply.get(2) == Some(&1),
+                version: reply.get(3).map_or(0, |&v| v.max(0) as u64),
             })
         }
         .boxed()
@@ -457,6 +459,22 @@ impl Backend for RedisBackend {
         .ok_or_else(|| {
             unavailable("too many writes queued; the other nodes did not get this event")
         })
+    }
+
+    fn broadcast_membership(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        version: Version,
+    ) -> Result<Receipt, BackendError> {
+        if !self.applied.reachable.load(Ordering::Acquire) {
+            return Err(unavailable("unreachable since the last write"));
+        }
+        self.queue(Write::Publish(membership_envelope(
+            &self.node, channel, version, frame,
+        )))
+        .map(Receipt)
+        .ok_or_else(|| unavailable("too many writes queued"))
     }
 
     fn confirm(&self, receipt: Receipt) -> BoxFuture<'_, Result<(), BackendError>> {

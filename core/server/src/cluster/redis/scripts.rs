@@ -5,8 +5,29 @@ use ::redis::{Script, ScriptInvocation};
 
 use crate::protocol::socket_id::SocketId;
 
-pub(super) const JOIN: &str = r#"
--- KEYS: subs, members, info, channels, node subs
+/// The Lua function that gives the next [`Version`](crate::cluster::Version) of the
+/// app's presence changes, at the head of every script that makes one.
+macro_rules! next_version_lua {
+    () => {
+        r#"
+-- Redis's clock in microseconds, or one more than the last version when the clock is
+-- not ahead of it: versions only grow, also across a Redis restart that lost the key.
+local function next_version(key)
+  local t = redis.call('TIME')
+  local v = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = tonumber(redis.call('GET', key) or '0')
+  if v <= last then v = last + 1 end
+  redis.call('SET', key, string.format('%.0f', v))
+  return v
+end
+"#
+    };
+}
+
+pub(super) const JOIN: &str = concat!(
+    next_version_lua!(),
+    r#"
+-- KEYS: subs, members, info, channels, node subs, version
 -- ARGV: socket, node, channel, user ('' outside presence), info, limit, presence ('1'/'0')
 local new_sub = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
 local occupied, added = 0, 0
@@ -28,15 +49,21 @@ if new_sub then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('SADD', KEYS[5], ARGV[3] .. '\n' .. ARGV[1] .. '\n' .. ARGV[4])
 end
-local members = {}
+local members, version = {}, 0
 if ARGV[7] == '1' then
   members = redis.call('HGETALL', KEYS[3])
 end
-return {new_sub and 1 or 0, occupied, added, members}
-"#;
+if ARGV[7] == '1' or added == 1 then
+  version = next_version(KEYS[6])
+end
+return {new_sub and 1 or 0, occupied, added, members, version}
+"#
+);
 
-pub(super) const LEAVE: &str = r#"
--- KEYS: subs, members, info, channels, node subs
+pub(super) const LEAVE: &str = concat!(
+    next_version_lua!(),
+    r#"
+-- KEYS: subs, members, info, channels, node subs, version
 -- ARGV: socket, channel, user ('' outside presence), settle ('1'/'0')
 -- Settling a leave Redis was not told of earlier (it may have lost everything since,
 -- in a restart): when the socket is not there, it still reports the user gone and
@@ -45,23 +72,25 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   if ARGV[4] ~= '1' then
     return {0, 0, 0}
   end
-  local removed, vacated = 0, 0
+  local removed, vacated, version = 0, 0, 0
   if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then
     removed = 1
+    version = next_version(KEYS[6])
   end
   if redis.call('HLEN', KEYS[1]) == 0 then
     vacated = 1
   end
-  return {0, vacated, removed}
+  return {0, vacated, removed, version}
 end
 redis.call('SREM', KEYS[5], ARGV[2] .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
-local removed, vacated = 0, 0
+local removed, vacated, version = 0, 0, 0
 if ARGV[3] ~= '' then
   local n = redis.call('HINCRBY', KEYS[2], ARGV[3], -1)
   if n <= 0 then
     redis.call('HDEL', KEYS[2], ARGV[3])
     redis.call('HDEL', KEYS[3], ARGV[3])
     removed = 1
+    version = next_version(KEYS[6])
   end
 end
 if redis.call('HLEN', KEYS[1]) == 0 then
@@ -69,8 +98,9 @@ if redis.call('HLEN', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[4], ARGV[2])
   redis.call('DEL', KEYS[2], KEYS[3])
 end
-return {1, vacated, removed}
-"#;
+return {1, vacated, removed, version}
+"#
+);
 
 pub(super) const HEARTBEAT: &str = r#"
 -- KEYS: nodes, conns; ARGV: node, lease (ms), live connections of the node.
@@ -84,11 +114,13 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if known then return 1 else return 0 end
 "#;
 
-pub(super) const REAP: &str = r#"
+pub(super) const REAP: &str = concat!(
+    next_version_lua!(),
+    r#"
 -- KEYS: nodes, channels, conns; ARGV: the app's key base, a node id or ''.
 -- Removes the given node (its goodbye), or else every node whose lease ran out, with
--- everything it added; returns (channel, removed user or '', vacated 0/1) for each
--- change others must hear of.
+-- everything it added; returns (channel, removed user or '', vacated 0/1, version of
+-- the removal or 0) for each change others must hear of.
 local gone
 if ARGV[2] ~= '' then
   gone = {ARGV[2]}
@@ -104,12 +136,13 @@ for _, node in ipairs(gone) do
     local ch, socket, user = string.match(entry, '^(.-)\n(.-)\n(.*)$')
     local base = ARGV[1] .. ':ch:' .. ch
     if ch and redis.call('HDEL', base .. ':subs', socket) == 1 then
-      local removed, vacated = '', 0
+      local removed, vacated, version = '', 0, 0
       if user ~= '' then
         if redis.call('HINCRBY', base .. ':members', user, -1) <= 0 then
           redis.call('HDEL', base .. ':members', user)
           redis.call('HDEL', base .. ':info', user)
           removed = user
+          version = next_version(ARGV[1] .. ':version')
         end
       end
       if redis.call('HLEN', base .. ':subs') == 0 then
@@ -121,6 +154,7 @@ for _, node in ipairs(gone) do
         table.insert(out, ch)
         table.insert(out, removed)
         table.insert(out, vacated)
+        table.insert(out, version)
       end
     end
   end
@@ -133,7 +167,8 @@ for _, node in ipairs(gone) do
   redis.call('ZREM', KEYS[1], node)
 end
 return out
-"#;
+"#
+);
 
 /// The key names of one app under one prefix.
 pub(super) struct Keys {
@@ -166,6 +201,10 @@ impl Keys {
     pub fn nodes(&self) -> String {
         format!("{}:nodes", self.base)
     }
+    /// The last version given to a presence change (see `next_version_lua`).
+    pub fn version(&self) -> String {
+        format!("{}:version", self.base)
+    }
 }
 
 /// The keys JOIN and LEAVE take, for `channel` and this node.
@@ -180,7 +219,8 @@ fn membership_call<'s>(
         .key(keys.channel(channel, "members"))
         .key(keys.channel(channel, "info"))
         .key(keys.channels())
-        .key(keys.node_subs(node));
+        .key(keys.node_subs(node))
+        .key(keys.version());
     call
 }
 
