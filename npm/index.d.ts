@@ -91,6 +91,18 @@ export interface ServerOptions {
   timestamp_window?: number;
   shutdown_grace?: number;
   event_buffer?: number;
+  /** Run as one node of a cluster on Redis (README.md, "Scaling"). */
+  cluster?: ClusterOptions;
+}
+
+/** How a node joins its cluster; every node of one deployment gives the same. */
+export interface ClusterOptions {
+  /** Default `redis://127.0.0.1:6379`. */
+  redis_url?: string;
+  /** Key and pub/sub prefix; default `reverb`. */
+  prefix?: string;
+  /** Seconds after which the other nodes remove a node that vanished; default 15. */
+  node_lease?: number;
 }
 
 /** Which app of the server a call is about; needed only when it has several. */

@@ -14,6 +14,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -37,17 +38,24 @@ wait_port "$RPORT"
 serve() { # port, then extra environment
   local port=$1
   shift
-  (cd "$work" && env -u REVERB_APP_ID -u REVERB_APP_KEY -u REVERB_APP_SECRET PUSHBUS_PORT="$port" "$@" \
-    "$OLDPWD/$B" serve --config "$OLDPWD/$CONFIG" >"$work/serve-$port.log" 2>&1) &
+  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is taken: stop what listens there first" >&2
+    exit 1
+  fi
+  # exec: $! is then the server itself, for --server-pid and for the cleanup.
+  (cd "$work" && exec env -u REVERB_APP_ID -u REVERB_APP_KEY -u REVERB_APP_SECRET PUSHBUS_PORT="$port" "$@" \
+    "$root/$B" serve --config "$root/$CONFIG" >"$work/serve-$port.log" 2>&1) &
   pids+=("$!")
+  LAST=$!
   wait_port "$port"
 }
+root=$PWD
 serve 8090
-SINGLE=$(pgrep -f "serve --config .*bench-server.json" -n)
+SINGLE=$LAST
 NODES=()
 for port in 8091 8092 8093; do
   serve "$port" REVERB_SCALING_ENABLED=true REDIS_PORT="$RPORT" REVERB_SCALING_CHANNEL=bench
-  NODES+=("$(pgrep -f "serve --config .*bench-server.json" -n)")
+  NODES+=("$LAST")
 done
 CLUSTER_PIDS=$(IFS=,; echo "${NODES[*]},$RPID")
 echo "single node pid $SINGLE on 8090; cluster pids ${NODES[*]} on 8091-8093, redis-server pid $RPID on $RPORT"

@@ -3,7 +3,8 @@
 # what the pinned cbindgen generates or if the .so exports anything but pushbus_*,
 # compiles the header alone as C and C++, then builds and runs the C tests (against
 # the shared library; test_fork against the static one) and runs them all again under
-# valgrind. Needs: cc, c++, valgrind, node, and `npm ci` done in tests/node (pusher-js).
+# valgrind. Needs: cc, c++, valgrind, redis-server (test_cluster), node, and `npm ci`
+# done in tests/node (pusher-js).
 # Called by scripts/test.sh; runs alone too: bash tests/c/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,7 +54,7 @@ shared=(-L"$lib" -lpushbus -Wl,-rpath,"$root/$lib" -lpthread)
 for t in auth errors; do
   cc "${cflags[@]}" "tests/c/test_$t.c" -o "$out/test_$t" "${shared[@]}"
 done
-for t in server client; do
+for t in server client cluster; do
   cc "${cflags[@]}" "tests/c/test_$t.c" tests/c/harness.c -o "$out/test_$t" "${shared[@]}"
 done
 # Static: the system libraries are what `rustc --print native-static-libs` lists.
@@ -68,6 +69,7 @@ tests=(
   "test_errors|$out/test_errors"
   "test_server|$out/test_server tests/c/driver.mjs"
   "test_client|$out/test_client target/debug/pushbus tests/c/driver.mjs"
+  "test_cluster|$out/test_cluster tests/c/driver.mjs"
   "test_fork|$out/test_fork"
   "test_fork_race|$out/test_fork --race"
   "test_cxx|$out/test_cxx"

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::{Mutex, PoisonError};
 
-use pushbus_core::blocking::{wait, QUERY_TIMEOUT};
+use pushbus_core::blocking::QUERY_TIMEOUT;
 use pushbus_core::{Config, Server};
 use serde::Serialize;
 
@@ -187,7 +187,9 @@ pub unsafe extern "C" fn pushbus_server_channel(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let channel = str_arg(channel, channel_len, "channel")?;
-        let info = wait(handle.server.channel(app_id, channel), QUERY_TIMEOUT)?;
+        let info = handle
+            .server
+            .wait_for(handle.server.channel(app_id, channel), QUERY_TIMEOUT)?;
         out.write(pushbus_channel_info {
             occupied: info.occupied,
             subscription_count: info.subscription_count,
@@ -223,11 +225,12 @@ pub unsafe extern "C" fn pushbus_server_channels(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let prefix = opt_str_arg(prefix, prefix_len, "prefix")?.unwrap_or("");
-        let channels: std::collections::BTreeMap<String, pushbus_core::ChannelInfo> =
-            wait(handle.server.channels(app_id, prefix), QUERY_TIMEOUT)?
-                .into_iter()
-                .map(|c| (c.name.to_string(), c))
-                .collect();
+        let channels: std::collections::BTreeMap<String, pushbus_core::ChannelInfo> = handle
+            .server
+            .wait_for(handle.server.channels(app_id, prefix), QUERY_TIMEOUT)?
+            .into_iter()
+            .map(|c| (c.name.to_string(), c))
+            .collect();
         let json = serde_json::json!({ "channels": channels }).to_string();
         out.write(to_c_string(json)?);
         Ok(())
@@ -262,7 +265,9 @@ pub unsafe extern "C" fn pushbus_server_members(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let channel = str_arg(channel, channel_len, "channel")?;
-        let members = wait(handle.server.members(app_id, channel), QUERY_TIMEOUT)?;
+        let members = handle
+            .server
+            .wait_for(handle.server.members(app_id, channel), QUERY_TIMEOUT)?;
         let doc = MembersJson { users: &members };
         let json = serde_json::to_string(&doc).map_err(|e| {
             Failure::new(
@@ -291,7 +296,11 @@ pub unsafe extern "C" fn pushbus_server_connection_count(
         let out = Out::new(out_count, "out_count")?;
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
-        out.write(wait(handle.server.connection_count(app_id), QUERY_TIMEOUT)?);
+        out.write(
+            handle
+                .server
+                .wait_for(handle.server.connection_count(app_id), QUERY_TIMEOUT)?,
+        );
         Ok(())
     })
 }
@@ -317,7 +326,7 @@ pub unsafe extern "C" fn pushbus_server_terminate_user_connections(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let user_id = str_arg(user_id, user_id_len, "user_id")?;
-        let closed = wait(
+        let closed = handle.server.wait_for(
             handle.server.terminate_user_connections(app_id, user_id),
             QUERY_TIMEOUT,
         )?;

@@ -21,7 +21,7 @@ use napi::bindgen_prelude::{Function, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeFunction, UnknownReturnValue};
 use napi::{Env, Status};
 use napi_derive::napi;
-use pushbus::blocking::{wait, QUERY_TIMEOUT};
+use pushbus::blocking::QUERY_TIMEOUT;
 use pushbus::EventReceiver;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::oneshot;
@@ -301,7 +301,10 @@ impl NativeServer {
         prefix: String,
     ) -> napi::Result<Vec<ChannelInfo>> {
         guard(env, || {
-            let list = wait(self.shared.server.channels(&app_id, &prefix), QUERY_TIMEOUT)?;
+            let list = self
+                .shared
+                .server
+                .wait_for(self.shared.server.channels(&app_id, &prefix), QUERY_TIMEOUT)?;
             Ok(list.into_iter().map(ChannelInfo::from).collect())
         })
     }
@@ -310,7 +313,11 @@ impl NativeServer {
     #[napi]
     pub fn channel(&self, env: &Env, app_id: String, name: String) -> napi::Result<ChannelInfo> {
         guard(env, || {
-            Ok(wait(self.shared.server.channel(&app_id, &name), QUERY_TIMEOUT)?.into())
+            Ok(self
+                .shared
+                .server
+                .wait_for(self.shared.server.channel(&app_id, &name), QUERY_TIMEOUT)?
+                .into())
         })
     }
 
@@ -318,7 +325,10 @@ impl NativeServer {
     #[napi]
     pub fn members(&self, env: &Env, app_id: String, channel: String) -> napi::Result<Vec<Member>> {
         guard(env, || {
-            let members = wait(self.shared.server.members(&app_id, &channel), QUERY_TIMEOUT)?;
+            let members = self
+                .shared
+                .server
+                .wait_for(self.shared.server.members(&app_id, &channel), QUERY_TIMEOUT)?;
             members
                 .into_iter()
                 .map(|m| {
@@ -346,7 +356,7 @@ impl NativeServer {
         user_id: String,
     ) -> napi::Result<u32> {
         guard(env, || {
-            let n = wait(
+            let n = self.shared.server.wait_for(
                 self.shared
                     .server
                     .terminate_user_connections(&app_id, &user_id),
@@ -360,7 +370,10 @@ impl NativeServer {
     #[napi]
     pub fn connection_count(&self, env: &Env, app_id: String) -> napi::Result<u32> {
         guard(env, || {
-            let n = wait(self.shared.server.connection_count(&app_id), QUERY_TIMEOUT)?;
+            let n = self
+                .shared
+                .server
+                .wait_for(self.shared.server.connection_count(&app_id), QUERY_TIMEOUT)?;
             Ok(to_u32(n))
         })
     }

@@ -2,9 +2,11 @@
 //! bindings call the embedding API's `async` queries through [`wait`].
 //!
 //! On a single node every query is ready at once and `wait` returns without parking.
-//! On a cluster the future is driven by the server's runtime threads (the backend's
-//! I/O runs there); the calling thread only parks until it is woken or the timeout
-//! passes. Never call it from inside an async task: it blocks the thread.
+//! On a cluster the query's I/O and timers belong to the server's runtime, whose
+//! threads drive them, so the query must be polled inside that runtime's context:
+//! [`crate::Server::wait_for`] enters it and calls `wait`; the calling thread only
+//! parks until it is woken or the timeout passes. Never call it from inside an async
+//! task: it blocks the thread.
 
 use std::future::Future;
 use std::pin::pin;

@@ -83,6 +83,7 @@ impl Server {
         };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
+        let _ = self.state.runtime.set(tokio::runtime::Handle::current());
         if let Some(node) = self.state.join_cluster().await? {
             let cluster = self.state.config.cluster.as_ref().expect("a cluster");
             log::info!(
@@ -120,6 +121,19 @@ impl Server {
     /// node is a new node); `None` on a single node.
     pub fn cluster_node(&self) -> Option<String> {
         self.state.node.get().map(|n| n.to_string())
+    }
+
+    /// Waits for one of this server's queries (`channel`, `members`, …) from a thread
+    /// that runs no async code, such as a C or JavaScript caller: the query runs in the
+    /// context of the runtime the server was started on (a cluster backend's timers and
+    /// sockets belong to it) and fails after `timeout`. See [`crate::blocking::wait`].
+    pub fn wait_for<T>(
+        &self,
+        query: impl std::future::Future<Output = Result<T, Error>>,
+        timeout: std::time::Duration,
+    ) -> Result<T, Error> {
+        let _context = self.state.runtime.get().map(|runtime| runtime.enter());
+        crate::blocking::wait(query, timeout)
     }
 
     /// The bound address while running.

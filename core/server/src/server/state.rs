@@ -24,6 +24,9 @@ pub(crate) struct ServerState {
     pub bodies: BodyBudget,
     /// This node's id in its cluster, once joined.
     pub node: std::sync::OnceLock<Arc<str>>,
+    /// The runtime the server was started on: a query waited for from another thread
+    /// runs in its context (the cluster backend's timers and sockets belong to it).
+    pub runtime: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
 impl ServerState {
@@ -50,6 +53,7 @@ impl ServerState {
             shutting_down: AtomicBool::new(false),
             bodies: BodyBudget::default(),
             node: std::sync::OnceLock::new(),
+            runtime: std::sync::OnceLock::new(),
         }
     }
 
