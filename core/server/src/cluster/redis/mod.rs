@@ -16,6 +16,10 @@
 //!   renews its own every third of the lease, and any node removes the entries of a
 //!   node whose lease ran out (one script, so each removal is decided once);
 //! - `cache:{channel}` — the last event of a cache channel, expiring with its TTL;
+//! - `version` — the last [`Version`](crate::cluster::Version) given to a presence
+//!   change: every join that lists members and every `member_added`/`member_removed`
+//!   takes the next one in its script, so each node can tell which changes a member
+//!   list already shows;
 //! - `bus` — the pub/sub channel of the app: every node publishes its events there
 //!   (one `PUBLISH` per event, whatever the number of subscribers) and delivers what
 //!   the other nodes publish to its own subscribers.
