@@ -15,25 +15,8 @@
 
 #include "check.h"
 #include "harness.h"
+#include "driver_auth.h"
 
-#define KEY "278d425bdf160c739803"
-#define SECRET "7ad3773142a6692b25b8"
-
-static void sign(child *c, const char *line, void *user_data) {
-  (void)user_data;
-  char socket_id[64] = "", channel[256] = "";
-  int consumed = 0;
-  if (sscanf(line, "auth %63s %255s%n", socket_id, channel, &consumed) < 2) return;
-  const char *data = line[consumed] == ' ' ? line + consumed + 1 : NULL;
-  char *auth = NULL;
-  pushbus_result r = pushbus_auth_channel(S(KEY), S(SECRET), Z(socket_id), Z(channel), data,
-                                          data ? strlen(data) : 0, &auth);
-  CHECK(r == PUSHBUS_RESULT_OK, "signing %s: %s", channel, pushbus_last_error_message());
-  char reply[512];
-  snprintf(reply, sizeof reply, "auth %s", auth ? auth : "invalid");
-  child_send(c, reply);
-  pushbus_string_free(auth);
-}
 
 /* A port nothing listens on now (the kernel's choice for port 0). */
 static int free_port(void) {

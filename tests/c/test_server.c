@@ -14,9 +14,8 @@
 
 #include "check.h"
 #include "harness.h"
+#include "driver_auth.h"
 
-#define KEY "278d425bdf160c739803"
-#define SECRET "7ad3773142a6692b25b8"
 #define CONFIG                                                                       \
   "{\"host\":\"127.0.0.1\",\"port\":0,\"apps\":[{\"id\":\"3\",\"key\":\"" KEY "\"," \
   "\"secret\":\"" SECRET "\"}]}"
@@ -123,22 +122,6 @@ static pushbus_event *poll_for(pushbus_events *events, pushbus_event_kind kind,
 }
 
 /* Signs the driver's subscriptions: "auth <socket_id> <channel> [<channel_data>]". */
-static void sign(child *c, const char *line, void *user_data) {
-  (void)user_data;
-  char socket_id[64] = "", channel[256] = "";
-  int consumed = 0;
-  if (sscanf(line, "auth %63s %255s%n", socket_id, channel, &consumed) < 2) return;
-  const char *data = line[consumed] == ' ' ? line + consumed + 1 : NULL;
-  char *auth = NULL;
-  pushbus_result r = pushbus_auth_channel(S(KEY), S(SECRET), Z(socket_id), Z(channel), data,
-                                          data ? strlen(data) : 0, &auth);
-  CHECK(r == PUSHBUS_RESULT_OK, "signing %s: %s", channel, pushbus_last_error_message());
-  char reply[512];
-  snprintf(reply, sizeof reply, "auth %s", auth ? auth : "invalid");
-  child_send(c, reply);
-  pushbus_string_free(auth);
-}
-
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <driver.mjs>\n", argv[0]);

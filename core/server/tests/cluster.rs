@@ -57,6 +57,18 @@ fn presence(user: &str) -> String {
     json!({"user_id": user, "user_info": {"name": user}}).to_string()
 }
 
+/// A watcher ("w") on node 0 of `channel`, and member `user` on node 1 that it has
+/// seen join.
+async fn watched_member(nodes: &[Server], channel: &str, user: &str) -> (Client, Client) {
+    let mut watcher = client(&nodes[0]).await;
+    watcher.subscribe(channel, Some(&presence("w"))).await;
+    let mut member = client(&nodes[1]).await;
+    member.subscribe(channel, Some(&presence(user))).await;
+    let added = watcher.next_event("pusher_internal:member_added").await;
+    assert_eq!(data(&added)["user_id"], user);
+    (watcher, member)
+}
+
 /// Waits (bounded) until `check` holds.
 async fn eventually<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -310,11 +322,7 @@ async fn a_graceful_shutdown_removes_the_nodes_members_at_once() {
     let redis = RedisServer::start();
     let nodes = cluster(&redis, 2).await;
     let ch = "presence-room";
-    let mut watcher = client(&nodes[0]).await;
-    watcher.subscribe(ch, Some(&presence("w"))).await;
-    let mut leaving = client(&nodes[1]).await;
-    leaving.subscribe(ch, Some(&presence("gone"))).await;
-    watcher.next_event("pusher_internal:member_added").await;
+    let (mut watcher, mut leaving) = watched_member(&nodes, ch, "gone").await;
     // It answers the close handshake, as pusher-js does.
     let closed = tokio::spawn(async move { leaving.until_close().await });
     let started = Instant::now();
@@ -470,11 +478,7 @@ async fn a_node_removed_after_a_pause_registers_again() {
     let redis = RedisServer::start();
     let nodes = cluster(&redis, 2).await;
     let ch = "presence-room";
-    let mut watcher = client(&nodes[0]).await;
-    watcher.subscribe(ch, Some(&presence("w"))).await;
-    let mut paused = client(&nodes[1]).await;
-    paused.subscribe(ch, Some(&presence("p"))).await;
-    watcher.next_event("pusher_internal:member_added").await;
+    let (mut watcher, mut paused) = watched_member(&nodes, ch, "p").await;
 
     // As if node b had not renewed its lease for longer than the lease: its lease is
     // over, and node a removes it at its next check.
