@@ -1,17 +1,10 @@
 //! The app's pub/sub channel: what one node tells the others.
 
-use std::sync::Arc;
-
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::cluster::{SharedInbound, Version};
+use crate::cluster::{Inbound, Version};
 use crate::log;
 use crate::protocol::socket_id::SocketId;
-
-/// Messages on the bus queued for delivery to this node at most; past it they are
-/// dropped and counted (the node is too slow to keep up with its cluster).
-pub(super) const MAX_QUEUED_INBOUND: usize = 65_536;
 
 /// What one node tells the others: `{node}\n{kind}\n{channel or user}\n{except}\n{frame}`.
 /// The frame is the rest, whatever it holds.
@@ -36,42 +29,39 @@ pub(super) fn membership_envelope(
     format!("{node}\nM\n{channel}\n{version}\n{frame}")
 }
 
-/// Delivers what the other nodes publish on the bus, in the order Redis sent it.
-pub(super) async fn receive_bus(
-    node: Arc<str>,
-    inbound: SharedInbound,
-    mut bus: mpsc::Receiver<Vec<u8>>,
-) {
-    while let Some(payload) = bus.recv().await {
-        let Ok(text) = std::str::from_utf8(&payload) else {
-            continue;
-        };
-        let mut parts = text.splitn(5, '\n');
-        let (Some(from), Some(kind), Some(subject), Some(except), Some(frame)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            log::warn!("Redis backend: a bus message that is not ours was ignored");
-            continue;
-        };
-        if from == &*node {
-            continue;
+/// Delivers one message another node published on the bus. Called by the bus
+/// connection for each message as it reads it, in the order Redis sent them: delivery
+/// only queues frames (and close requests), so it never holds up the connection, and
+/// no queue or task sits between Redis and the subscribers.
+pub(super) fn deliver_bus_message(node: &str, inbound: &dyn Inbound, payload: &[u8]) {
+    let Ok(text) = std::str::from_utf8(payload) else {
+        return;
+    };
+    let mut parts = text.splitn(5, '\n');
+    let (Some(from), Some(kind), Some(subject), Some(except), Some(frame)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        log::warn!("Redis backend: a bus message that is not ours was ignored");
+        return;
+    };
+    if from == node {
+        return;
+    }
+    match kind {
+        "D" => {
+            inbound.deliver(subject, &Utf8Bytes::from(frame), SocketId::parse(except));
         }
-        match kind {
-            "D" => {
-                inbound.deliver(subject, &Utf8Bytes::from(frame), SocketId::parse(except));
-            }
-            "M" => {
-                let version = except.parse().unwrap_or(0);
-                inbound.deliver_membership(subject, &Utf8Bytes::from(frame), version);
-            }
-            "T" => {
-                inbound.terminate_user(subject);
-            }
-            _ => {}
+        "M" => {
+            let version = except.parse().unwrap_or(0);
+            inbound.deliver_membership(subject, &Utf8Bytes::from(frame), version);
         }
+        "T" => {
+            inbound.terminate_user(subject);
+        }
+        _ => {}
     }
 }

@@ -62,7 +62,7 @@ use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::views::{CachedEvent, ChannelInfo, Member};
-use bus::{envelope, membership_envelope, receive_bus, MAX_QUEUED_INBOUND};
+use bus::{deliver_bus_message, envelope, membership_envelope};
 use lease::{remove_nodes, LeaseKeeper};
 use ledger::{Entry, Ledger, Unrecorded};
 use scripts::{join_call, leave_call, Keys, HEARTBEAT, JOIN, LEAVE, REAP};
@@ -70,6 +70,11 @@ use writer::{write_in_order, Applied, Write, MAX_QUEUED_WRITES};
 
 /// How long one Redis command may take before the backend reports it unavailable.
 pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Membership changes found by the lease keeper (vanished nodes, settled leaves,
+/// re-registrations) queued for the app service at most; past it they are dropped,
+/// counted and logged.
+const MAX_QUEUED_CHANGES: usize = 65_536;
 
 pub(crate) struct RedisBackend {
     conn: ConnectionManager,
@@ -128,18 +133,13 @@ impl RedisBackend {
         });
 
         // The bus: a connection of its own (RESP3, so that messages arrive as pushes),
-        // subscribed again by the client crate whenever it reconnects.
-        let (bus_tx, bus_rx) = mpsc::channel::<Vec<u8>>(MAX_QUEUED_INBOUND);
-        // Counted here and logged with the count: each one is a frame some
-        // subscriber of this node did not get.
-        let dropped = Arc::new(AtomicU64::new(0));
+        // subscribed again by the client crate whenever it reconnects; each message is
+        // delivered as the connection reads it.
+        let (bus_node, bus_inbound) = (node.clone(), inbound.clone());
         let push = move |push: ::redis::PushInfo| {
             if push.kind == ::redis::PushKind::Message {
                 if let Some(Value::BulkString(payload)) = push.data.get(1) {
-                    if bus_tx.try_send(payload.clone()).is_err() {
-                        let n = dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                        log::warn!("Redis backend: {n} bus messages dropped (this node is behind)");
-                    }
+                    deliver_bus_message(&bus_node, &*bus_inbound, payload);
                 }
             }
             Ok::<(), ::redis::aio::SendError>(())
@@ -163,11 +163,10 @@ impl RedisBackend {
             .await
             .map_err(unavailable)?;
         bus.subscribe(keys.bus()).await.map_err(unavailable)?;
-        tokio::spawn(receive_bus(node.clone(), inbound.clone(), bus_rx));
 
         let lease = Duration::from_secs_f64(cluster.node_lease.max(0.1));
         let (alive, alive_rx) = tokio::sync::watch::channel(());
-        let (changed, changes) = mpsc::channel(MAX_QUEUED_INBOUND);
+        let (changed, changes) = mpsc::channel(MAX_QUEUED_CHANGES);
         let applied = Arc::new(Applied::default());
         let ledger = Arc::new(Ledger::default());
         let lease_keeper = LeaseKeeper {
