@@ -126,6 +126,11 @@ enum pushbus_event_kind
   // A client event (whisper) was accepted and relayed (`channel`, `event`, `data`,
   // `socket_id`, and `user_id` on presence channels).
   PUSHBUS_EVENT_KIND_CLIENT_EVENT = 7,
+  // A subscriber of a cache channel found nothing kept (`channel`).
+  PUSHBUS_EVENT_KIND_CACHE_MISS = 8,
+  // The subscriptions of a non-presence channel changed (`channel`, `count`); only
+  // for apps with a webhook target that asks for `subscription_count`.
+  PUSHBUS_EVENT_KIND_SUBSCRIPTION_COUNT = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -197,6 +202,8 @@ typedef struct pushbus_event {
   size_t data_len;
   // How many events this reader lost just before this one because it fell behind.
   uint64_t lost;
+  // Subscription-count events: the channel's subscriptions (0 for other kinds).
+  size_t count;
 } pushbus_event;
 
 // Called with each lifecycle event on the server's callback thread. `event` and its

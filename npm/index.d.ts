@@ -145,6 +145,15 @@ export interface ClientEvent extends EventBase {
   /** The sender's user id on presence channels. */
   userId?: string;
 }
+export interface CacheMissEvent extends EventBase {
+  name: 'cache_miss';
+  channel: string;
+}
+export interface SubscriptionCountEvent extends EventBase {
+  name: 'subscription_count';
+  channel: string;
+  subscriptionCount: number;
+}
 export interface LaggedEvent {
   name: 'lagged';
   /** Lifecycle events dropped because listeners fell more than `event_buffer` behind. */
@@ -161,6 +170,10 @@ export interface ServerEvents {
   /** A user's last connection left a presence channel. */
   member_removed: [MemberEvent];
   client_event: [ClientEvent];
+  /** A subscriber of a cache channel found nothing kept. */
+  cache_miss: [CacheMissEvent];
+  /** Only for apps with a webhook target that asks for `subscription_count`. */
+  subscription_count: [SubscriptionCountEvent];
   lagged: [LaggedEvent];
   /** After `stop()`. */
   close: [];

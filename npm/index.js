@@ -244,7 +244,9 @@ const SERVER_OPTIONS_HINT = 'options must be an object like { apps: [{ id, key, 
 /**
  * An embedded pushbus server. Events: `connection_opened`, `connection_closed`,
  * `channel_occupied`, `channel_vacated`, `member_added`, `member_removed`,
- * `client_event`, `lagged` (listeners were too slow; `missed` events were dropped) and
+ * `client_event`, `cache_miss`, `subscription_count` (`subscriptionCount`; only with a
+ * webhook target that asks for it), `lagged` (listeners were too slow; `missed` events
+ * were dropped) and
  * `close` (after `stop()`).
  */
 class Server extends EventEmitter {

@@ -207,6 +207,9 @@ static void event_to_array(const pushbus_event *ev, zval *out) {
   if (ev->data) {
     add_assoc_stringl(out, "data", ev->data, ev->data_len);
   }
+  if (ev->kind == PUSHBUS_EVENT_KIND_SUBSCRIPTION_COUNT) {
+    add_assoc_long(out, "subscription_count", (zend_long)ev->count);
+  }
   add_assoc_long(out, "lost", (zend_long)ev->lost);
 }
 

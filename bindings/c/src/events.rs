@@ -38,6 +38,11 @@ pub enum pushbus_event_kind {
     /// A client event (whisper) was accepted and relayed (`channel`, `event`, `data`,
     /// `socket_id`, and `user_id` on presence channels).
     ClientEvent = 7,
+    /// A subscriber of a cache channel found nothing kept (`channel`).
+    CacheMiss = 8,
+    /// The subscriptions of a non-presence channel changed (`channel`, `count`); only
+    /// for apps with a webhook target that asks for `subscription_count`.
+    SubscriptionCount = 9,
 }
 
 impl pushbus_event_kind {
@@ -50,6 +55,8 @@ impl pushbus_event_kind {
             EventKind::MemberAdded { .. } => pushbus_event_kind::MemberAdded,
             EventKind::MemberRemoved { .. } => pushbus_event_kind::MemberRemoved,
             EventKind::ClientEvent { .. } => pushbus_event_kind::ClientEvent,
+            EventKind::CacheMiss { .. } => pushbus_event_kind::CacheMiss,
+            EventKind::SubscriptionCount { .. } => pushbus_event_kind::SubscriptionCount,
         }
     }
 }
@@ -79,6 +86,8 @@ pub struct pushbus_event {
     pub data_len: usize,
     /// How many events this reader lost just before this one because it fell behind.
     pub lost: u64,
+    /// Subscription-count events: the channel's subscriptions (0 for other kinds).
+    pub count: usize,
 }
 
 /// A `pushbus_event` with the bytes its pointers point into. `public` comes first so
@@ -126,6 +135,7 @@ impl OwnedEvent {
                 data,
                 data_len,
                 lost,
+                count: event.kind.subscription_count().unwrap_or(0),
             },
             _strings: strings,
         })

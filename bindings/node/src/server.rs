@@ -66,6 +66,8 @@ pub struct ServerEvent {
     pub data: Option<String>,
     /// `lagged`: how many events were dropped.
     pub missed: Option<f64>,
+    /// `subscription_count`: the channel's subscriptions.
+    pub subscription_count: Option<f64>,
 }
 
 impl ServerEvent {
@@ -79,6 +81,7 @@ impl ServerEvent {
             event: None,
             data: None,
             missed: None,
+            subscription_count: None,
         }
     }
 
@@ -103,6 +106,7 @@ impl ServerEvent {
         out.user_id = text("user_id");
         out.event = text("event");
         out.data = text("data");
+        out.subscription_count = e.kind.subscription_count().map(|n| n as f64);
         out
     }
 }

@@ -137,6 +137,106 @@ pub struct AppConfig {
     /// 4100. Each queued frame is a shared, already serialised event, so the bound is
     /// on count, and memory per slow client is bounded by count × largest event.
     pub outbound_queue: usize,
+    /// Where Pusher webhooks go (none by default).
+    pub webhooks: Vec<WebhookConfig>,
+    /// How webhooks are batched, delayed and retried, for every target of the app.
+    pub webhook_options: WebhookOptions,
+}
+
+/// One webhook target, in Soketi's shape (`event_types`, `filter`, `headers`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// `http://` or `https://` URL the events are POSTed to.
+    pub url: String,
+    /// The event names this target gets (`channel_occupied`, `channel_vacated`,
+    /// `member_added`, `member_removed`, `client_event`, `cache_miss`,
+    /// `subscription_count`); by default all but `client_event` and
+    /// `subscription_count`.
+    pub event_types: Vec<String>,
+    pub filter: WebhookFilter,
+    /// Extra request headers (for the receiver's own authentication).
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            url: String::new(),
+            event_types: WEBHOOK_DEFAULT_EVENTS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            filter: WebhookFilter::default(),
+            headers: Default::default(),
+        }
+    }
+}
+
+/// Every webhook event name, in Pusher's spelling.
+pub const WEBHOOK_EVENTS: [&str; 7] = [
+    "channel_occupied",
+    "channel_vacated",
+    "member_added",
+    "member_removed",
+    "client_event",
+    "cache_miss",
+    "subscription_count",
+];
+
+/// The events a target gets unless it names its own: the chatty ones are opt-in.
+pub const WEBHOOK_DEFAULT_EVENTS: [&str; 5] = [
+    "channel_occupied",
+    "channel_vacated",
+    "member_added",
+    "member_removed",
+    "cache_miss",
+];
+
+/// Which channels' events a target gets; both empty: every channel.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookFilter {
+    pub channel_name_starts_with: String,
+    pub channel_name_ends_with: String,
+}
+
+/// Batching, Pusher's delay, retries and the bounds of what waits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookOptions {
+    /// Seconds events for one target are collected before a request is sent.
+    pub batch_window: f64,
+    /// Events per request at most.
+    pub batch_max_events: usize,
+    /// Seconds `channel_vacated` and `member_removed` are held; dropped with the
+    /// matching `channel_occupied` / `member_added` when the channel is occupied again
+    /// or the user rejoins within it (a page reload sends nothing). 0 sends at once.
+    pub delay: f64,
+    /// Seconds one request may take before it counts as failed (and is retried).
+    pub timeout: f64,
+    /// Seconds a failing request is retried (exponential back-off) before its events
+    /// are dropped and counted.
+    pub retry_for: f64,
+    /// Events waiting for one target at most (queued and being retried); when full,
+    /// the oldest are dropped, counted and logged.
+    pub max_queued_events: usize,
+    /// Bytes of events waiting for one target at most, with the same policy.
+    pub max_queued_bytes: usize,
+}
+
+impl Default for WebhookOptions {
+    fn default() -> Self {
+        WebhookOptions {
+            batch_window: 0.05,
+            batch_max_events: 100,
+            delay: 3.0,
+            timeout: 5.0,
+            retry_for: 300.0,
+            max_queued_events: 10_000,
+            max_queued_bytes: 16 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for AppConfig {
@@ -167,6 +267,8 @@ impl Default for AppConfig {
             cache_ttl: 1800,
             cache_max_bytes: 64 << 20,
             outbound_queue: 1024,
+            webhooks: Vec::new(),
+            webhook_options: WebhookOptions::default(),
         }
     }
 }
@@ -282,6 +384,22 @@ impl Config {
             }
             if let Some(v) = get("PUSHBUS_ALLOWED_ORIGINS") {
                 app.allowed_origins = v.split(',').map(|s| s.trim().to_string()).collect();
+            }
+            if let Some(urls) = get("PUSHBUS_WEBHOOK_URL") {
+                let event_types: Vec<String> = match get("PUSHBUS_WEBHOOK_EVENTS") {
+                    Some(v) => v.split(',').map(|s| s.trim().to_string()).collect(),
+                    None => WebhookConfig::default().event_types,
+                };
+                app.webhooks = urls
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(|url| WebhookConfig {
+                        url: url.into(),
+                        event_types: event_types.clone(),
+                        ..WebhookConfig::default()
+                    })
+                    .collect();
             }
             // Replace an app with the same id from the file, keep the others.
             self.apps.retain(|a| a.id != app.id);
@@ -418,9 +536,76 @@ impl Config {
                     "{name}: outbound_queue and client_event_rate must be positive, max_message_size at least 64"
                 )));
             }
+            validate_webhooks(&name, app)?;
         }
         Ok(())
     }
+}
+
+fn validate_webhooks(name: &str, app: &AppConfig) -> Result<(), ConfigError> {
+    for (i, hook) in app.webhooks.iter().enumerate() {
+        let at = format!("{name}: webhooks[{i}]");
+        let url = url::Url::parse(&hook.url)
+            .map_err(|e| err(format!("{at}: url {:?} is not a URL: {e}", hook.url)))?;
+        if url.scheme() != "http" || url.host_str().is_none() {
+            return Err(err(format!(
+                "{at}: url {:?} must be http://host[:port]/path (https:// is not supported yet)",
+                hook.url
+            )));
+        }
+        if hook.event_types.is_empty() {
+            return Err(err(format!("{at}: event_types is empty")));
+        }
+        if let Some(bad) = hook
+            .event_types
+            .iter()
+            .find(|t| !WEBHOOK_EVENTS.contains(&t.as_str()))
+        {
+            return Err(err(format!(
+                "{at}: unknown event type {bad:?} (one of {})",
+                WEBHOOK_EVENTS.join(", ")
+            )));
+        }
+        for (header, value) in &hook.headers {
+            let reserved = [
+                "content-type",
+                "content-length",
+                "host",
+                "x-pusher-key",
+                "x-pusher-signature",
+            ];
+            if reserved.contains(&header.to_ascii_lowercase().as_str()) {
+                return Err(err(format!("{at}: header {header:?} is set by pushbus")));
+            }
+            if hyper::header::HeaderName::from_bytes(header.as_bytes()).is_err()
+                || hyper::header::HeaderValue::from_str(value).is_err()
+            {
+                return Err(err(format!(
+                    "{at}: header {header:?} is not a valid HTTP header"
+                )));
+            }
+        }
+    }
+    let o = &app.webhook_options;
+    let seconds = [
+        ("batch_window", o.batch_window, 0.0),
+        ("delay", o.delay, 0.0),
+        ("timeout", o.timeout, 0.001),
+        ("retry_for", o.retry_for, 0.0),
+    ];
+    for (field, v, min) in seconds {
+        if !(v >= min && v <= 3600.0) {
+            return Err(err(format!(
+                "{name}: webhook_options.{field} must be between {min} and 3600 seconds"
+            )));
+        }
+    }
+    if o.batch_max_events == 0 || o.max_queued_events == 0 || o.max_queued_bytes == 0 {
+        return Err(err(format!(
+            "{name}: webhook_options batch_max_events, max_queued_events and max_queued_bytes must be positive"
+        )));
+    }
+    Ok(())
 }
 
 /// A value as Laravel's `env()` reads it: `null`, `(null)` and `empty` are no value.

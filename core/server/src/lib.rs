@@ -44,6 +44,7 @@ mod server;
 mod service;
 mod shards;
 pub mod views;
+mod webhooks;
 
 pub use config::{AppConfig, ClusterConfig, Config};
 pub use error::Error;
@@ -52,6 +53,7 @@ pub use protocol::names;
 pub use protocol::ErrorCode;
 pub use server::Server;
 pub use views::{CachedEvent, ChannelInfo, Member};
+pub use webhooks::WebhookStats;
 
 /// The parsers of outside input, for the fuzzer (`core/fuzz`); not part of the API.
 #[doc(hidden)]

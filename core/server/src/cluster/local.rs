@@ -121,6 +121,7 @@ impl LocalBackend {
             joined.members = Some(state.member_list());
             joined.version = self.next_version();
         }
+        joined.subscriptions = state.sockets.len();
         Ok(joined)
     }
 
@@ -146,6 +147,7 @@ impl LocalBackend {
                 }
             }
         }
+        left.subscriptions = state.sockets.len();
         if state.sockets.is_empty() {
             shard.remove(channel);
             left.channel_vacated = true;

@@ -55,6 +55,8 @@ pub(crate) struct Joined {
     /// Presence: the [`Version`] of the app's memberships that `members` shows, and of
     /// this join's `member_added`.
     pub version: Version,
+    /// The channel's subscriptions anywhere, after this join.
+    pub subscriptions: usize,
 }
 
 /// Orders an app's presence changes (joins that take a member list, `member_added`,
@@ -85,6 +87,8 @@ pub(crate) struct Left {
     pub member_removed: bool,
     /// Presence: the [`Version`] of this leave's `member_removed`.
     pub version: Version,
+    /// The channel's subscriptions anywhere, after this leave.
+    pub subscriptions: usize,
 }
 
 /// A membership change that no join or leave of this node's sessions made, for the

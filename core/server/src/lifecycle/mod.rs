@@ -58,6 +58,16 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         user_id: Option<Arc<str>>,
     },
+    /// A subscriber of a cache channel found nothing kept (it got `pusher:cache_miss`).
+    CacheMiss {
+        channel: Arc<str>,
+    },
+    /// The subscriptions of a non-presence channel changed; emitted only for apps with
+    /// a webhook target that asks for it (as Pusher's opt-in).
+    SubscriptionCount {
+        channel: Arc<str>,
+        subscription_count: usize,
+    },
 }
 
 impl EventKind {
@@ -71,6 +81,8 @@ impl EventKind {
             EventKind::MemberAdded { .. } => "member_added",
             EventKind::MemberRemoved { .. } => "member_removed",
             EventKind::ClientEvent { .. } => "client_event",
+            EventKind::CacheMiss { .. } => "cache_miss",
+            EventKind::SubscriptionCount { .. } => "subscription_count",
         }
     }
 
@@ -82,7 +94,9 @@ impl EventKind {
             | EventKind::ChannelVacated { channel }
             | EventKind::MemberAdded { channel, .. }
             | EventKind::MemberRemoved { channel, .. }
-            | EventKind::ClientEvent { channel, .. } => Some(channel),
+            | EventKind::ClientEvent { channel, .. }
+            | EventKind::CacheMiss { channel }
+            | EventKind::SubscriptionCount { channel, .. } => Some(channel),
         }
     }
 
@@ -103,6 +117,16 @@ impl EventKind {
             EventKind::ConnectionOpened { socket_id }
             | EventKind::ConnectionClosed { socket_id }
             | EventKind::ClientEvent { socket_id, .. } => Some(socket_id),
+            _ => None,
+        }
+    }
+
+    /// A subscription-count event's count.
+    pub fn subscription_count(&self) -> Option<usize> {
+        match self {
+            EventKind::SubscriptionCount {
+                subscription_count, ..
+            } => Some(*subscription_count),
             _ => None,
         }
     }

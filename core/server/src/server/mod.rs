@@ -42,6 +42,8 @@ use state::ServerState;
 pub struct Server {
     state: Arc<ServerState>,
     running: Mutex<Option<Running>>,
+    /// Webhooks of the apps that have targets, while running.
+    webhooks: Mutex<Option<crate::webhooks::Webhooks>>,
 }
 
 struct Running {
@@ -58,6 +60,7 @@ impl Server {
         Ok(Server {
             state: Arc::new(ServerState::new(config)),
             running: Mutex::new(None),
+            webhooks: Mutex::new(None),
         })
     }
 
@@ -98,6 +101,12 @@ impl Server {
         let mut running = lock(&self.running);
         if running.is_some() {
             return Err(Error::AlreadyStarted);
+        }
+        // Before the first connection, so that no lifecycle event is missed.
+        if let Some(hooks) =
+            crate::webhooks::Webhooks::start(&self.state.config, &self.state.lifecycle)
+        {
+            *lock(&self.webhooks) = Some(hooks);
         }
         tokio::spawn(listener::sweep_loop(
             self.state.clone(),
@@ -233,7 +242,17 @@ impl Server {
         for app in self.state.apps() {
             app.goodbye().await;
         }
+        let hooks = lock(&self.webhooks).take();
+        if let Some(hooks) = hooks {
+            hooks.drain(grace).await;
+        }
         Ok(())
+    }
+
+    /// Counters of app `app_id`'s webhooks while the server runs; `None` when it has
+    /// no webhook target.
+    pub fn webhook_stats(&self, app_id: &str) -> Option<crate::WebhookStats> {
+        lock(&self.webhooks).as_ref()?.stats(app_id)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::cluster::{BackendError, ClusterChange, JoinError};
 use crate::lifecycle::EventKind;
 use crate::log;
 use crate::protocol::identity::PresenceMember;
-use crate::protocol::names::channel_type;
+use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::protocol::{self, PresenceEntry};
 
@@ -78,7 +78,12 @@ impl AppService {
             if ch.delivered() == delivered_before {
                 match kept {
                     Ok(Some(frame)) => outbox.send(frame),
-                    Ok(None) | Err(_) => outbox.send(protocol::cache_miss(channel)),
+                    Ok(None) | Err(_) => {
+                        outbox.send(protocol::cache_miss(channel));
+                        self.emit(EventKind::CacheMiss {
+                            channel: ch.name.clone(),
+                        });
+                    }
                 }
             }
         }
@@ -99,6 +104,9 @@ impl AppService {
                 channel: ch.name.clone(),
                 user_id: m.user_id.clone(),
             });
+        }
+        if joined.new_subscription && joined.members.is_none() {
+            self.emit_subscription_count(&ch.name, joined.subscriptions);
         }
         Ok(joined.new_subscription)
     }
@@ -136,12 +144,31 @@ impl AppService {
                 user_id: user.into(),
             });
         }
+        if left.was_subscribed && channel_type(channel).kind != ChannelKind::Presence {
+            self.emit_subscription_count(&ch.name, left.subscriptions);
+        }
         if left.channel_vacated {
             self.emit(EventKind::ChannelVacated {
                 channel: ch.name.clone(),
             });
         }
         self.registry.release_if_empty(&guard);
+    }
+
+    /// Pusher's opt-in `subscription_count`: only for apps with a webhook target that
+    /// asks for it, since it is an event per subscribe and unsubscribe.
+    fn emit_subscription_count(&self, channel: &Arc<str>, subscriptions: usize) {
+        let wanted = self
+            .app
+            .webhooks
+            .iter()
+            .any(|hook| hook.event_types.iter().any(|t| t == "subscription_count"));
+        if wanted {
+            self.emit(EventKind::SubscriptionCount {
+                channel: channel.clone(),
+                subscription_count: subscriptions,
+            });
+        }
     }
 
     /// Announces a membership change the backend made on its own (see

@@ -393,6 +393,7 @@ impl Backend for RedisBackend {
                 member_added: int(reply.get(2)) == 1,
                 members,
                 version: int(reply.get(4)).max(0) as u64,
+                subscriptions: int(reply.get(5)).max(0) as usize,
             })
         }
         .boxed()
@@ -437,6 +438,7 @@ impl Backend for RedisBackend {
                 channel_vacated: reply.get(1) == Some(&1),
                 member_removed: reply.get(2) == Some(&1),
                 version: reply.get(3).map_or(0, |&v| v.max(0) as u64),
+                subscriptions: reply.get(4).map_or(0, |&v| v.max(0) as usize),
             })
         }
         .boxed()

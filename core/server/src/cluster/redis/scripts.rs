@@ -56,7 +56,7 @@ end
 if ARGV[7] == '1' or added == 1 then
   version = next_version(KEYS[6])
 end
-return {new_sub and 1 or 0, occupied, added, members, version}
+return {new_sub and 1 or 0, occupied, added, members, version, redis.call('HLEN', KEYS[1])}
 "#
 );
 
@@ -77,10 +77,11 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
     removed = 1
     version = next_version(KEYS[6])
   end
-  if redis.call('HLEN', KEYS[1]) == 0 then
+  local left = redis.call('HLEN', KEYS[1])
+  if left == 0 then
     vacated = 1
   end
-  return {0, vacated, removed, version}
+  return {0, vacated, removed, version, left}
 end
 redis.call('SREM', KEYS[5], ARGV[2] .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
 local removed, vacated, version = 0, 0, 0
@@ -93,12 +94,13 @@ if ARGV[3] ~= '' then
     version = next_version(KEYS[6])
   end
 end
-if redis.call('HLEN', KEYS[1]) == 0 then
+local left = redis.call('HLEN', KEYS[1])
+if left == 0 then
   vacated = 1
   redis.call('ZREM', KEYS[4], ARGV[2])
   redis.call('DEL', KEYS[2], KEYS[3])
 end
-return {1, vacated, removed, version}
+return {1, vacated, removed, version, left}
 "#
 );
 
