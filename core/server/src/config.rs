@@ -274,6 +274,17 @@ impl Default for AppConfig {
 }
 
 impl AppConfig {
+    /// How long a cluster marks a removal held for the webhook delay: the delay and a
+    /// minute more, so the holding node still finds the mark when it is due; 0 for an
+    /// app without webhooks or without a delay.
+    pub fn webhook_hold_ms(&self) -> u64 {
+        if self.webhooks.is_empty() || self.webhook_options.delay <= 0.0 {
+            0
+        } else {
+            (self.webhook_options.delay * 1000.0) as u64 + 60_000
+        }
+    }
+
     pub fn ping_interval(&self) -> Duration {
         secs(self.ping_interval)
     }

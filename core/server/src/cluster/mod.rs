@@ -57,6 +57,11 @@ pub(crate) struct Joined {
     pub version: Version,
     /// The channel's subscriptions anywhere, after this join.
     pub subscriptions: usize,
+    /// This join's `member_added` / `channel_occupied` undid a `member_removed` /
+    /// `channel_vacated` that a node holds for the webhook delay (see
+    /// [`Backend::release_held`]).
+    pub undid_removal: bool,
+    pub undid_vacate: bool,
 }
 
 /// Orders an app's presence changes (joins that take a member list, `member_added`,
@@ -106,6 +111,10 @@ pub(crate) struct ClusterChange {
     pub channel_vacated: bool,
     /// The [`Version`] of its `member_added` or `member_removed`.
     pub version: Version,
+    /// Its `member_added` / `channel_occupied` undid a removal or vacate held for the
+    /// webhook delay (see [`Joined::undid_removal`]).
+    pub undid_removal: bool,
+    pub undid_vacate: bool,
 }
 
 /// A presence member a [`ClusterChange`] adds back.
@@ -196,6 +205,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Whether other nodes share this backend.
     fn spans_nodes(&self) -> bool {
         false
+    }
+    /// At the end of the webhook delay: whether the `member_removed` of `user` (or, with
+    /// `""`, the `channel_vacated`) of `channel` held by this node still stands, that
+    /// is no join anywhere undid it meanwhile. A single node decides that itself.
+    fn release_held<'a>(&'a self, _channel: &'a str, _user: &'a str) -> BoxFuture<'a, bool> {
+        futures_util::future::ready(true).boxed()
     }
     /// Live connections of the app on the other nodes, for a cluster-wide connection
     /// quota; none for a single node.

@@ -103,8 +103,13 @@ impl Server {
             return Err(Error::AlreadyStarted);
         }
         // Before the first connection, so that no lifecycle event is missed.
+        let backends = self
+            .state
+            .apps()
+            .filter_map(|app| Some((app.app.id.clone(), app.attached_backend()?)))
+            .collect();
         if let Some(hooks) =
-            crate::webhooks::Webhooks::start(&self.state.config, &self.state.lifecycle)
+            crate::webhooks::Webhooks::start(&self.state.config, &self.state.lifecycle, &backends)
         {
             *lock(&self.webhooks) = Some(hooks);
         }

@@ -70,6 +70,7 @@ impl ServerState {
                 node.clone(),
                 &app.id,
                 Duration::from_secs(app.cache_ttl),
+                app.webhook_hold_ms(),
                 service.inbound(),
             )
             .await

@@ -121,6 +121,17 @@ impl AppService {
         self.lifecycle.emit(&self.app_id, kind);
     }
 
+    /// An occupied or added event, saying whether it undid a vacate or removal held
+    /// for the webhook delay.
+    fn emit_undoing(&self, kind: EventKind, undoes_held: bool) {
+        self.lifecycle.emit_undoing(&self.app_id, kind, undoes_held);
+    }
+
+    /// The app's backend once attached (the webhooks ask it about held removals).
+    pub(crate) fn attached_backend(&self) -> Option<Arc<dyn Backend>> {
+        self.backend.get().cloned()
+    }
+
     /// Adds a connection, or refuses it when the app is at its quota.
     pub fn connect(&self, outbox: &Outbox) -> Result<(), ErrorCode> {
         self.registry.connect(outbox, self.app.max_connections)?;

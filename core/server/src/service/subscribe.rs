@@ -95,15 +95,17 @@ impl AppService {
             }
         }
         if joined.channel_occupied {
-            self.emit(EventKind::ChannelOccupied {
+            let kind = EventKind::ChannelOccupied {
                 channel: ch.name.clone(),
-            });
+            };
+            self.emit_undoing(kind, joined.undid_vacate);
         }
         if let (true, Some(m)) = (joined.member_added, member) {
-            self.emit(EventKind::MemberAdded {
+            let kind = EventKind::MemberAdded {
                 channel: ch.name.clone(),
                 user_id: m.user_id.clone(),
-            });
+            };
+            self.emit_undoing(kind, joined.undid_removal);
         }
         if joined.new_subscription && joined.members.is_none() {
             self.emit_subscription_count(&ch.name, joined.subscriptions);
@@ -179,19 +181,21 @@ impl AppService {
         let guard = self.registry.lock_membership(channel).await;
         let ch = &guard.channel;
         if change.channel_occupied {
-            self.emit(EventKind::ChannelOccupied {
+            let kind = EventKind::ChannelOccupied {
                 channel: ch.name.clone(),
-            });
+            };
+            self.emit_undoing(kind, change.undid_vacate);
         }
         if let Some(added) = &change.member_added {
             let info = serde_json::value::RawValue::from_string(added.user_info.clone()).ok();
             let frame = protocol::member_added(channel, &added.user_id, info.as_deref());
             ch.deliver_membership(&frame, None, change.version);
             self.broadcast_membership(channel, &frame, change.version);
-            self.emit(EventKind::MemberAdded {
+            let kind = EventKind::MemberAdded {
                 channel: ch.name.clone(),
                 user_id: added.user_id.as_str().into(),
-            });
+            };
+            self.emit_undoing(kind, change.undid_removal);
         }
         if let Some(user) = &change.member_removed {
             let frame = protocol::member_removed(channel, user);

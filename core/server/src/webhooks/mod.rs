@@ -23,6 +23,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::cluster::Backend;
 use crate::config::{AppConfig, Config};
 use crate::lifecycle::stream::Lifecycle;
 use crate::lifecycle::LifecycleEvent;
@@ -72,9 +73,24 @@ impl Stats {
 struct AppHooks {
     delayer: Delayer,
     targets: Vec<Arc<Target>>,
+    /// Asked, when a held removal or vacate is due, whether a join on another node
+    /// undid it meanwhile.
+    backend: Option<Arc<dyn Backend>>,
 }
 
 impl AppHooks {
+    /// A held event at the end of its delay: sent unless the cluster says a join
+    /// undid it.
+    async fn release(&self, hook: Hook) {
+        if let Some(backend) = &self.backend {
+            let user = hook.user_id.as_deref().unwrap_or("");
+            if !backend.release_held(&hook.channel, user).await {
+                return;
+            }
+        }
+        self.forward(hook);
+    }
+
     fn forward(&self, hook: Hook) {
         for t in &self.targets {
             if t.accepts(&hook) {
@@ -95,7 +111,11 @@ pub(crate) struct Webhooks {
 impl Webhooks {
     /// Starts the dispatcher and one sender per target; none when no app has a target.
     /// Must run before the first connection, so that no event is missed.
-    pub fn start(config: &Config, lifecycle: &Lifecycle) -> Option<Webhooks> {
+    pub fn start(
+        config: &Config,
+        lifecycle: &Lifecycle,
+        backends: &HashMap<String, Arc<dyn Backend>>,
+    ) -> Option<Webhooks> {
         let apps: Vec<&AppConfig> = config
             .apps
             .iter()
@@ -142,6 +162,7 @@ impl Webhooks {
                 AppHooks {
                     delayer: Delayer::new(delay_ms),
                     targets,
+                    backend: backends.get(&app.id).cloned(),
                 },
             );
             stats.insert(app.id.clone(), app_stats);
@@ -207,7 +228,7 @@ async fn run_dispatcher(
                 }
                 for app in apps.values_mut() {
                     for hook in app.delayer.release_all() {
-                        app.forward(hook);
+                        app.release(hook).await;
                     }
                 }
                 return;
@@ -216,7 +237,7 @@ async fn run_dispatcher(
         let now = crate::app::outbox::now_ms();
         for app in apps.values_mut() {
             for hook in app.delayer.due(now) {
-                app.forward(hook);
+                app.release(hook).await;
             }
         }
     }
@@ -229,6 +250,10 @@ fn take(apps: &mut HashMap<String, AppHooks>, event: LifecycleEvent, overflow: &
     let Some(hook) = Hook::from_event(&event.kind, hook::unix_ms()) else {
         return;
     };
+    if event.undoes_held {
+        app.delayer.undo(&hook);
+        return;
+    }
     let now_out = app
         .delayer
         .push(hook, crate::app::outbox::now_ms(), overflow);

@@ -42,6 +42,8 @@ pub(super) struct LeaseKeeper {
     pub(super) reap: Script,
     pub(super) join: Script,
     pub(super) leave: Script,
+    /// See [`super::RedisBackend`]'s `hold_ms`.
+    pub(super) hold_ms: u64,
 }
 
 impl LeaseKeeper {
@@ -69,7 +71,7 @@ impl LeaseKeeper {
     }
 
     async fn reap(&self) -> ::redis::RedisResult<()> {
-        for change in remove_nodes(&self.conn, &self.keys, &self.reap, "").await? {
+        for change in remove_nodes(&self.conn, &self.keys, &self.reap, "", self.hold_ms).await? {
             self.announce(change);
         }
         Ok(())
@@ -101,6 +103,7 @@ impl LeaseKeeper {
                     &entry.info,
                     NO_LIMIT,
                     false,
+                    self.hold_ms,
                 ));
             }
             let replies: Vec<Vec<Value>> = pipe.query_async(&mut conn).await?;
@@ -116,6 +119,8 @@ impl LeaseKeeper {
                         user_info: entry.info.clone(),
                     }),
                     version: int(reply.get(4)).max(0) as u64,
+                    undid_removal: int(reply.get(6)) == 1,
+                    undid_vacate: int(reply.get(7)) == 1,
                     ..ClusterChange::default()
                 };
                 if change.channel_occupied || change.member_added.is_some() {
@@ -152,6 +157,7 @@ impl LeaseKeeper {
                 leave.socket,
                 &leave.user,
                 true,
+                self.hold_ms,
             )
             .invoke_async(&mut conn)
             .await;
@@ -229,6 +235,7 @@ pub(super) async fn remove_nodes(
     keys: &Keys,
     reap: &Script,
     only: &str,
+    hold_ms: u64,
 ) -> ::redis::RedisResult<Vec<ClusterChange>> {
     let mut conn = conn.clone();
     let changes: Vec<Value> = reap
@@ -237,6 +244,7 @@ pub(super) async fn remove_nodes(
         .key(keys.conns())
         .arg(&keys.base)
         .arg(only)
+        .arg(hold_ms)
         .invoke_async(&mut conn)
         .await?;
     let text = |v: Option<&Value>| match v {

@@ -100,6 +100,9 @@ pub(crate) struct RedisBackend {
     /// without a goodbye, as a crash would).
     lease_keeper: std::sync::Mutex<Option<(tokio::sync::watch::Sender<()>, JoinHandle<()>)>>,
     reap: Script,
+    /// How long a removal or vacate is marked held in Redis for the webhook delay
+    /// (ms; 0 for an app without webhooks).
+    hold_ms: u64,
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> BackendError {
@@ -114,6 +117,7 @@ impl RedisBackend {
         node: Arc<str>,
         app_id: &str,
         cache_ttl: Duration,
+        hold_ms: u64,
         inbound: SharedInbound,
     ) -> Result<RedisBackend, BackendError> {
         let client = ::redis::Client::open(cluster.redis_url.as_str()).map_err(unavailable)?;
@@ -182,6 +186,7 @@ impl RedisBackend {
             applied: applied.clone(),
             heartbeat: Script::new(HEARTBEAT),
             reap: Script::new(REAP),
+            hold_ms,
         };
         lease_keeper.beat().await.map_err(unavailable)?;
         let lease_task = tokio::spawn(lease_keeper.run(alive_rx));
@@ -214,6 +219,7 @@ impl RedisBackend {
             changes: std::sync::Mutex::new(Some(changes)),
             lease_keeper: std::sync::Mutex::new(Some((alive, lease_task))),
             reap: Script::new(REAP),
+            hold_ms,
         })
     }
 
@@ -367,6 +373,7 @@ impl Backend for RedisBackend {
                 info,
                 member_limit,
                 presence,
+                self.hold_ms,
             )
             .invoke_async(&mut conn)
             .await
@@ -394,6 +401,8 @@ impl Backend for RedisBackend {
                 members,
                 version: int(reply.get(4)).max(0) as u64,
                 subscriptions: int(reply.get(5)).max(0) as usize,
+                undid_removal: int(reply.get(6)) == 1,
+                undid_vacate: int(reply.get(7)) == 1,
             })
         }
         .boxed()
@@ -418,6 +427,7 @@ impl Backend for RedisBackend {
                 socket,
                 user,
                 false,
+                self.hold_ms,
             )
             .invoke_async(&mut conn)
             .await
@@ -557,6 +567,19 @@ impl Backend for RedisBackend {
         true
     }
 
+    fn release_held<'a>(&'a self, channel: &'a str, user: &'a str) -> BoxFuture<'a, bool> {
+        async move {
+            let mut conn = self.conn.clone();
+            let removed: Result<i64, _> = ::redis::cmd("DEL")
+                .arg(self.keys.held(channel, user))
+                .query_async(&mut conn)
+                .await;
+            // Unknown (Redis away): send it; a webhook too many beats one lost.
+            removed.map_or(true, |n| n == 1)
+        }
+        .boxed()
+    }
+
     fn other_nodes_connections(&self) -> BoxFuture<'_, Result<usize, BackendError>> {
         async move {
             let mut conn = self.conn.clone();
@@ -630,7 +653,9 @@ impl Backend for RedisBackend {
             }
             match tokio::time::timeout(
                 COMMAND_TIMEOUT,
-                remove_nodes(&self.conn, &self.keys, &self.reap, &self.node),
+                // Not held: this node's webhooks send its goodbye's removals now, and a
+                // user who reconnects elsewhere is simply added again.
+                remove_nodes(&self.conn, &self.keys, &self.reap, &self.node, 0),
             )
             .await
             {

@@ -27,8 +27,9 @@ end
 pub(super) const JOIN: &str = concat!(
     next_version_lua!(),
     r#"
--- KEYS: subs, members, info, channels, node subs, version
--- ARGV: socket, node, channel, user ('' outside presence), info, limit, presence ('1'/'0')
+-- KEYS: subs, members, info, channels, node subs, version, held removal, held vacate
+-- ARGV: socket, node, channel, user ('' outside presence), info, limit, presence ('1'/'0'),
+--       webhook hold (ms, '0' without webhooks)
 local new_sub = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
 local occupied, added = 0, 0
 if new_sub then
@@ -56,15 +57,30 @@ end
 if ARGV[7] == '1' or added == 1 then
   version = next_version(KEYS[6])
 end
-return {new_sub and 1 or 0, occupied, added, members, version, redis.call('HLEN', KEYS[1])}
+-- A removal or vacate some node holds for the webhook delay is undone by this join.
+local undid_removal, undid_vacate = 0, 0
+if ARGV[8] ~= '0' then
+  if added == 1 then undid_removal = redis.call('DEL', KEYS[7]) end
+  if occupied == 1 then undid_vacate = redis.call('DEL', KEYS[8]) end
+end
+return {new_sub and 1 or 0, occupied, added, members, version, redis.call('HLEN', KEYS[1]),
+  undid_removal, undid_vacate}
 "#
 );
 
 pub(super) const LEAVE: &str = concat!(
     next_version_lua!(),
     r#"
--- KEYS: subs, members, info, channels, node subs, version
--- ARGV: socket, channel, user ('' outside presence), settle ('1'/'0')
+-- KEYS: subs, members, info, channels, node subs, version, held removal, held vacate
+-- ARGV: socket, channel, user ('' outside presence), settle ('1'/'0'), webhook hold (ms,
+--       '0' without webhooks): a removal or vacate is marked held for that long, so that
+--       a join on any node can undo it (and the holding node then sends nothing)
+local function hold(removed, vacated)
+  if ARGV[5] ~= '0' then
+    if removed == 1 then redis.call('SET', KEYS[7], '1', 'PX', ARGV[5]) end
+    if vacated == 1 then redis.call('SET', KEYS[8], '1', 'PX', ARGV[5]) end
+  end
+end
 -- Settling a leave Redis was not told of earlier (it may have lost everything since,
 -- in a restart): when the socket is not there, it still reports the user gone and
 -- the channel empty if they are, for the node that owes that announcement.
@@ -81,6 +97,7 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   if left == 0 then
     vacated = 1
   end
+  hold(removed, vacated)
   return {0, vacated, removed, version, left}
 end
 redis.call('SREM', KEYS[5], ARGV[2] .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
@@ -100,6 +117,7 @@ if left == 0 then
   redis.call('ZREM', KEYS[4], ARGV[2])
   redis.call('DEL', KEYS[2], KEYS[3])
 end
+hold(removed, vacated)
 return {1, vacated, removed, version, left}
 "#
 );
@@ -119,7 +137,8 @@ if known then return 1 else return 0 end
 pub(super) const REAP: &str = concat!(
     next_version_lua!(),
     r#"
--- KEYS: nodes, channels, conns; ARGV: the app's key base, a node id or ''.
+-- KEYS: nodes, channels, conns; ARGV: the app's key base, a node id or '', the webhook
+-- hold (ms, '0' without webhooks; see LEAVE).
 -- Removes the given node (its goodbye), or else every node whose lease ran out, with
 -- everything it added; returns (channel, removed user or '', vacated 0/1, version of
 -- the removal or 0) for each change others must hear of.
@@ -151,6 +170,11 @@ for _, node in ipairs(gone) do
         vacated = 1
         redis.call('ZREM', KEYS[2], ch)
         redis.call('DEL', base .. ':members', base .. ':info')
+      end
+      if ARGV[3] ~= '0' then
+        local held = ARGV[1] .. ':held:' .. ch .. '\n'
+        if removed ~= '' then redis.call('SET', held .. removed, '1', 'PX', ARGV[3]) end
+        if vacated == 1 then redis.call('SET', held, '1', 'PX', ARGV[3]) end
       end
       if removed ~= '' or vacated == 1 then
         table.insert(out, ch)
@@ -207,14 +231,20 @@ impl Keys {
     pub fn version(&self) -> String {
         format!("{}:version", self.base)
     }
+    /// Set while a node holds `user`'s `member_removed` of `channel` (or, with `""`,
+    /// its `channel_vacated`) for the webhook delay.
+    pub fn held(&self, channel: &str, user: &str) -> String {
+        format!("{}:held:{channel}\n{user}", self.base)
+    }
 }
 
-/// The keys JOIN and LEAVE take, for `channel` and this node.
+/// The keys JOIN and LEAVE take, for `channel`, `user` and this node.
 fn membership_call<'s>(
     script: &'s Script,
     keys: &Keys,
     node: &str,
     channel: &str,
+    user: &str,
 ) -> ScriptInvocation<'s> {
     let mut call = script.prepare_invoke();
     call.key(keys.channel(channel, "subs"))
@@ -222,7 +252,9 @@ fn membership_call<'s>(
         .key(keys.channel(channel, "info"))
         .key(keys.channels())
         .key(keys.node_subs(node))
-        .key(keys.version());
+        .key(keys.version())
+        .key(keys.held(channel, user))
+        .key(keys.held(channel, ""));
     call
 }
 
@@ -239,19 +271,22 @@ pub(super) fn join_call<'s>(
     info: &str,
     limit: usize,
     with_members: bool,
+    hold_ms: u64,
 ) -> ScriptInvocation<'s> {
-    let mut call = membership_call(script, keys, node, channel);
+    let mut call = membership_call(script, keys, node, channel, user);
     call.arg(socket.to_string())
         .arg(node)
         .arg(channel)
         .arg(user)
         .arg(info)
         .arg(limit)
-        .arg(if with_members { "1" } else { "0" });
+        .arg(if with_members { "1" } else { "0" })
+        .arg(hold_ms);
     call
 }
 
 /// A LEAVE of `socket` from `channel`; `settle` for a leave Redis missed earlier.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn leave_call<'s>(
     script: &'s Script,
     keys: &Keys,
@@ -260,11 +295,13 @@ pub(super) fn leave_call<'s>(
     socket: SocketId,
     user: &str,
     settle: bool,
+    hold_ms: u64,
 ) -> ScriptInvocation<'s> {
-    let mut call = membership_call(script, keys, node, channel);
+    let mut call = membership_call(script, keys, node, channel, user);
     call.arg(socket.to_string())
         .arg(channel)
         .arg(user)
-        .arg(if settle { "1" } else { "0" });
+        .arg(if settle { "1" } else { "0" })
+        .arg(hold_ms);
     call
 }
