@@ -819,6 +819,69 @@ mod tests {
     }
 
     #[test]
+    fn webhook_targets_are_validated_and_reverb_env_sets_them() {
+        let check = |hooks: &str| {
+            Config::from_json(&format!(
+                r#"{{"apps":[{{"id":"1","key":"k","secret":"s","webhooks":{hooks}}}]}}"#
+            ))?
+            .validate()
+        };
+        check(r#"[{"url":"http://127.0.0.1:8000/hook"}]"#).unwrap();
+        let app = Config::from_json(
+            r#"{"apps":[{"id":"1","key":"k","secret":"s","webhooks":[{"url":"http://h/x"}]}]}"#,
+        )
+        .unwrap()
+        .apps
+        .remove(0);
+        assert_eq!(app.webhooks[0].event_types, WEBHOOK_DEFAULT_EVENTS);
+        assert_eq!(app.webhook_hold_ms(), 63_000);
+        for (bad, says) in [
+            (r#"[{"url":"not a url"}]"#, "is not a URL"),
+            (
+                r#"[{"url":"https://h/x"}]"#,
+                "https:// is not supported yet",
+            ),
+            (
+                r#"[{"url":"http://h","event_types":["member_joined"]}]"#,
+                "unknown event type",
+            ),
+            (
+                r#"[{"url":"http://h","event_types":[]}]"#,
+                "event_types is empty",
+            ),
+            (
+                r#"[{"url":"http://h","headers":{"X-Pusher-Signature":"x"}}]"#,
+                "set by pushbus",
+            ),
+            (
+                r#"[{"url":"http://h","headers":{"bad header":"x"}}]"#,
+                "not a valid HTTP header",
+            ),
+            (r#"[{"url":"http://h","secret":"x"}]"#, "unknown field"),
+        ] {
+            let e = check(bad).unwrap_err();
+            assert!(e.0.contains(says), "{bad}: {e}");
+        }
+        let mut c = Config::default();
+        c.apply_env(&vars(&[
+            ("REVERB_APP_ID", "1"),
+            ("REVERB_APP_KEY", "k"),
+            ("REVERB_APP_SECRET", "s"),
+            ("PUSHBUS_WEBHOOK_URL", "http://a/hook, http://b/hook"),
+            ("PUSHBUS_WEBHOOK_EVENTS", "member_added,member_removed"),
+        ]))
+        .unwrap();
+        let hooks = &c.apps[0].webhooks;
+        assert_eq!(hooks.len(), 2);
+        assert_eq!(
+            (hooks[0].url.as_str(), hooks[1].url.as_str()),
+            ("http://a/hook", "http://b/hook")
+        );
+        assert_eq!(hooks[1].event_types, ["member_added", "member_removed"]);
+        c.validate().unwrap();
+    }
+
+    #[test]
     fn cluster_settings_are_validated() {
         let check = |cluster: &str| {
             Config::from_json(&format!(

@@ -125,7 +125,9 @@ impl Webhooks {
             return None;
         }
         let events = lifecycle.ordered(ORDERED_CAPACITY);
+        // The dispatcher drains first (deciding what it holds), then tells the senders.
         let (drain, drain_rx) = watch::channel(false);
+        let (senders_drain, senders_drain_rx) = watch::channel(false);
         let mut senders = Vec::new();
         let mut stats = HashMap::new();
         let mut dispatch = HashMap::new();
@@ -153,7 +155,7 @@ impl Webhooks {
                     options: app.webhook_options.clone(),
                     stats: app_stats.clone(),
                 };
-                senders.push(tokio::spawn(sender.run(drain_rx.clone())));
+                senders.push(tokio::spawn(sender.run(senders_drain_rx.clone())));
                 targets.push(target);
             }
             let delay_ms = (app.webhook_options.delay * 1000.0) as u64;
@@ -167,7 +169,10 @@ impl Webhooks {
             );
             stats.insert(app.id.clone(), app_stats);
         }
-        let dispatcher = tokio::spawn(run_dispatcher(events, dispatch, drain_rx));
+        let dispatcher = tokio::spawn(async move {
+            run_dispatcher(events, dispatch, drain_rx).await;
+            let _ = senders_drain.send(true);
+        });
         Some(Webhooks {
             drain,
             dispatcher,
