@@ -329,6 +329,27 @@ export declare function authenticateUser(credentials: Credentials, socketId: str
 /** Whether a webhook request comes from the server (`X-Pusher-Key`, `X-Pusher-Signature`). */
 export declare function verifyWebhook(credentials: Credentials, headers: WebhookHeaders, body: string | Uint8Array): boolean;
 
+/** One webhook event, as Pusher sends it. */
+export interface WebhookEvent {
+  name: 'channel_occupied' | 'channel_vacated' | 'member_added' | 'member_removed' | 'client_event' | 'cache_miss' | 'subscription_count';
+  channel: string;
+  user_id?: string;
+  event?: string;
+  data?: string;
+  socket_id?: string;
+  subscription_count?: number;
+}
+
+/**
+ * A `(req, res)` handler for `node:http` or Express receiving webhooks: 401 unless the
+ * signature verifies, then `onEvents`; 200 when it succeeds, 500 when it throws (the
+ * server retries).
+ */
+export declare function webhookHandler(
+  credentials: Credentials,
+  onEvents: (events: WebhookEvent[], meta: { timeMs: number }) => void | Promise<void>,
+): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+
 /** The signed query string of an HTTP API request. */
 export declare function createSignedQueryString(credentials: Credentials, request: SignedRequest): string;
 

@@ -170,6 +170,61 @@ function verifyWebhook(credentials, headers, body) {
   return native.verifyWebhook(key, secret, keyHeader, signature, toBuffer(body, 'body'));
 }
 
+/** Bytes of a webhook request body the handler reads at most (pushbus sends at most 100 events). */
+const MAX_WEBHOOK_BODY = 4 * 1024 * 1024;
+
+/**
+ * A `(req, res)` handler for `node:http` (or Express) that receives pushbus (or Pusher)
+ * webhooks: it reads the raw body, answers 401 unless `verifyWebhook` accepts it (and
+ * the body is JSON with `Content-Type: application/json`), then calls
+ * `onEvents(events, { timeMs })` and answers 200 once that (or the promise it returns)
+ * succeeds, or 500 when it throws, so that the server retries the request.
+ */
+function webhookHandler(credentials, onEvents) {
+  checkCredentials(credentials);
+  if (typeof onEvents !== 'function') throw argumentError(`onEvents must be a function, got ${describe(onEvents)}`);
+  return (req, res) => {
+    const chunks = [];
+    let size = 0;
+    const answer = (status, text) => {
+      if (res.headersSent) return;
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(text);
+    };
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size > MAX_WEBHOOK_BODY) {
+        answer(413, 'webhook body too large');
+        req.destroy();
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.on('end', () => {
+      if (size > MAX_WEBHOOK_BODY) return;
+      const body = Buffer.concat(chunks);
+      const type = header(req.headers, 'content-type');
+      if (req.method !== 'POST' || type !== 'application/json' || !verifyWebhook(credentials, req.headers, body)) {
+        answer(401, 'invalid webhook signature');
+        return;
+      }
+      let parsed;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        answer(400, 'webhook body is not JSON');
+        return;
+      }
+      Promise.resolve()
+        .then(() => onEvents(Array.isArray(parsed.events) ? parsed.events : [], { timeMs: parsed.time_ms }))
+        .then(
+          () => answer(200, 'ok'),
+          () => answer(500, 'webhook handler failed'),
+        );
+    });
+  };
+}
+
 /**
  * The signed query string of an HTTP API request (as the `pusher` SDK's
  * `createSignedQueryString`). `timestamp` (Unix seconds) defaults to now.
@@ -548,6 +603,7 @@ module.exports = {
   authorizeChannel,
   authenticateUser,
   verifyWebhook,
+  webhookHandler,
   createSignedQueryString,
   encryptEventData,
 };

@@ -150,6 +150,8 @@ export interface ServerEvent {
   data?: string
   /** `lagged`: how many events were dropped. */
   missed?: number
+  /** `subscription_count`: the channel's subscriptions. */
+  subscriptionCount?: number
 }
 
 /**
