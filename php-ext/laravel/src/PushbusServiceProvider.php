@@ -3,8 +3,11 @@
 namespace Pushbus\Laravel;
 
 use Illuminate\Broadcasting\BroadcastManager;
+use Illuminate\Contracts\Events\Dispatcher;
+use Illuminate\Http\Request;
 use Illuminate\Support\ServiceProvider;
 use Pushbus\Laravel\Console\StartCommand;
+use Pushbus\Laravel\Http\WebhookController;
 
 /**
  * Registers the `pushbus` broadcast driver and the `pushbus:start` command.
@@ -15,6 +18,11 @@ use Pushbus\Laravel\Console\StartCommand;
  * commands), broadcast() waits and throws BroadcastException, so that a failed
  * broadcast job is retried. `'deferred' => false` in the connection config makes
  * every broadcast wait.
+ *
+ * Each `pushbus` connection also gets a webhook route, POST /pushbus/webhook (CSRF-exempt:
+ * no middleware; `'webhook' => ['path' => '/hooks/pushbus']` moves it, `'webhook' =>
+ * false` turns it off), which dispatches Pushbus\Laravel\Events\MemberAdded and the
+ * other event classes for the requests signed with the connection's key and secret.
  */
 class PushbusServiceProvider extends ServiceProvider
 {
@@ -31,6 +39,25 @@ class PushbusServiceProvider extends ServiceProvider
 
         if ($this->app->runningInConsole()) {
             $this->commands([StartCommand::class]);
+        }
+        $this->registerWebhookRoutes();
+    }
+
+    private function registerWebhookRoutes(): void
+    {
+        $seen = [];
+        foreach ((array) $this->app['config']['broadcasting.connections'] as $name => $connection) {
+            if (! is_array($connection) || ($connection['driver'] ?? null) !== 'pushbus' || ($connection['webhook'] ?? []) === false) {
+                continue;
+            }
+            $path = '/'.ltrim($connection['webhook']['path'] ?? '/pushbus/webhook', '/');
+            if (isset($seen[$path])) {
+                continue;
+            }
+            $seen[$path] = true;
+            $this->app['router']
+                ->post($path, fn (Request $request, Dispatcher $events) => (new WebhookController($connection))($request, $events))
+                ->name("pushbus.webhook.$name");
         }
     }
 }

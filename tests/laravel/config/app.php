@@ -35,6 +35,7 @@ return [
 
         App\Providers\AppServiceProvider::class,
         App\Providers\BroadcastServiceProvider::class,
+        App\Providers\EventServiceProvider::class,
         App\Providers\RouteServiceProvider::class,
     ],
 

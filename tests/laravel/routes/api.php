@@ -20,6 +20,11 @@ Route::post('/test/login', function (Request $request) {
     return ['token' => $user->api_token, 'user' => $user];
 });
 
+// A user's row of user_presence (TrackPresence), or null.
+Route::get('/test/presence/{id}', function (int $id) {
+    return ['presence' => Illuminate\Support\Facades\DB::table('user_presence')->where('user_id', $id)->first()];
+});
+
 // Which broadcaster runs, and this worker's connections to the pushbus server
 // (to check that one persists across requests).
 Route::get('/test/broadcaster', function () {

@@ -4,9 +4,43 @@
 // 2.5 in Node subscribes through the app's real /broadcasting/auth.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { appEnvironment, artisan, Child, freePort, Inbox, makeEcho, refused, REVERB, subscribed, until, WAIT } from '../support.mjs';
+
+const PUSHBUS_BIN = process.env.PUSHBUS_BIN || fileURLToPath(new URL('../../../target/debug/pushbus', import.meta.url));
+
+/** `pushbus serve` (the binary) for the app's credentials, configured by `extra` variables. */
+async function startServe(t, extra) {
+  const dir = mkdtempSync(join(tmpdir(), 'pushbus-serve-'));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(REVERB_|PUSHBUS_)/.test(k)));
+  const proc = spawn(PUSHBUS_BIN, ['serve'], {
+    cwd: dir,
+    env: { ...env, REVERB_APP_ID: REVERB.id, REVERB_APP_KEY: REVERB.key, REVERB_APP_SECRET: REVERB.secret, PUSHBUS_HOST: '127.0.0.1', PUSHBUS_PORT: '0', ...extra },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`pushbus serve did not start: ${out}`)), WAIT);
+    proc.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`pushbus serve exited (${code}): ${out}`)));
+  });
+  return { port };
+}
 
 let env;
 let cleanup;
@@ -111,11 +145,14 @@ test('here/joining/leaving carry the user info of the presence callback', async 
   assert.deepEqual([...here].sort((a, b) => a.id - b.id), [annInfo, bobInfo]);
   assert.deepEqual(await joining.waitFor(), bobInfo);
 
-  // pushbus:start hands the lifecycle events to PHP (printed with -v).
+  // pushbus:start hands the lifecycle events to PHP (printed with -v), and dispatches
+  // them as Pushbus\Laravel\Events\MemberAdded: the app's listener marks Bob online.
   await server.waitLine(/"name":"member_added".*"channel":"presence-project\.1".*"user_id":"2"/);
+  await until(async () => (await api('GET', '/api/test/presence/2')).presence?.status === 'online', 'user_presence: bob online');
 
   bob.leave('project.1');
   assert.deepEqual(await leaving.waitFor(), bobInfo);
+  await until(async () => (await api('GET', '/api/test/presence/2')).presence?.status === 'offline', 'user_presence: bob offline');
 
   // Cat's client does not own project 1.
   const cat = makeEcho(t, { wsPort, appUrl, token: tokens.cat });
@@ -187,4 +224,27 @@ test('a deferred broadcast that fails is reported to the exception handler after
     return text.split('\n').find((l) => l.includes('BroadcastException') || l.includes('Pushbus error'));
   }, 'the failure in storage/logs/laravel.log');
   assert.match(line, /Pushbus error: connection failed/);
+});
+
+test('webhooks of a separate pushbus serve reach the app\'s /pushbus/webhook route and update user_presence; a forged one is refused', async (t) => {
+  const serve = await startServe(t, { PUSHBUS_WEBHOOK_URL: `${appUrl}/pushbus/webhook`, PUSHBUS_WEBHOOK_EVENTS: 'member_added,member_removed' });
+  // Cat (user 3, client 8) joins project 2 on that server only.
+  const cat = makeEcho(t, { wsPort: serve.port, appUrl, token: tokens.cat });
+  await subscribed(cat.join('project.2'), 'cat: presence-project.2 on pushbus serve');
+  const row = async () => (await api('GET', '/api/test/presence/3')).presence;
+  await until(async () => (await row())?.status === 'online', 'user_presence: cat online, from the member_added webhook');
+  assert.equal((await row()).channel, 'presence-project.2');
+  cat.leave('project.2');
+  // member_removed comes after Pusher's 3 s delay.
+  await until(async () => (await row())?.status === 'offline', 'user_presence: cat offline, from the member_removed webhook', 15000);
+
+  const body = JSON.stringify({ time_ms: Date.now(), events: [{ name: 'member_added', channel: 'presence-project.1', user_id: '4' }] });
+  const forged = await fetch(`${appUrl}/pushbus/webhook`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Pusher-Key': REVERB.key, 'X-Pusher-Signature': '0'.repeat(64) },
+    body,
+    signal: AbortSignal.timeout(WAIT),
+  });
+  assert.equal(forged.status, 401);
+  assert.equal((await api('GET', '/api/test/presence/4')).presence, null, 'the forged event changed nothing');
 });

@@ -3,6 +3,7 @@
 namespace Pushbus\Laravel\Console;
 
 use Illuminate\Console\Command;
+use Pushbus\Laravel\Events\PushbusEvent;
 use Pushbus\Server;
 
 /**
@@ -11,7 +12,9 @@ use Pushbus\Server;
  *
  * The PHP thread polls the server's lifecycle events and dispatches each as a
  * Laravel event named "pushbus.<name>" (pushbus.member_added, pushbus.client_event,
- * ...) with the event array as its payload. SIGTERM and SIGINT stop the server
+ * ...) with the event array as its payload, and as the class the webhook route
+ * dispatches (Pushbus\Laravel\Events\MemberAdded, ...; as they happen, without the
+ * webhook delay). SIGTERM and SIGINT stop the server
  * gracefully: clients are told to reconnect (close code 4200).
  */
 class StartCommand extends Command
@@ -63,6 +66,10 @@ class StartCommand extends Command
                     $this->line(json_encode($event));
                 }
                 $events->dispatch('pushbus.'.$event['name'], [$event]);
+                // The same classes as the webhook route dispatches.
+                if (($class = PushbusEvent::fromArray($event)) !== null) {
+                    $events->dispatch($class);
+                }
             }
         }
 

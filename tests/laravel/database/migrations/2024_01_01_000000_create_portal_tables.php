@@ -25,10 +25,19 @@ return new class extends Migration
             $table->string('name');
             $table->timestamps();
         });
+
+        // Who is online (TrackPresence keeps it from pushbus's member events).
+        Schema::create('user_presence', function (Blueprint $table) {
+            $table->unsignedBigInteger('user_id')->primary();
+            $table->string('status');
+            $table->string('channel')->nullable();
+            $table->timestamp('last_seen_at')->nullable();
+        });
     }
 
     public function down()
     {
+        Schema::dropIfExists('user_presence');
         Schema::dropIfExists('projects');
         Schema::dropIfExists('users');
     }

@@ -1,0 +1,8 @@
+<?php
+
+namespace Pushbus\Laravel\Events;
+
+/** A channel got its first subscriber. */
+final class ChannelOccupied extends PushbusEvent
+{
+}

@@ -1,0 +1,8 @@
+<?php
+
+namespace Pushbus\Laravel\Events;
+
+/** A client event (whisper) was accepted. */
+final class ClientEvent extends PushbusEvent
+{
+}

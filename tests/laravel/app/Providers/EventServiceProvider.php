@@ -1,0 +1,16 @@
+<?php
+
+namespace App\Providers;
+
+use App\Listeners\TrackPresence;
+use Illuminate\Foundation\Support\Providers\EventServiceProvider as ServiceProvider;
+use Pushbus\Laravel\Events\MemberAdded;
+use Pushbus\Laravel\Events\MemberRemoved;
+
+class EventServiceProvider extends ServiceProvider
+{
+    protected $listen = [
+        MemberAdded::class => [TrackPresence::class],
+        MemberRemoved::class => [TrackPresence::class],
+    ];
+}
