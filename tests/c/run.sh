@@ -54,7 +54,7 @@ shared=(-L"$lib" -lpushbus -Wl,-rpath,"$root/$lib" -lpthread)
 for t in auth errors; do
   cc "${cflags[@]}" "tests/c/test_$t.c" -o "$out/test_$t" "${shared[@]}"
 done
-for t in server client cluster; do
+for t in server client cluster webhook_events; do
   cc "${cflags[@]}" "tests/c/test_$t.c" tests/c/harness.c -o "$out/test_$t" "${shared[@]}"
 done
 # Static: the system libraries are what `rustc --print native-static-libs` lists.
@@ -70,6 +70,7 @@ tests=(
   "test_server|$out/test_server tests/c/driver.mjs"
   "test_client|$out/test_client target/debug/pushbus tests/c/driver.mjs"
   "test_cluster|$out/test_cluster tests/c/driver.mjs"
+  "test_webhook_events|$out/test_webhook_events tests/c/driver.mjs"
   "test_fork|$out/test_fork"
   "test_fork_race|$out/test_fork --race"
   "test_cxx|$out/test_cxx"

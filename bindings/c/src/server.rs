@@ -359,6 +359,29 @@ pub unsafe extern "C" fn pushbus_server_events(
     })
 }
 
+/// Creates a reader of the lifecycle events as webhooks see them (every app, with
+/// webhook targets or not): `member_removed` and `channel_vacated` come after the app's
+/// webhook delay (`webhook_options.delay`, 3 s by default), and neither they nor the
+/// `member_added` / `channel_occupied` that undid them within it (a page reload) come
+/// at all; no connection events. Read it with `pushbus_events_poll`, free it with
+/// `pushbus_events_free`, like a `pushbus_server_events` reader.
+///
+/// Create it before `pushbus_server_start`: the delayed stream is set up at start for
+/// the readers that exist then. `server` is borrowed, not NULL. Errors:
+/// `NULL_PARAMETER`, `FORKED`. Threads: any.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_server_webhook_events(
+    server: *const pushbus_server,
+    out_events: *mut *mut pushbus_events,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_events, "out_events")?;
+        let handle = server_ref(server)?;
+        out.write(events_handle_from(handle.server.webhook_events()));
+        Ok(())
+    })
+}
+
 /// Sets (or, with `callback` NULL, removes) the function called with each lifecycle
 /// event, replacing any previous one. Events are delivered in order on one thread of
 /// the library's own ("pushbus-events"), one at a time; the event is borrowed for the

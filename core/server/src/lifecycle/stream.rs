@@ -17,6 +17,9 @@ const DROP_LOG_EVERY_MS: u64 = 1000;
 pub(crate) struct Lifecycle {
     /// Embedders: bounded, a lagging receiver loses the oldest events and is told.
     broadcast: broadcast::Sender<LifecycleEvent>,
+    /// Embedders that want the events as webhooks see them (delayed, undone pairs
+    /// dropped); fed by the webhook dispatcher, bounded the same way.
+    delayed: broadcast::Sender<LifecycleEvent>,
     /// In-process consumers that need every event in order; absent until one asks.
     ordered: Mutex<Option<mpsc::Sender<LifecycleEvent>>>,
     /// Events the ordered path could not take (full, or its consumer gone).
@@ -28,8 +31,10 @@ pub(crate) struct Lifecycle {
 impl Lifecycle {
     pub fn new(broadcast_capacity: usize) -> Arc<Lifecycle> {
         let (broadcast, _) = broadcast::channel(broadcast_capacity.max(1));
+        let (delayed, _) = broadcast::channel(broadcast_capacity.max(1));
         Arc::new(Lifecycle {
             broadcast,
+            delayed,
             ordered: Mutex::new(None),
             dropped: AtomicU64::new(0),
             last_drop_log_ms: AtomicU64::new(0),
@@ -38,6 +43,21 @@ impl Lifecycle {
 
     pub fn subscribe(&self) -> EventReceiver {
         self.broadcast.subscribe()
+    }
+
+    /// A receiver of the webhook-grade stream (see [`crate::Server::webhook_events`]).
+    pub fn subscribe_delayed(&self) -> EventReceiver {
+        self.delayed.subscribe()
+    }
+
+    /// Whether anyone asked for the webhook-grade stream.
+    pub fn delayed_wanted(&self) -> bool {
+        self.delayed.receiver_count() > 0
+    }
+
+    /// An event as webhooks send it (the webhook dispatcher calls this).
+    pub fn emit_delayed(&self, event: LifecycleEvent) {
+        let _ = self.delayed.send(event);
     }
 
     /// Opens the ordered path with room for `capacity` events; a second call replaces

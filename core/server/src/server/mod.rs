@@ -210,6 +210,16 @@ impl Server {
         self.state.lifecycle.subscribe()
     }
 
+    /// A receiver of the lifecycle events as webhooks see them: `member_removed` and
+    /// `channel_vacated` after the app's webhook delay (`webhook_options.delay`), and
+    /// neither them nor the `member_added`/`channel_occupied` that undid them within it
+    /// (a page reload is no event at all); no connection events. For every app, with
+    /// webhook targets or not. Ask before `start` (the stream is set up then); bounded
+    /// like [`Server::events`].
+    pub fn webhook_events(&self) -> EventReceiver {
+        self.state.lifecycle.subscribe_delayed()
+    }
+
     /// The ordered lifecycle path, for one in-process consumer that needs every event
     /// in decision order per channel (webhook delivery): room for `capacity` events.
     /// When it is full (or the receiver is gone) events are dropped, each one counted

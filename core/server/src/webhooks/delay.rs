@@ -137,7 +137,12 @@ mod tests {
                 user_id: user.into(),
             },
         };
-        Hook::from_event(&kind, 0).unwrap()
+        let event = crate::lifecycle::LifecycleEvent {
+            app_id: "a".into(),
+            kind,
+            undoes_held: false,
+        };
+        Hook::from_event(&event, 0).unwrap()
     }
 
     fn channel(name: &str) -> Hook {
@@ -149,7 +154,12 @@ mod tests {
                 channel: "presence-p".into(),
             },
         };
-        Hook::from_event(&kind, 0).unwrap()
+        let event = crate::lifecycle::LifecycleEvent {
+            app_id: "a".into(),
+            kind,
+            undoes_held: false,
+        };
+        Hook::from_event(&event, 0).unwrap()
     }
 
     fn names(hooks: &[Hook]) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! One webhook event as Pusher sends it: `{"name": …, "channel": …, …}`.
 
-use crate::lifecycle::EventKind;
+use crate::lifecycle::{EventKind, LifecycleEvent};
 
 /// A webhook event, serialised once when it is created.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub(crate) struct Hook {
     /// When it happened (unix ms): a batch is stamped with its oldest event, and
     /// events older than [`MAX_AGE_MS`] are not sent.
     pub created_ms: u64,
+    /// The lifecycle event it came from, for the webhook-grade stream.
+    pub event: LifecycleEvent,
 }
 
 /// The Python SDK rejects webhooks whose `time_ms` is more than 300 s away.
@@ -29,7 +31,8 @@ pub(crate) fn unix_ms() -> u64 {
 impl Hook {
     /// The webhook for a lifecycle event; none for the kinds Pusher has no webhook for
     /// (connections).
-    pub fn from_event(kind: &EventKind, created_ms: u64) -> Option<Hook> {
+    pub fn from_event(event: &LifecycleEvent, created_ms: u64) -> Option<Hook> {
+        let kind = &event.kind;
         let channel = kind.channel()?;
         // Flat, with the kind's `name`: Pusher's webhook event object exactly.
         let json = serde_json::to_string(kind).ok()?;
@@ -43,6 +46,7 @@ impl Hook {
             },
             json,
             created_ms,
+            event: event.clone(),
         })
     }
 }
@@ -70,32 +74,40 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn event(kind: EventKind) -> LifecycleEvent {
+        LifecycleEvent {
+            app_id: "a".into(),
+            kind,
+            undoes_held: false,
+        }
+    }
+
     #[test]
     fn events_are_pushers_objects_and_the_body_is_stamped_with_the_oldest() {
         let added = Hook::from_event(
-            &EventKind::MemberAdded {
+            &event(EventKind::MemberAdded {
                 channel: "presence-x".into(),
                 user_id: "7".into(),
-            },
+            }),
             2000,
         )
         .unwrap();
         let client = Hook::from_event(
-            &EventKind::ClientEvent {
+            &event(EventKind::ClientEvent {
                 channel: "private-x".into(),
                 event: "client-typing".into(),
                 data: "{\"a\":1}".into(),
                 socket_id: "1.2".into(),
                 user_id: None,
-            },
+            }),
             1000,
         )
         .unwrap();
         let count = Hook::from_event(
-            &EventKind::SubscriptionCount {
+            &event(EventKind::SubscriptionCount {
                 channel: "x".into(),
                 subscription_count: 3,
-            },
+            }),
             1500,
         )
         .unwrap();
@@ -109,12 +121,9 @@ mod tests {
                 {"name": "subscription_count", "channel": "x", "subscription_count": 3},
             ]})
         );
-        assert!(Hook::from_event(
-            &EventKind::ConnectionOpened {
-                socket_id: "1.2".into()
-            },
-            0
-        )
-        .is_none());
+        let opened = event(EventKind::ConnectionOpened {
+            socket_id: "1.2".into(),
+        });
+        assert!(Hook::from_event(&opened, 0).is_none());
     }
 }

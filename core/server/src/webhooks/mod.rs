@@ -76,6 +76,8 @@ struct AppHooks {
     /// Asked, when a held removal or vacate is due, whether a join on another node
     /// undid it meanwhile.
     backend: Option<Arc<dyn Backend>>,
+    /// Where the webhook-grade stream goes.
+    lifecycle: Arc<Lifecycle>,
 }
 
 impl AppHooks {
@@ -92,6 +94,7 @@ impl AppHooks {
     }
 
     fn forward(&self, hook: Hook) {
+        self.lifecycle.emit_delayed(hook.event.clone());
         for t in &self.targets {
             if t.accepts(&hook) {
                 t.offer(hook.clone());
@@ -113,13 +116,16 @@ impl Webhooks {
     /// Must run before the first connection, so that no event is missed.
     pub fn start(
         config: &Config,
-        lifecycle: &Lifecycle,
+        lifecycle: &Arc<Lifecycle>,
         backends: &HashMap<String, Arc<dyn Backend>>,
     ) -> Option<Webhooks> {
+        // Every app when an embedder wants the webhook-grade stream; else those with
+        // targets.
+        let everyone = lifecycle.delayed_wanted();
         let apps: Vec<&AppConfig> = config
             .apps
             .iter()
-            .filter(|a| !a.webhooks.is_empty())
+            .filter(|a| everyone || !a.webhooks.is_empty())
             .collect();
         if apps.is_empty() {
             return None;
@@ -165,6 +171,7 @@ impl Webhooks {
                     delayer: Delayer::new(delay_ms),
                     targets,
                     backend: backends.get(&app.id).cloned(),
+                    lifecycle: lifecycle.clone(),
                 },
             );
             stats.insert(app.id.clone(), app_stats);
@@ -252,7 +259,7 @@ fn take(apps: &mut HashMap<String, AppHooks>, event: LifecycleEvent, overflow: &
     let Some(app) = apps.get_mut(&*event.app_id) else {
         return;
     };
-    let Some(hook) = Hook::from_event(&event.kind, hook::unix_ms()) else {
+    let Some(hook) = Hook::from_event(&event, hook::unix_ms()) else {
         return;
     };
     if event.undoes_held {
