@@ -150,7 +150,9 @@ impl Sender {
                     _ = drain.changed() => {}
                 }
             }
-            if !*drain.borrow() && !window.is_zero() {
+            // A full batch goes at once; a partial one waits for the window to fill it.
+            let full = self.target.queued() >= self.options.batch_max_events;
+            if !*drain.borrow() && !window.is_zero() && !full {
                 tokio::select! {
                     _ = tokio::time::sleep(window) => {}
                     _ = drain.changed() => {}
