@@ -12,22 +12,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 cargo build --release -j 2 -p pushbus-cli >/dev/null 2>&1
 B=$root/target/release/pushbus
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-wait_port() {
-  for _ in $(seq 1 200); do
-    (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on $1" >&2
-  exit 1
-}
+source scripts/lib/bench-processes.sh
 config() { # file, webhook url or '', delay
   python3 - "$@" <<'PY'
 import json, sys

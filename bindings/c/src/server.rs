@@ -351,10 +351,19 @@ pub unsafe extern "C" fn pushbus_server_events(
     server: *const pushbus_server,
     out_events: *mut *mut pushbus_events,
 ) -> pushbus_result {
+    events_reader(server, out_events, |s| s.events())
+}
+
+/// A new `pushbus_events` reader of one of the server's streams.
+unsafe fn events_reader(
+    server: *const pushbus_server,
+    out_events: *mut *mut pushbus_events,
+    stream: impl FnOnce(&pushbus_core::Server) -> pushbus_core::EventReceiver,
+) -> pushbus_result {
     guard(|| {
         let out = Out::new(out_events, "out_events")?;
         let handle = server_ref(server)?;
-        out.write(events_handle_from(handle.server.events()));
+        out.write(events_handle_from(stream(&handle.server)));
         Ok(())
     })
 }
@@ -374,12 +383,7 @@ pub unsafe extern "C" fn pushbus_server_webhook_events(
     server: *const pushbus_server,
     out_events: *mut *mut pushbus_events,
 ) -> pushbus_result {
-    guard(|| {
-        let out = Out::new(out_events, "out_events")?;
-        let handle = server_ref(server)?;
-        out.write(events_handle_from(handle.server.webhook_events()));
-        Ok(())
-    })
+    events_reader(server, out_events, |s| s.webhook_events())
 }
 
 /// Sets (or, with `callback` NULL, removes) the function called with each lifecycle

@@ -18,8 +18,9 @@ use ws_client::{Client, KEY, SECRET};
 
 const APP: &str = "app";
 
-async fn node(redis: &RedisServer, prefix: &str) -> Server {
-    let server = Server::new(Config {
+/// A server of the test app on a free port, joining `cluster`.
+fn clustered(cluster: ClusterConfig) -> Server {
+    Server::new(Config {
         port: 0,
         apps: vec![AppConfig {
             id: APP.into(),
@@ -29,14 +30,18 @@ async fn node(redis: &RedisServer, prefix: &str) -> Server {
             max_presence_members: 400,
             ..AppConfig::default()
         }],
-        cluster: Some(ClusterConfig {
-            redis_url: redis.url(),
-            prefix: prefix.into(),
-            node_lease: 3.0,
-        }),
+        cluster: Some(cluster),
         ..Config::default()
     })
-    .unwrap();
+    .unwrap()
+}
+
+async fn node(redis: &RedisServer, prefix: &str) -> Server {
+    let server = clustered(ClusterConfig {
+        redis_url: redis.url(),
+        prefix: prefix.into(),
+        node_lease: 3.0,
+    });
     server.start().await.unwrap();
     server
 }
@@ -367,21 +372,10 @@ async fn an_unreachable_redis_is_a_readable_start_error() {
         .local_addr()
         .unwrap()
         .port();
-    let server = Server::new(Config {
-        port: 0,
-        apps: vec![AppConfig {
-            id: APP.into(),
-            key: KEY.into(),
-            secret: SECRET.into(),
-            ..AppConfig::default()
-        }],
-        cluster: Some(ClusterConfig {
-            redis_url: format!("redis://:hunter2@127.0.0.1:{port}"),
-            ..ClusterConfig::default()
-        }),
-        ..Config::default()
-    })
-    .unwrap();
+    let server = clustered(ClusterConfig {
+        redis_url: format!("redis://:hunter2@127.0.0.1:{port}"),
+        ..ClusterConfig::default()
+    });
     let e = server.start().await.unwrap_err().to_string();
     assert!(e.contains(&format!("127.0.0.1:{port}")), "{e}");
     assert!(!e.contains("hunter2"), "no password in messages: {e}");
