@@ -26,6 +26,8 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
 fi
 # The cluster tests start their own redis-server on a free port.
 command -v redis-server >/dev/null || apt_install redis-server
+# The https:// webhook test makes a throwaway CA and certificate.
+command -v openssl >/dev/null || apt_install openssl
 # The C library's tests: a C and a C++ compiler, valgrind.
 if ! command -v cc >/dev/null || ! command -v c++ >/dev/null || ! command -v valgrind >/dev/null; then
   apt_install gcc g++ valgrind

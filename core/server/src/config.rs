@@ -157,6 +157,9 @@ pub struct WebhookConfig {
     pub filter: WebhookFilter,
     /// Extra request headers (for the receiver's own authentication).
     pub headers: std::collections::BTreeMap<String, String>,
+    /// For `https://` targets with a private CA: a PEM file of CA certificates trusted
+    /// besides Mozilla's roots.
+    pub ca_file: String,
 }
 
 impl Default for WebhookConfig {
@@ -169,6 +172,7 @@ impl Default for WebhookConfig {
                 .collect(),
             filter: WebhookFilter::default(),
             headers: Default::default(),
+            ca_file: String::new(),
         }
     }
 }
@@ -558,11 +562,16 @@ fn validate_webhooks(name: &str, app: &AppConfig) -> Result<(), ConfigError> {
         let at = format!("{name}: webhooks[{i}]");
         let url = url::Url::parse(&hook.url)
             .map_err(|e| err(format!("{at}: url {:?} is not a URL: {e}", hook.url)))?;
-        if url.scheme() != "http" || url.host_str().is_none() {
+        if !["http", "https"].contains(&url.scheme()) || url.host_str().is_none() {
             return Err(err(format!(
-                "{at}: url {:?} must be http://host[:port]/path (https:// is not supported yet)",
+                "{at}: url {:?} must be http(s)://host[:port]/path",
                 hook.url
             )));
+        }
+        if url.scheme() == "https" {
+            crate::webhooks::tls_config(&hook.ca_file).map_err(|e| err(format!("{at}: {e}")))?;
+        } else if !hook.ca_file.is_empty() {
+            return Err(err(format!("{at}: ca_file is for https:// targets")));
         }
         if hook.event_types.is_empty() {
             return Err(err(format!("{at}: event_types is empty")));
@@ -827,6 +836,7 @@ mod tests {
             .validate()
         };
         check(r#"[{"url":"http://127.0.0.1:8000/hook"}]"#).unwrap();
+        check(r#"[{"url":"https://portal.example/pushbus/webhook"}]"#).unwrap();
         let app = Config::from_json(
             r#"{"apps":[{"id":"1","key":"k","secret":"s","webhooks":[{"url":"http://h/x"}]}]}"#,
         )
@@ -837,9 +847,14 @@ mod tests {
         assert_eq!(app.webhook_hold_ms(), 63_000);
         for (bad, says) in [
             (r#"[{"url":"not a url"}]"#, "is not a URL"),
+            (r#"[{"url":"ftp://h/x"}]"#, "must be http(s)://"),
             (
-                r#"[{"url":"https://h/x"}]"#,
-                "https:// is not supported yet",
+                r#"[{"url":"https://h/x","ca_file":"/nonexistent/ca.pem"}]"#,
+                "ca_file \"/nonexistent/ca.pem\"",
+            ),
+            (
+                r#"[{"url":"http://h/x","ca_file":"/etc/hosts"}]"#,
+                "for https:// targets",
             ),
             (
                 r#"[{"url":"http://h","event_types":["member_joined"]}]"#,

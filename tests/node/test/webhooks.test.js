@@ -12,6 +12,7 @@ import { startServer, app } from '../lib/server.js';
 import { connectRaw } from '../lib/raw.js';
 import { rest } from '../lib/clients.js';
 import { startReceiver } from '../lib/webhooks.js';
+import { makeCertificates } from '../lib/certs.js';
 import { uid } from '../lib/util.js';
 
 const ALL = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss', 'subscription_count'];
@@ -20,8 +21,8 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-async function receiver(name, answer) {
-  const r = await startReceiver(name, answer);
+async function receiver(name, answer, options) {
+  const r = await startReceiver(name, answer, options);
   cleanup.push(() => r.close());
   return r;
 }
@@ -306,4 +307,30 @@ test('SIGTERM: a leave held for the delay is decided and sent at once, before th
   assert.ok(Date.now() - stoppedAt < 2500, `sent at shutdown, not after the 3 s delay (${Date.now() - stoppedAt} ms)`);
   const exit = await s.exited;
   assert.equal(exit.code, 0, JSON.stringify(exit));
+});
+
+test('https:// targets: a receiver whose certificate chains to the ca_file gets the events; without it, nothing is sent', { timeout: 30000 }, async (t) => {
+  const certs = makeCertificates();
+  cleanup.push(() => certs.remove());
+  const trusted = await receiver('https trusted', undefined, { tls: { key: certs.key, cert: certs.cert } });
+  const untrusted = await receiver('https untrusted', undefined, { tls: { key: certs.key, cert: certs.cert } });
+  const a = app({
+    id: 'hooks-tls',
+    key: 'hooks-tls-key',
+    webhooks: [{ url: trusted.url, ca_file: certs.caFile }, { url: untrusted.url }],
+    webhook_options: { timeout: 1, retry_for: 1 },
+  });
+  const s = await server([a]);
+  const room = uid('presence-tls.');
+  await member(t, s, a, room, '5');
+  assert.deepEqual(await waitEvent(trusted, is('member_added', room), 'member_added over https'), { name: 'member_added', channel: room, user_id: '5' });
+  checkSignedByPusher(s, a, trusted);
+  // The other target does not trust the private CA: the TLS handshake fails, logged.
+  const logged = () => s.stderrLines.some((l) => l.includes(`webhooks to ${untrusted.url}: TLS with 127.0.0.1`));
+  const deadline = Date.now() + 10000;
+  while (!logged()) {
+    assert.ok(Date.now() < deadline, `no TLS failure was logged:\n${s.logs()}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(untrusted.requests.items.length, 0);
 });

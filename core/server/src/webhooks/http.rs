@@ -8,6 +8,10 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use std::sync::Arc;
 use tokio::net::TcpStream;
 
 /// Bytes of a receiver's answer read at most (it is only read to keep the connection).
@@ -21,31 +25,81 @@ pub(crate) struct Poster {
     authority: String,
     path: String,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// For `https://` targets.
+    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
     connection: Option<SendRequest<Full<Bytes>>>,
 }
 
+/// The certificates an `https://` target's may chain to: Mozilla's roots (webpki-roots),
+/// and the CA certificates of the PEM file `ca_file`, if one is named.
+pub(crate) fn tls_config(ca_file: &str) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if !ca_file.is_empty() {
+        let pem = std::fs::read(ca_file).map_err(|e| format!("ca_file {ca_file:?}: {e}"))?;
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("ca_file {ca_file:?}: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("ca_file {ca_file:?}: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!("ca_file {ca_file:?} holds no PEM certificate"));
+        }
+    }
+    // Its own provider, whatever else in the process installed a default one.
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 impl Poster {
-    /// `url` was checked by the config (http, with a host).
-    pub fn new(url: &url::Url, headers: Vec<(HeaderName, HeaderValue)>) -> Poster {
-        let host = url.host_str().unwrap_or("localhost").to_string();
+    /// `url` was checked by the config (http or https, with a host); `ca_file` as in
+    /// [`tls_config`].
+    pub fn new(
+        url: &url::Url,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        ca_file: &str,
+    ) -> Result<Poster, String> {
+        // An IPv6 literal without its brackets, as a TLS name and to connect to.
+        let host = url
+            .host_str()
+            .unwrap_or("localhost")
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let tls = if url.scheme() == "https" {
+            let name = ServerName::try_from(host.clone()).map_err(|e| format!("{host:?}: {e}"))?;
+            Some((tokio_rustls::TlsConnector::from(tls_config(ca_file)?), name))
+        } else {
+            None
+        };
         let port = url.port_or_known_default().unwrap_or(80);
-        let authority = match url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.clone(),
+        let authority = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => host.clone(),
         };
         let mut path = url.path().to_string();
         if let Some(q) = url.query() {
             path.push('?');
             path.push_str(q);
         }
-        Poster {
+        Ok(Poster {
             host,
             port,
             authority,
             path,
             headers,
+            tls,
             connection: None,
-        }
+        })
     }
 
     /// POSTs `body` with the Pusher headers; the status, or why there is none. The
@@ -111,12 +165,21 @@ impl Poster {
             .await
             .map_err(|e| format!("connect {}:{}: {e}", self.host, self.port))?;
         let _ = stream.set_nodelay(true);
+        let Some((connector, name)) = &self.tls else {
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+            tokio::spawn(connection);
+            return Ok(sender);
+        };
+        let stream = connector
+            .connect(name.clone(), stream)
+            .await
+            .map_err(|e| format!("TLS with {}: {e}", self.host))?;
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| format!("handshake: {e}"))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        tokio::spawn(connection);
         Ok(sender)
     }
 }

@@ -14,6 +14,8 @@ mod hook;
 mod http;
 mod target;
 
+pub(crate) use http::tls_config;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -153,9 +155,17 @@ impl Webhooks {
                         ))
                     })
                     .collect();
+                let poster = match http::Poster::new(&url, headers, &hook.ca_file) {
+                    Ok(poster) => poster,
+                    Err(e) => {
+                        // Checked by the config; a file that changed since is the case.
+                        crate::log::warn!("webhooks to {}: not sent: {e}", hook.url);
+                        continue;
+                    }
+                };
                 let sender = Sender {
                     target: target.clone(),
-                    poster: http::Poster::new(&url, headers),
+                    poster,
                     key: app.key.clone(),
                     secret: app.secret.clone(),
                     options: app.webhook_options.clone(),
