@@ -93,6 +93,8 @@ export interface ServerOptions {
   event_buffer?: number;
   /** Run as one node of a cluster on Redis (README.md, "Scaling"). */
   cluster?: ClusterOptions;
+  /** `webhook`: the events are emitted as webhooks see them (delayed removals, no reloads, no connection events). Default `all`. */
+  lifecycle_events?: 'all' | 'webhook';
 }
 
 /** How a node joins its cluster; every node of one deployment gives the same. */

@@ -36,10 +36,23 @@ pub struct Config {
     /// Capacity of the lifecycle-event stream; a consumer that falls further behind
     /// than this loses the oldest events (and is told how many).
     pub event_buffer: usize,
+    /// What the embedding APIs' lifecycle streams carry (`Server::events`, C's
+    /// `pushbus_server_events` and callback, Node's events, PHP's `poll`): `all` (every
+    /// event as it happens) or `webhook` (as webhooks see them: removals after the
+    /// webhook delay, reloads not at all, no connection events).
+    pub lifecycle_events: LifecycleEvents,
     /// Run as one node of a cluster on Redis (Reverb's `REVERB_SCALING_ENABLED`); none
     /// for a single node.
     pub cluster: Option<ClusterConfig>,
     pub apps: Vec<AppConfig>,
+}
+
+/// See [`Config::lifecycle_events`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleEvents {
+    All,
+    Webhook,
 }
 
 /// How a node joins its cluster.
@@ -78,6 +91,7 @@ impl Default for Config {
             timestamp_window: 600,
             shutdown_grace: 5.0,
             event_buffer: 4096,
+            lifecycle_events: LifecycleEvents::All,
             cluster: None,
             apps: Vec::new(),
         }

@@ -206,8 +206,12 @@ impl Server {
 
     /// A new receiver of lifecycle events, from now on. Bounded: a receiver that falls
     /// more than `event_buffer` events behind gets `Lagged(n)` and skips ahead.
+    /// With `lifecycle_events: "webhook"` in the config, [`Server::webhook_events`].
     pub fn events(&self) -> EventReceiver {
-        self.state.lifecycle.subscribe()
+        match self.state.config.lifecycle_events {
+            crate::config::LifecycleEvents::All => self.state.lifecycle.subscribe(),
+            crate::config::LifecycleEvents::Webhook => self.webhook_events(),
+        }
     }
 
     /// A receiver of the lifecycle events as webhooks see them: `member_removed` and

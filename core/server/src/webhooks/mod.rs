@@ -121,9 +121,10 @@ impl Webhooks {
         lifecycle: &Arc<Lifecycle>,
         backends: &HashMap<String, Arc<dyn Backend>>,
     ) -> Option<Webhooks> {
-        // Every app when an embedder wants the webhook-grade stream; else those with
-        // targets.
-        let everyone = lifecycle.delayed_wanted();
+        // Every app when an embedder wants the webhook-grade stream (asked for one, or
+        // chose it for every stream); else those with targets.
+        let everyone = lifecycle.delayed_wanted()
+            || config.lifecycle_events == crate::config::LifecycleEvents::Webhook;
         let apps: Vec<&AppConfig> = config
             .apps
             .iter()
