@@ -219,3 +219,99 @@ impl Sender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::{EventKind, LifecycleEvent};
+
+    fn occupied(channel: &str, created_ms: u64) -> Hook {
+        let event = LifecycleEvent {
+            app_id: "a".into(),
+            kind: EventKind::ChannelOccupied {
+                channel: channel.into(),
+            },
+            undoes_held: false,
+        };
+        Hook::from_event(&event, created_ms).unwrap()
+    }
+
+    fn sender(options: WebhookOptions) -> (Sender, Arc<Stats>) {
+        let stats = Arc::new(Stats::default());
+        // Nothing listens on port 1: an attempt would count as a failure.
+        let config = WebhookConfig {
+            url: "http://127.0.0.1:1/hook".into(),
+            ..WebhookConfig::default()
+        };
+        let url = url::Url::parse(&config.url).unwrap();
+        let sender = Sender {
+            target: Arc::new(Target::new(&config, &options, stats.clone())),
+            poster: Poster::new(&url, Vec::new(), "").unwrap(),
+            key: "k".into(),
+            secret: "s".into(),
+            options,
+            stats: stats.clone(),
+        };
+        (sender, stats)
+    }
+
+    #[tokio::test]
+    async fn events_older_than_300_s_are_dropped_unsent() {
+        let (mut s, stats) = sender(WebhookOptions::default());
+        let (_drain_tx, mut drain) = watch::channel(false);
+        let stale = occupied("x", hook::unix_ms() - MAX_AGE_MS - 1000);
+        s.deliver(vec![stale], &mut drain).await;
+        let [requests, sent, failures, dropped] = [
+            &stats.requests,
+            &stats.sent,
+            &stats.failures,
+            &stats.dropped,
+        ]
+        .map(|c| c.load(Ordering::Relaxed));
+        assert_eq!(
+            (requests, sent, failures, dropped),
+            (0, 0, 0, 1),
+            "no attempt was made"
+        );
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_and_a_batch_keeps_the_newest_count() {
+        let options = WebhookOptions {
+            max_queued_events: 3,
+            ..WebhookOptions::default()
+        };
+        let (s, stats) = sender(options);
+        for ch in ["a", "b", "c", "d"] {
+            s.target.offer(occupied(ch, 0));
+        }
+        assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
+        let batch = s.target.take_batch(100);
+        let channels: Vec<&str> = batch.iter().map(|h| h.channel.as_str()).collect();
+        assert_eq!(channels, ["b", "c", "d"], "the oldest made room");
+
+        let (s, _) = sender(WebhookOptions::default());
+        for (channel, n) in [("x", 1), ("y", 5), ("x", 2)] {
+            let event = LifecycleEvent {
+                app_id: "a".into(),
+                kind: EventKind::SubscriptionCount {
+                    channel: channel.into(),
+                    subscription_count: n,
+                },
+                undoes_held: false,
+            };
+            s.target.offer(Hook::from_event(&event, 0).unwrap());
+        }
+        let counts: Vec<Option<usize>> = s
+            .target
+            .take_batch(100)
+            .iter()
+            .map(|h| h.event.kind.subscription_count())
+            .collect();
+        assert_eq!(
+            counts,
+            [Some(5), Some(2)],
+            "one count per channel, the newest"
+        );
+    }
+}
