@@ -179,6 +179,19 @@ typedef struct pushbus_channel_info {
   size_t user_count;
 } pushbus_channel_info;
 
+// Counters of an app's webhooks since the server started (zeros without targets).
+typedef struct pushbus_webhook_stats {
+  // Requests the receivers answered with a 2xx.
+  uint64_t requests;
+  // Events in those requests.
+  uint64_t sent;
+  // Attempts that failed (non-2xx, timeout, connection or TLS error), retried or not.
+  uint64_t failures;
+  // Events given up: a full queue, retried for too long, older than 300 s, or
+  // still failing at shutdown.
+  uint64_t dropped;
+} pushbus_webhook_stats;
+
 // One lifecycle event. Every string is NUL-terminated, owned by the library and valid
 // as long as the event: until `pushbus_event_free` for a polled event, until the
 // callback returns for a callback's. Fields that do not apply to the kind are NULL.
@@ -495,6 +508,16 @@ pushbus_result pushbus_server_connection_count(const struct pushbus_server *serv
                                                const char *app_id,
                                                size_t app_id_len,
                                                size_t *out_count);
+
+// The webhook counters of an app.
+//
+// `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
+// NULL. On success writes `*out_stats`; on failure leaves it untouched. Errors:
+// `NULL_PARAMETER`, `INVALID_UTF8`, `UNKNOWN_APP`, `FORKED`. Threads: any.
+pushbus_result pushbus_server_webhook_stats(const struct pushbus_server *server,
+                                            const char *app_id,
+                                            size_t app_id_len,
+                                            struct pushbus_webhook_stats *out_stats);
 
 // Closes every connection signed in as `user_id` or present under that id in a
 // presence channel (close code 4009: pusher-js does not reconnect by itself).

@@ -219,6 +219,8 @@ export declare class Server extends EventEmitter {
   /** Closes every connection of `userId` (4009); resolves with how many. */
   terminateUserConnections(userId: string, options?: AppSelector): Promise<number>;
   connectionCount(options?: AppSelector): Promise<number>;
+  /** Counters of the app's webhooks since start (zeros without targets). */
+  webhookStats(options?: AppSelector): WebhookStats;
   [Symbol.asyncDispose](): Promise<void>;
 
   on<E extends keyof ServerEvents>(event: E, listener: (...args: ServerEvents[E]) => void): this;
@@ -330,6 +332,14 @@ export declare function authenticateUser(credentials: Credentials, socketId: str
 
 /** Whether a webhook request comes from the server (`X-Pusher-Key`, `X-Pusher-Signature`). */
 export declare function verifyWebhook(credentials: Credentials, headers: WebhookHeaders, body: string | Uint8Array): boolean;
+
+/** Requests answered 2xx, events in them, failed attempts, events given up. */
+export interface WebhookStats {
+  requests: number;
+  sent: number;
+  failures: number;
+  dropped: number;
+}
 
 /** One webhook event, as Pusher sends it. */
 export interface WebhookEvent {

@@ -444,6 +444,12 @@ class Server extends EventEmitter {
     return this.#native.connectionCount(this.#appId(appId));
   }
 
+  /** Counters of the app's webhooks since start: `{ requests, sent, failures, dropped }`. */
+  webhookStats(options) {
+    const { appId } = checkOptions(options, ['appId'], 'webhookStats');
+    return this.#native.webhookStats(this.#appId(appId));
+  }
+
   /** `await using server = new Server(...)` stops it at the end of the scope. */
   async [Symbol.asyncDispose]() {
     if (this.#running) await this.stop();

@@ -44,6 +44,8 @@ export declare class NativeServer {
   members(appId: string, channel: string): Array<Member>
   /** Closes every connection of user `userId` (code 4009); returns how many. */
   terminateUserConnections(appId: string, userId: string): number
+  /** Counters of app `appId`'s webhooks since the server started. */
+  webhookStats(appId: string): WebhookStats
   /** Live connections of app `appId`. */
   connectionCount(appId: string): number
 }
@@ -171,3 +173,15 @@ export interface UserAuth {
  * (constant-time).
  */
 export declare function verifyWebhook(key: string, secret: string, keyHeader: string, signatureHeader: string, body: Buffer): boolean
+
+/** Counters of an app's webhooks (zeros without targets). */
+export interface WebhookStats {
+  /** Requests the receivers answered with a 2xx. */
+  requests: number
+  /** Events in those requests. */
+  sent: number
+  /** Attempts that failed (retried or not). */
+  failures: number
+  /** Events given up (full queue, retried too long, older than 300 s, shutdown). */
+  dropped: number
+}

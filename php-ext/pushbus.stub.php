@@ -337,6 +337,9 @@ namespace Pushbus {
         /** The number of live connections of the app. */
         public function connectionCount(?string $appId = null): int {}
 
+        /** Counters of the app's webhooks since start: ["requests" => …, "sent" => …, "failures" => …, "dropped" => …] (zeros without targets). */
+        public function webhookStats(?string $appId = null): array {}
+
         /** Closes every connection of the user; returns how many. */
         public function terminateUserConnections(string $userId, ?string $appId = null): int {}
 

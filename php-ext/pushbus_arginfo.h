@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: 2a52c0fbd995e9446e86f5391c743a727575e284 */
+ * Stub hash: 907fdcb2fda9733dfee07790a97b5e3a86dd74f1 */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_Pushbus_version, 0, 0, IS_STRING, 0)
 ZEND_END_ARG_INFO()
@@ -133,6 +133,10 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_connectionC
 	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_webhookStats, 0, 0, IS_ARRAY, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_terminateUserConnections, 0, 1, IS_LONG, 0)
 	ZEND_ARG_TYPE_INFO(0, userId, IS_STRING, 0)
 	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
@@ -167,6 +171,7 @@ ZEND_METHOD(Pushbus_Server, channels);
 ZEND_METHOD(Pushbus_Server, channel);
 ZEND_METHOD(Pushbus_Server, members);
 ZEND_METHOD(Pushbus_Server, connectionCount);
+ZEND_METHOD(Pushbus_Server, webhookStats);
 ZEND_METHOD(Pushbus_Server, terminateUserConnections);
 ZEND_METHOD(Pushbus_Server, stop);
 
@@ -217,6 +222,7 @@ static const zend_function_entry class_Pushbus_Server_methods[] = {
 	ZEND_ME(Pushbus_Server, channel, arginfo_class_Pushbus_Server_channel, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, members, arginfo_class_Pushbus_Server_members, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, connectionCount, arginfo_class_Pushbus_Server_connectionCount, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Server, webhookStats, arginfo_class_Pushbus_Server_webhookStats, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, terminateUserConnections, arginfo_class_Pushbus_Server_terminateUserConnections, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, stop, arginfo_class_Pushbus_Server_stop, ZEND_ACC_PUBLIC)
 	ZEND_FE_END

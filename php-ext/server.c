@@ -340,6 +340,28 @@ ZEND_METHOD(Pushbus_Server, connectionCount) {
   RETURN_LONG((zend_long)count);
 }
 
+ZEND_METHOD(Pushbus_Server, webhookStats) {
+  zend_string *app_id = NULL;
+  ZEND_PARSE_PARAMETERS_START(0, 1)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_STR_OR_NULL(app_id)
+  ZEND_PARSE_PARAMETERS_END();
+  server_object *o = SERVER();
+
+  pushbus_str app = app_arg(o, app_id);
+  pushbus_webhook_stats stats;
+  pushbus_result r = pushbus_server_webhook_stats(o->server, app.data, app.len, &stats);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  array_init(return_value);
+  add_assoc_long(return_value, "requests", (zend_long)stats.requests);
+  add_assoc_long(return_value, "sent", (zend_long)stats.sent);
+  add_assoc_long(return_value, "failures", (zend_long)stats.failures);
+  add_assoc_long(return_value, "dropped", (zend_long)stats.dropped);
+}
+
 ZEND_METHOD(Pushbus_Server, terminateUserConnections) {
   zend_string *user_id, *app_id = NULL;
   ZEND_PARSE_PARAMETERS_START(1, 2)

@@ -50,4 +50,6 @@ test('webhookHandler gets the server\'s events, answers 500 when the callback fa
   assert.equal(await post(url, { 'content-type': 'application/json', 'x-pusher-key': APP.key, 'x-pusher-signature': 'f'.repeat(64) }, body), 401);
   assert.equal(await post(url, { 'content-type': 'application/json' }, body), 401);
   assert.equal(received.filter((e) => e.channel === 'forged').length, 0);
+  const stats = server.webhookStats();
+  assert.ok(stats.requests >= 1 && stats.sent >= 2 && stats.failures >= 1 && stats.dropped === 0, JSON.stringify(stats));
 });

@@ -99,6 +99,13 @@ int main(int argc, char **argv) {
   }
   CHECK(added == 2 && opened == 3, "raw stream: %d member_added of user 7, %d connections", added, opened);
 
+  /* No webhook target: the counters are zeros; an unknown app is an error. */
+  pushbus_webhook_stats stats = {1, 1, 1, 1};
+  EXPECT_OK(pushbus_server_webhook_stats(server, S("3"), &stats));
+  CHECK(stats.requests == 0 && stats.sent == 0 && stats.failures == 0 && stats.dropped == 0,
+        "zero webhook counters");
+  EXPECT(PUSHBUS_RESULT_UNKNOWN_APP, pushbus_server_webhook_stats(server, S("nope"), &stats));
+
   EXPECT_OK(pushbus_server_stop(server));
   pushbus_events_free(hooks);
   pushbus_events_free(raw);

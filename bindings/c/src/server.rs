@@ -305,6 +305,48 @@ pub unsafe extern "C" fn pushbus_server_connection_count(
     })
 }
 
+/// Counters of an app's webhooks since the server started (zeros without targets).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct pushbus_webhook_stats {
+    /// Requests the receivers answered with a 2xx.
+    pub requests: u64,
+    /// Events in those requests.
+    pub sent: u64,
+    /// Attempts that failed (non-2xx, timeout, connection or TLS error), retried or not.
+    pub failures: u64,
+    /// Events given up: a full queue, retried for too long, older than 300 s, or
+    /// still failing at shutdown.
+    pub dropped: u64,
+}
+
+/// The webhook counters of an app.
+///
+/// `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
+/// NULL. On success writes `*out_stats`; on failure leaves it untouched. Errors:
+/// `NULL_PARAMETER`, `INVALID_UTF8`, `UNKNOWN_APP`, `FORKED`. Threads: any.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_server_webhook_stats(
+    server: *const pushbus_server,
+    app_id: *const c_char,
+    app_id_len: usize,
+    out_stats: *mut pushbus_webhook_stats,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_stats, "out_stats")?;
+        let handle = server_ref(server)?;
+        let app_id = str_arg(app_id, app_id_len, "app_id")?;
+        let s = handle.server.webhook_stats(app_id)?;
+        out.write(pushbus_webhook_stats {
+            requests: s.requests,
+            sent: s.sent,
+            failures: s.failures,
+            dropped: s.dropped,
+        });
+        Ok(())
+    })
+}
+
 /// Closes every connection signed in as `user_id` or present under that id in a
 /// presence channel (close code 4009: pusher-js does not reconnect by itself).
 ///

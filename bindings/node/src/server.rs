@@ -111,6 +111,19 @@ impl ServerEvent {
     }
 }
 
+/// Counters of an app's webhooks (zeros without targets).
+#[napi(object)]
+pub struct WebhookStats {
+    /// Requests the receivers answered with a 2xx.
+    pub requests: f64,
+    /// Events in those requests.
+    pub sent: f64,
+    /// Attempts that failed (retried or not).
+    pub failures: f64,
+    /// Events given up (full queue, retried too long, older than 300 s, shutdown).
+    pub dropped: f64,
+}
+
 /// The bound address, as `start()` reports it.
 #[napi(object)]
 pub struct ServerAddress {
@@ -367,6 +380,20 @@ impl NativeServer {
                 QUERY_TIMEOUT,
             )?;
             Ok(to_u32(n))
+        })
+    }
+
+    /// Counters of app `appId`'s webhooks since the server started.
+    #[napi]
+    pub fn webhook_stats(&self, env: &Env, app_id: String) -> napi::Result<WebhookStats> {
+        guard(env, || {
+            let s = self.shared.server.webhook_stats(&app_id)?;
+            Ok(WebhookStats {
+                requests: s.requests as f64,
+                sent: s.sent as f64,
+                failures: s.failures as f64,
+                dropped: s.dropped as f64,
+            })
         })
     }
 

@@ -63,6 +63,8 @@ final class WebhookGradeEventsTest extends TestCase
             $again->close();
             $seen = self::until($server, 'member_removed', 'presence-project.5');
             $this->assertSame('7', end($seen)['user_id']);
+            // No webhook target here: the counters are zeros.
+            $this->assertSame(['requests' => 0, 'sent' => 0, 'failures' => 0, 'dropped' => 0], $server->webhookStats());
         } finally {
             $server->stop();
         }

@@ -268,10 +268,16 @@ impl Server {
         Ok(())
     }
 
-    /// Counters of app `app_id`'s webhooks while the server runs; `None` when it has
-    /// no webhook target.
-    pub fn webhook_stats(&self, app_id: &str) -> Option<crate::WebhookStats> {
-        lock(&self.webhooks).as_ref()?.stats(app_id)
+    /// Counters of app `app_id`'s webhooks since the server started (zeros for an app
+    /// without targets, or once stopped): requests answered 2xx, events in them,
+    /// failed attempts, events given up.
+    pub fn webhook_stats(&self, app_id: &str) -> Result<crate::WebhookStats, Error> {
+        self.state.app_by_id(app_id)?;
+        let hooks = lock(&self.webhooks);
+        Ok(hooks
+            .as_ref()
+            .and_then(|w| w.stats(app_id))
+            .unwrap_or_default())
     }
 }
 
