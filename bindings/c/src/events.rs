@@ -409,7 +409,6 @@ mod tests {
     #[test]
     fn owned_event_points_into_its_own_strings() {
         let ev = LifecycleEvent {
-            undoes_held: false,
             app_id: Arc::from("app"),
             kind: EventKind::ClientEvent {
                 channel: Arc::from("presence-x"),

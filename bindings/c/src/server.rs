@@ -414,7 +414,9 @@ unsafe fn events_reader(
 /// webhook targets or not): `member_removed` and `channel_vacated` come after the app's
 /// webhook delay (`webhook_options.delay`, 3 s by default), and neither they nor the
 /// `member_added` / `channel_occupied` that undid them within it (a page reload) come
-/// at all; no connection events. Read it with `pushbus_events_poll`, free it with
+/// at all; no connection events. On a cluster each node's reader gets the occupied,
+/// vacated, added and removed events of the channels whose webhooks it sends (each
+/// event reaches one node). Read it with `pushbus_events_poll`, free it with
 /// `pushbus_events_free`, like a `pushbus_server_events` reader.
 ///
 /// Create it before `pushbus_server_start`: the delayed stream is set up at start for

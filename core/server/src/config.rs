@@ -292,15 +292,9 @@ impl Default for AppConfig {
 }
 
 impl AppConfig {
-    /// How long a cluster marks a removal held for the webhook delay: the delay and a
-    /// minute more, so the holding node still finds the mark when it is due; 0 for an
-    /// app without webhooks or without a delay.
-    pub fn webhook_hold_ms(&self) -> u64 {
-        if self.webhooks.is_empty() || self.webhook_options.delay <= 0.0 {
-            0
-        } else {
-            (self.webhook_options.delay * 1000.0) as u64 + 60_000
-        }
+    /// Whether the app has webhook targets.
+    pub fn has_webhooks(&self) -> bool {
+        !self.webhooks.is_empty()
     }
 
     pub fn ping_interval(&self) -> Duration {
@@ -858,7 +852,7 @@ mod tests {
         .apps
         .remove(0);
         assert_eq!(app.webhooks[0].event_types, WEBHOOK_DEFAULT_EVENTS);
-        assert_eq!(app.webhook_hold_ms(), 63_000);
+        assert!(app.has_webhooks());
         for (bad, says) in [
             (r#"[{"url":"not a url"}]"#, "is not a URL"),
             (r#"[{"url":"ftp://h/x"}]"#, "must be http(s)://"),

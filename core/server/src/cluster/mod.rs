@@ -57,11 +57,6 @@ pub(crate) struct Joined {
     pub version: Version,
     /// The channel's subscriptions anywhere, after this join.
     pub subscriptions: usize,
-    /// This join's `member_added` / `channel_occupied` undid a `member_removed` /
-    /// `channel_vacated` that a node holds for the webhook delay (see
-    /// [`Backend::release_held`]).
-    pub undid_removal: bool,
-    pub undid_vacate: bool,
 }
 
 /// Orders an app's presence changes (joins that take a member list, `member_added`,
@@ -111,10 +106,6 @@ pub(crate) struct ClusterChange {
     pub channel_vacated: bool,
     /// The [`Version`] of its `member_added` or `member_removed`.
     pub version: Version,
-    /// Its `member_added` / `channel_occupied` undid a removal or vacate held for the
-    /// webhook delay (see [`Joined::undid_removal`]).
-    pub undid_removal: bool,
-    pub undid_vacate: bool,
 }
 
 /// A presence member a [`ClusterChange`] adds back.
@@ -206,11 +197,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn spans_nodes(&self) -> bool {
         false
     }
-    /// At the end of the webhook delay: whether the `member_removed` of `user` (or, with
-    /// `""`, the `channel_vacated`) of `channel` held by this node still stands, that
-    /// is no join anywhere undid it meanwhile. A single node decides that itself.
-    fn release_held<'a>(&'a self, _channel: &'a str, _user: &'a str) -> BoxFuture<'a, bool> {
-        futures_util::future::ready(true).boxed()
+    /// With several nodes: the webhook events (occupied, vacated, member added and
+    /// removed) of the channels this node sends the webhooks of, whichever node decided
+    /// them, in the cluster's decision order; taken once. `None` for a single node,
+    /// whose own lifecycle events are all of them.
+    fn take_webhook_feed(&self) -> Option<mpsc::Receiver<crate::lifecycle::LifecycleEvent>> {
+        None
     }
     /// Live connections of the app on the other nodes, for a cluster-wide connection
     /// quota; none for a single node.

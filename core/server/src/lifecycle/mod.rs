@@ -19,11 +19,6 @@ pub struct LifecycleEvent {
     pub app_id: Arc<str>,
     #[serde(flatten)]
     pub kind: EventKind,
-    /// A `member_added` or `channel_occupied` that undid a `member_removed` or
-    /// `channel_vacated` still held for Pusher's webhook delay (on this node or another):
-    /// webhooks send neither. Not part of the event's JSON.
-    #[serde(skip)]
-    pub undoes_held: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -155,7 +150,6 @@ mod tests {
     #[test]
     fn serialised_flat_with_the_kind_name() {
         let e = LifecycleEvent {
-            undoes_held: false,
             app_id: "portal".into(),
             kind: EventKind::MemberAdded {
                 channel: "presence-x".into(),

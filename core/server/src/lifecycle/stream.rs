@@ -76,16 +76,9 @@ impl Lifecycle {
     }
 
     pub fn emit(&self, app_id: &Arc<str>, kind: EventKind) {
-        self.emit_undoing(app_id, kind, false);
-    }
-
-    /// [`Lifecycle::emit`], saying whether the event undid one held for the webhook
-    /// delay (see [`LifecycleEvent::undoes_held`]).
-    pub fn emit_undoing(&self, app_id: &Arc<str>, kind: EventKind, undoes_held: bool) {
         let event = LifecycleEvent {
             app_id: app_id.clone(),
             kind,
-            undoes_held,
         };
         if let Some(tx) = lock(&self.ordered).as_ref() {
             if tx.try_send(event.clone()).is_err() {

@@ -218,7 +218,9 @@ impl Server {
     /// `channel_vacated` after the app's webhook delay (`webhook_options.delay`), and
     /// neither them nor the `member_added`/`channel_occupied` that undid them within it
     /// (a page reload is no event at all); no connection events. For every app, with
-    /// webhook targets or not. Ask before `start` (the stream is set up then); bounded
+    /// webhook targets or not. On a cluster each node's stream has the occupied/vacated/
+    /// added/removed events of the channels it sends the webhooks of, whichever node
+    /// decided them: each event reaches one node's embedder. Ask before `start` (the stream is set up then); bounded
     /// like [`Server::events`].
     pub fn webhook_events(&self) -> EventReceiver {
         self.state.lifecycle.subscribe_delayed()

@@ -70,7 +70,10 @@ impl ServerState {
                 node.clone(),
                 &app.id,
                 Duration::from_secs(app.cache_ttl),
-                app.webhook_hold_ms(),
+                // The scripts publish webhook events for the apps that send them.
+                app.has_webhooks()
+                    || self.config.lifecycle_events == crate::config::LifecycleEvents::Webhook
+                    || self.lifecycle.delayed_wanted(),
                 service.inbound(),
             )
             .await

@@ -121,13 +121,7 @@ impl AppService {
         self.lifecycle.emit(&self.app_id, kind);
     }
 
-    /// An occupied or added event, saying whether it undid a vacate or removal held
-    /// for the webhook delay.
-    fn emit_undoing(&self, kind: EventKind, undoes_held: bool) {
-        self.lifecycle.emit_undoing(&self.app_id, kind, undoes_held);
-    }
-
-    /// The app's backend once attached (the webhooks ask it about held removals).
+    /// The app's backend once attached (the webhooks take its feed).
     pub(crate) fn attached_backend(&self) -> Option<Arc<dyn Backend>> {
         self.backend.get().cloned()
     }

@@ -98,14 +98,14 @@ impl AppService {
             let kind = EventKind::ChannelOccupied {
                 channel: ch.name.clone(),
             };
-            self.emit_undoing(kind, joined.undid_vacate);
+            self.emit(kind);
         }
         if let (true, Some(m)) = (joined.member_added, member) {
             let kind = EventKind::MemberAdded {
                 channel: ch.name.clone(),
                 user_id: m.user_id.clone(),
             };
-            self.emit_undoing(kind, joined.undid_removal);
+            self.emit(kind);
         }
         if joined.new_subscription && joined.members.is_none() {
             self.emit_subscription_count(&ch.name, joined.subscriptions);
@@ -184,7 +184,7 @@ impl AppService {
             let kind = EventKind::ChannelOccupied {
                 channel: ch.name.clone(),
             };
-            self.emit_undoing(kind, change.undid_vacate);
+            self.emit(kind);
         }
         if let Some(added) = &change.member_added {
             let info = serde_json::value::RawValue::from_string(added.user_info.clone()).ok();
@@ -195,7 +195,7 @@ impl AppService {
                 channel: ch.name.clone(),
                 user_id: added.user_id.as_str().into(),
             };
-            self.emit_undoing(kind, change.undid_removal);
+            self.emit(kind);
         }
         if let Some(user) = &change.member_removed {
             let frame = protocol::member_removed(channel, user);

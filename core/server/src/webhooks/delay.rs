@@ -67,15 +67,6 @@ impl Delayer {
         }
     }
 
-    /// An event that undid a held one on some node (the cluster said so): it is not
-    /// sent, and neither is what this node holds of the same key.
-    pub fn undo(&mut self, hook: &Hook) {
-        let undoes = (hook.channel.clone(), hook.user_id.clone());
-        if let Some(id) = self.by_key.remove(&undoes) {
-            self.cancelled.insert(id);
-        }
-    }
-
     /// The held events that are due at `now_ms`, in order.
     pub fn due(&mut self, now_ms: u64) -> Vec<Hook> {
         let mut out = Vec::new();
@@ -140,7 +131,6 @@ mod tests {
         let event = crate::lifecycle::LifecycleEvent {
             app_id: "a".into(),
             kind,
-            undoes_held: false,
         };
         Hook::from_event(&event, 0).unwrap()
     }
@@ -157,7 +147,6 @@ mod tests {
         let event = crate::lifecycle::LifecycleEvent {
             app_id: "a".into(),
             kind,
-            undoes_held: false,
         };
         Hook::from_event(&event, 0).unwrap()
     }

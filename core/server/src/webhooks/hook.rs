@@ -78,7 +78,6 @@ mod tests {
         LifecycleEvent {
             app_id: "a".into(),
             kind,
-            undoes_held: false,
         }
     }
 

@@ -3,8 +3,10 @@
 //! and POSTed, retried with back-off, with every wait bounded and every drop counted.
 //!
 //! Events come from the ordered lifecycle path (one decision, one event, in decision
-//! order per channel). On a cluster each decision is returned to exactly one node,
-//! which emits its event, so a webhook is sent once, not once per node.
+//! order per channel). On a cluster the occupied/vacated/added/removed events come
+//! instead from the backend's feed: the Redis scripts publish each decision with the
+//! node that owns the channel's webhooks, so every event is sent once, by one node per
+//! channel, in Redis's decision order, and that node's delay sees every rejoin.
 //!
 //! [`hook`] is the event and the request body, [`delay`] Pusher's delay, [`target`] a
 //! target's queue and sending task, [`http`] the request itself.
@@ -28,7 +30,7 @@ use tokio::task::JoinHandle;
 use crate::cluster::Backend;
 use crate::config::{AppConfig, Config};
 use crate::lifecycle::stream::Lifecycle;
-use crate::lifecycle::LifecycleEvent;
+use crate::lifecycle::{EventKind, LifecycleEvent};
 use delay::Delayer;
 use hook::Hook;
 use target::{Sender, Target};
@@ -75,26 +77,15 @@ impl Stats {
 struct AppHooks {
     delayer: Delayer,
     targets: Vec<Arc<Target>>,
-    /// Asked, when a held removal or vacate is due, whether a join on another node
-    /// undid it meanwhile.
-    backend: Option<Arc<dyn Backend>>,
+    /// On a cluster the occupied/vacated/added/removed events come from the backend's
+    /// feed (this node's share of the channels, from every node, in decision order),
+    /// not from this node's own decisions.
+    clustered: bool,
     /// Where the webhook-grade stream goes.
     lifecycle: Arc<Lifecycle>,
 }
 
 impl AppHooks {
-    /// A held event at the end of its delay: sent unless the cluster says a join
-    /// undid it.
-    async fn release(&self, hook: Hook) {
-        if let Some(backend) = &self.backend {
-            let user = hook.user_id.as_deref().unwrap_or("");
-            if !backend.release_held(&hook.channel, user).await {
-                return;
-            }
-        }
-        self.forward(hook);
-    }
-
     fn forward(&self, hook: Hook) {
         self.lifecycle.emit_delayed(hook.event.clone());
         for t in &self.targets {
@@ -134,6 +125,25 @@ impl Webhooks {
             return None;
         }
         let events = lifecycle.ordered(ORDERED_CAPACITY);
+        // A cluster backend's webhook events join the ordered path's.
+        let mut feeds = HashMap::new();
+        for app in &apps {
+            if let Some(feed) = backends.get(&app.id).and_then(|b| b.take_webhook_feed()) {
+                feeds.insert(app.id.clone(), feed);
+            }
+        }
+        let clustered: std::collections::HashSet<String> = feeds.keys().cloned().collect();
+        let (cluster_tx, cluster_events) = mpsc::channel(ORDERED_CAPACITY);
+        for mut feed in feeds.into_values() {
+            let tx = cluster_tx.clone();
+            tokio::spawn(async move {
+                while let Some(event) = feed.recv().await {
+                    if tx.send(event).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
         // The dispatcher drains first (deciding what it holds), then tells the senders.
         let (drain, drain_rx) = watch::channel(false);
         let (senders_drain, senders_drain_rx) = watch::channel(false);
@@ -181,14 +191,14 @@ impl Webhooks {
                 AppHooks {
                     delayer: Delayer::new(delay_ms),
                     targets,
-                    backend: backends.get(&app.id).cloned(),
+                    clustered: clustered.contains(&app.id),
                     lifecycle: lifecycle.clone(),
                 },
             );
             stats.insert(app.id.clone(), app_stats);
         }
         let dispatcher = tokio::spawn(async move {
-            run_dispatcher(events, dispatch, drain_rx).await;
+            run_dispatcher(events, cluster_events, dispatch, drain_rx).await;
             let _ = senders_drain.send(true);
         });
         Some(Webhooks {
@@ -223,6 +233,7 @@ impl Webhooks {
 /// Takes each lifecycle event, holds or forwards it, and releases held ones when due.
 async fn run_dispatcher(
     mut events: mpsc::Receiver<LifecycleEvent>,
+    mut cluster_events: mpsc::Receiver<LifecycleEvent>,
     mut apps: HashMap<String, AppHooks>,
     mut drain: watch::Receiver<bool>,
 ) {
@@ -241,17 +252,23 @@ async fn run_dispatcher(
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { break };
-                take(&mut apps, event, &mut overflow);
+                take(&mut apps, event, false, &mut overflow);
+            }
+            Some(event) = cluster_events.recv() => {
+                take(&mut apps, event, true, &mut overflow);
             }
             _ = sleep => {}
             _ = drain.changed() => {
                 // What was emitted before the drain, then everything held.
                 while let Ok(event) = events.try_recv() {
-                    take(&mut apps, event, &mut overflow);
+                    take(&mut apps, event, false, &mut overflow);
+                }
+                while let Ok(event) = cluster_events.try_recv() {
+                    take(&mut apps, event, true, &mut overflow);
                 }
                 for app in apps.values_mut() {
                     for hook in app.delayer.release_all() {
-                        app.release(hook).await;
+                        app.forward(hook);
                     }
                 }
                 return;
@@ -260,23 +277,36 @@ async fn run_dispatcher(
         let now = crate::app::outbox::now_ms();
         for app in apps.values_mut() {
             for hook in app.delayer.due(now) {
-                app.release(hook).await;
+                app.forward(hook);
             }
         }
     }
 }
 
-fn take(apps: &mut HashMap<String, AppHooks>, event: LifecycleEvent, overflow: &mut Vec<Hook>) {
+/// An event, from this node's lifecycle or (`from_cluster`) its backend's feed.
+fn take(
+    apps: &mut HashMap<String, AppHooks>,
+    event: LifecycleEvent,
+    from_cluster: bool,
+    overflow: &mut Vec<Hook>,
+) {
     let Some(app) = apps.get_mut(&*event.app_id) else {
         return;
     };
+    let membership = matches!(
+        event.kind,
+        EventKind::ChannelOccupied { .. }
+            | EventKind::ChannelVacated { .. }
+            | EventKind::MemberAdded { .. }
+            | EventKind::MemberRemoved { .. }
+    );
+    // On a cluster, membership events come from the feed only: each once, in order.
+    if app.clustered && membership != from_cluster {
+        return;
+    }
     let Some(hook) = Hook::from_event(&event, hook::unix_ms()) else {
         return;
     };
-    if event.undoes_held {
-        app.delayer.undo(&hook);
-        return;
-    }
     let now_out = app
         .delayer
         .push(hook, crate::app::outbox::now_ms(), overflow);

@@ -231,7 +231,6 @@ mod tests {
             kind: EventKind::ChannelOccupied {
                 channel: channel.into(),
             },
-            undoes_held: false,
         };
         Hook::from_event(&event, created_ms).unwrap()
     }
@@ -298,7 +297,6 @@ mod tests {
                     channel: channel.into(),
                     subscription_count: n,
                 },
-                undoes_held: false,
             };
             s.target.offer(Hook::from_event(&event, 0).unwrap());
         }

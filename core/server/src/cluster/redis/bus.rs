@@ -2,7 +2,10 @@
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use std::sync::Arc;
+
 use crate::cluster::{Inbound, Version};
+use crate::lifecycle::{EventKind, LifecycleEvent};
 use crate::log;
 use crate::protocol::socket_id::SocketId;
 
@@ -63,5 +66,68 @@ pub(super) fn deliver_bus_message(node: &str, inbound: &dyn Inbound, payload: &[
             inbound.terminate_user(subject);
         }
         _ => {}
+    }
+}
+
+/// Takes the webhook events the scripts publish (`name\nchannel\nuser\ntime_ms\nowner`)
+/// and keeps those this node owns (the script chose the owner: see `hook` in
+/// [`super::scripts`]), for its webhook dispatcher: each event is sent by one node,
+/// and all of a channel's by the same node while the live nodes stay the same.
+pub(super) struct HookReceiver {
+    pub node: Arc<str>,
+    pub app_id: Arc<str>,
+    /// The pub/sub channel they come on.
+    pub channel: String,
+    pub feed: tokio::sync::mpsc::Sender<LifecycleEvent>,
+    pub dropped: std::sync::atomic::AtomicU64,
+}
+
+impl HookReceiver {
+    pub fn take(&self, payload: &[u8]) {
+        let Ok(text) = std::str::from_utf8(payload) else {
+            return;
+        };
+        let mut head = text.splitn(3, '\n');
+        let (Some(name), Some(channel), Some(rest)) = (head.next(), head.next(), head.next())
+        else {
+            return;
+        };
+        // The user id may hold anything: the time and owner are after its last newlines.
+        let mut tail = rest.rsplitn(3, '\n');
+        let (Some(owner), Some(_time), Some(user)) = (tail.next(), tail.next(), tail.next()) else {
+            return;
+        };
+        if owner != &*self.node {
+            return;
+        }
+        let channel: Arc<str> = channel.into();
+        let kind = match name {
+            "channel_occupied" => EventKind::ChannelOccupied { channel },
+            "channel_vacated" => EventKind::ChannelVacated { channel },
+            "member_added" => EventKind::MemberAdded {
+                channel,
+                user_id: user.into(),
+            },
+            "member_removed" => EventKind::MemberRemoved {
+                channel,
+                user_id: user.into(),
+            },
+            _ => return,
+        };
+        let event = LifecycleEvent {
+            app_id: self.app_id.clone(),
+            kind,
+        };
+        if self.feed.try_send(event).is_err() {
+            let n = self
+                .dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            if n.is_power_of_two() {
+                log::warn!(
+                    "Redis backend: {n} webhook events dropped (the webhook dispatcher is behind)"
+                );
+            }
+        }
     }
 }

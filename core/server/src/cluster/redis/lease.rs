@@ -42,8 +42,8 @@ pub(super) struct LeaseKeeper {
     pub(super) reap: Script,
     pub(super) join: Script,
     pub(super) leave: Script,
-    /// See [`super::RedisBackend`]'s `hold_ms`.
-    pub(super) hold_ms: u64,
+    /// See [`super::RedisBackend`]'s `webhooks`.
+    pub(super) webhooks: bool,
 }
 
 impl LeaseKeeper {
@@ -71,7 +71,7 @@ impl LeaseKeeper {
     }
 
     async fn reap(&self) -> ::redis::RedisResult<()> {
-        for change in remove_nodes(&self.conn, &self.keys, &self.reap, "", self.hold_ms).await? {
+        for change in remove_nodes(&self.conn, &self.keys, &self.reap, "", self.webhooks).await? {
             self.announce(change);
         }
         Ok(())
@@ -103,7 +103,7 @@ impl LeaseKeeper {
                     &entry.info,
                     NO_LIMIT,
                     false,
-                    self.hold_ms,
+                    self.webhooks,
                 ));
             }
             let replies: Vec<Vec<Value>> = pipe.query_async(&mut conn).await?;
@@ -119,8 +119,6 @@ impl LeaseKeeper {
                         user_info: entry.info.clone(),
                     }),
                     version: int(reply.get(4)).max(0) as u64,
-                    undid_removal: int(reply.get(6)) == 1,
-                    undid_vacate: int(reply.get(7)) == 1,
                     ..ClusterChange::default()
                 };
                 if change.channel_occupied || change.member_added.is_some() {
@@ -157,7 +155,7 @@ impl LeaseKeeper {
                 leave.socket,
                 &leave.user,
                 true,
-                self.hold_ms,
+                self.webhooks,
             )
             .invoke_async(&mut conn)
             .await;
@@ -235,7 +233,7 @@ pub(super) async fn remove_nodes(
     keys: &Keys,
     reap: &Script,
     only: &str,
-    hold_ms: u64,
+    webhooks: bool,
 ) -> ::redis::RedisResult<Vec<ClusterChange>> {
     let mut conn = conn.clone();
     let changes: Vec<Value> = reap
@@ -244,7 +242,7 @@ pub(super) async fn remove_nodes(
         .key(keys.conns())
         .arg(&keys.base)
         .arg(only)
-        .arg(hold_ms)
+        .arg(if webhooks { "1" } else { "0" })
         .invoke_async(&mut conn)
         .await?;
     let text = |v: Option<&Value>| match v {

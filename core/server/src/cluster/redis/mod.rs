@@ -22,7 +22,9 @@
 //!   list already shows;
 //! - `bus` — the pub/sub channel of the app: every node publishes its events there
 //!   (one `PUBLISH` per event, whatever the number of subscribers) and delivers what
-//!   the other nodes publish to its own subscribers.
+//!   the other nodes publish to its own subscribers;
+//! - `hooks` — pub/sub, for apps with webhooks: the webhook events the scripts decide,
+//!   each with the node that sends it (see [`bus::HookReceiver`]).
 //!
 //! A join or leave is one Lua script, so "first connection of this user", "channel
 //! now occupied" and the member limit are decided once, atomically, cluster-wide.
@@ -62,7 +64,7 @@ use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::views::{CachedEvent, ChannelInfo, Member};
-use bus::{deliver_bus_message, envelope, membership_envelope};
+use bus::{deliver_bus_message, envelope, membership_envelope, HookReceiver};
 use lease::{remove_nodes, LeaseKeeper};
 use ledger::{Entry, Ledger, Unrecorded};
 use scripts::{join_call, leave_call, Keys, HEARTBEAT, JOIN, LEAVE, REAP};
@@ -100,9 +102,12 @@ pub(crate) struct RedisBackend {
     /// without a goodbye, as a crash would).
     lease_keeper: std::sync::Mutex<Option<(tokio::sync::watch::Sender<()>, JoinHandle<()>)>>,
     reap: Script,
-    /// How long a removal or vacate is marked held in Redis for the webhook delay
-    /// (ms; 0 for an app without webhooks).
-    hold_ms: u64,
+    /// The app's webhook events are published by the scripts (it has webhooks, or an
+    /// embedder asked for the webhook-grade stream).
+    webhooks: bool,
+    /// The webhook events of the channels this node owns, until the webhook
+    /// dispatcher takes them (see [`bus::HookReceiver`]).
+    hook_feed: std::sync::Mutex<Option<mpsc::Receiver<crate::lifecycle::LifecycleEvent>>>,
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> BackendError {
@@ -117,7 +122,7 @@ impl RedisBackend {
         node: Arc<str>,
         app_id: &str,
         cache_ttl: Duration,
-        hold_ms: u64,
+        webhooks: bool,
         inbound: SharedInbound,
     ) -> Result<RedisBackend, BackendError> {
         let client = ::redis::Client::open(cluster.redis_url.as_str()).map_err(unavailable)?;
@@ -140,10 +145,24 @@ impl RedisBackend {
         // subscribed again by the client crate whenever it reconnects; each message is
         // delivered as the connection reads it.
         let (bus_node, bus_inbound) = (node.clone(), inbound.clone());
+        let (hooks_tx, hooks_rx) = mpsc::channel(MAX_QUEUED_CHANGES);
+        let hooks = HookReceiver {
+            node: node.clone(),
+            app_id: app_id.into(),
+            channel: keys.hooks(),
+            feed: hooks_tx,
+            dropped: AtomicU64::new(0),
+        };
         let push = move |push: ::redis::PushInfo| {
             if push.kind == ::redis::PushKind::Message {
-                if let Some(Value::BulkString(payload)) = push.data.get(1) {
-                    deliver_bus_message(&bus_node, &*bus_inbound, payload);
+                if let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
+                    (push.data.first(), push.data.get(1))
+                {
+                    if channel.as_slice() == hooks.channel.as_bytes() {
+                        hooks.take(payload);
+                    } else {
+                        deliver_bus_message(&bus_node, &*bus_inbound, payload);
+                    }
                 }
             }
             Ok::<(), ::redis::aio::SendError>(())
@@ -167,6 +186,9 @@ impl RedisBackend {
             .await
             .map_err(unavailable)?;
         bus.subscribe(keys.bus()).await.map_err(unavailable)?;
+        if webhooks {
+            bus.subscribe(keys.hooks()).await.map_err(unavailable)?;
+        }
 
         let lease = Duration::from_secs_f64(cluster.node_lease.max(0.1));
         let (alive, alive_rx) = tokio::sync::watch::channel(());
@@ -186,7 +208,7 @@ impl RedisBackend {
             applied: applied.clone(),
             heartbeat: Script::new(HEARTBEAT),
             reap: Script::new(REAP),
-            hold_ms,
+            webhooks,
         };
         lease_keeper.beat().await.map_err(unavailable)?;
         let lease_task = tokio::spawn(lease_keeper.run(alive_rx));
@@ -219,7 +241,8 @@ impl RedisBackend {
             changes: std::sync::Mutex::new(Some(changes)),
             lease_keeper: std::sync::Mutex::new(Some((alive, lease_task))),
             reap: Script::new(REAP),
-            hold_ms,
+            webhooks,
+            hook_feed: std::sync::Mutex::new(Some(hooks_rx)),
         })
     }
 
@@ -373,7 +396,7 @@ impl Backend for RedisBackend {
                 info,
                 member_limit,
                 presence,
-                self.hold_ms,
+                self.webhooks,
             )
             .invoke_async(&mut conn)
             .await
@@ -401,8 +424,6 @@ impl Backend for RedisBackend {
                 members,
                 version: int(reply.get(4)).max(0) as u64,
                 subscriptions: int(reply.get(5)).max(0) as usize,
-                undid_removal: int(reply.get(6)) == 1,
-                undid_vacate: int(reply.get(7)) == 1,
             })
         }
         .boxed()
@@ -427,7 +448,7 @@ impl Backend for RedisBackend {
                 socket,
                 user,
                 false,
-                self.hold_ms,
+                self.webhooks,
             )
             .invoke_async(&mut conn)
             .await
@@ -567,17 +588,8 @@ impl Backend for RedisBackend {
         true
     }
 
-    fn release_held<'a>(&'a self, channel: &'a str, user: &'a str) -> BoxFuture<'a, bool> {
-        async move {
-            let mut conn = self.conn.clone();
-            let removed: Result<i64, _> = ::redis::cmd("DEL")
-                .arg(self.keys.held(channel, user))
-                .query_async(&mut conn)
-                .await;
-            // Unknown (Redis away): send it; a webhook too many beats one lost.
-            removed.map_or(true, |n| n == 1)
-        }
-        .boxed()
+    fn take_webhook_feed(&self) -> Option<mpsc::Receiver<crate::lifecycle::LifecycleEvent>> {
+        crate::shards::lock(&self.hook_feed).take()
     }
 
     fn other_nodes_connections(&self) -> BoxFuture<'_, Result<usize, BackendError>> {
@@ -653,9 +665,13 @@ impl Backend for RedisBackend {
             }
             match tokio::time::timeout(
                 COMMAND_TIMEOUT,
-                // Not held: this node's webhooks send its goodbye's removals now, and a
-                // user who reconnects elsewhere is simply added again.
-                remove_nodes(&self.conn, &self.keys, &self.reap, &self.node, 0),
+                remove_nodes(
+                    &self.conn,
+                    &self.keys,
+                    &self.reap,
+                    &self.node,
+                    self.webhooks,
+                ),
             )
             .await
             {

@@ -5,8 +5,8 @@ use ::redis::{Script, ScriptInvocation};
 
 use crate::protocol::socket_id::SocketId;
 
-/// The Lua function that gives the next [`Version`](crate::cluster::Version) of the
-/// app's presence changes, at the head of every script that makes one.
+/// The Lua functions at the head of every script that decides presence changes: the
+/// next [`Version`](crate::cluster::Version), and the webhook event of a decision.
 macro_rules! next_version_lua {
     () => {
         r#"
@@ -20,6 +20,21 @@ local function next_version(key)
   redis.call('SET', key, string.format('%.0f', v))
   return v
 end
+-- A webhook event, published from inside the script so that the nodes get the app's
+-- webhook events in the order Redis decided them: `name\nchannel\nuser\ntime_ms\nowner`.
+-- The owner, which sends the channel's webhooks, is the live node with the highest
+-- sha1(node \n channel) (rendezvous hashing): chosen here, once, for every node alike.
+local function hook(hooks_key, nodes_key, name, channel, user)
+  local t = redis.call('TIME')
+  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local owner, best = '', ''
+  for _, node in ipairs(redis.call('ZRANGEBYSCORE', nodes_key, ms, '+inf')) do
+    local h = redis.sha1hex(node .. '\n' .. channel)
+    if h > best then best, owner = h, node end
+  end
+  redis.call('PUBLISH', hooks_key, name .. '\n' .. channel .. '\n' .. user .. '\n'
+    .. string.format('%.0f', ms) .. '\n' .. owner)
+end
 "#
     };
 }
@@ -27,9 +42,9 @@ end
 pub(super) const JOIN: &str = concat!(
     next_version_lua!(),
     r#"
--- KEYS: subs, members, info, channels, node subs, version, held removal, held vacate
+-- KEYS: subs, members, info, channels, node subs, version, webhook events channel, nodes
 -- ARGV: socket, node, channel, user ('' outside presence), info, limit, presence ('1'/'0'),
---       webhook hold (ms, '0' without webhooks)
+--       webhooks ('1': publish the decisions' webhook events)
 local new_sub = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
 local occupied, added = 0, 0
 if new_sub then
@@ -57,28 +72,24 @@ end
 if ARGV[7] == '1' or added == 1 then
   version = next_version(KEYS[6])
 end
--- A removal or vacate some node holds for the webhook delay is undone by this join.
-local undid_removal, undid_vacate = 0, 0
-if ARGV[8] ~= '0' then
-  if added == 1 then undid_removal = redis.call('DEL', KEYS[7]) end
-  if occupied == 1 then undid_vacate = redis.call('DEL', KEYS[8]) end
+if ARGV[8] == '1' then
+  if occupied == 1 then hook(KEYS[7], KEYS[8], 'channel_occupied', ARGV[3], '') end
+  if added == 1 then hook(KEYS[7], KEYS[8], 'member_added', ARGV[3], ARGV[4]) end
 end
-return {new_sub and 1 or 0, occupied, added, members, version, redis.call('HLEN', KEYS[1]),
-  undid_removal, undid_vacate}
+return {new_sub and 1 or 0, occupied, added, members, version, redis.call('HLEN', KEYS[1])}
 "#
 );
 
 pub(super) const LEAVE: &str = concat!(
     next_version_lua!(),
     r#"
--- KEYS: subs, members, info, channels, node subs, version, held removal, held vacate
--- ARGV: socket, channel, user ('' outside presence), settle ('1'/'0'), webhook hold (ms,
---       '0' without webhooks): a removal or vacate is marked held for that long, so that
---       a join on any node can undo it (and the holding node then sends nothing)
-local function hold(removed, vacated)
-  if ARGV[5] ~= '0' then
-    if removed == 1 then redis.call('SET', KEYS[7], '1', 'PX', ARGV[5]) end
-    if vacated == 1 then redis.call('SET', KEYS[8], '1', 'PX', ARGV[5]) end
+-- KEYS: subs, members, info, channels, node subs, version, webhook events channel, nodes
+-- ARGV: socket, channel, user ('' outside presence), settle ('1'/'0'), webhooks ('1':
+--       publish the decisions' webhook events)
+local function hooks(removed, vacated)
+  if ARGV[5] == '1' then
+    if removed == 1 then hook(KEYS[7], KEYS[8], 'member_removed', ARGV[2], ARGV[3]) end
+    if vacated == 1 then hook(KEYS[7], KEYS[8], 'channel_vacated', ARGV[2], '') end
   end
 end
 -- Settling a leave Redis was not told of earlier (it may have lost everything since,
@@ -97,7 +108,7 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   if left == 0 then
     vacated = 1
   end
-  hold(removed, vacated)
+  hooks(removed, vacated)
   return {0, vacated, removed, version, left}
 end
 redis.call('SREM', KEYS[5], ARGV[2] .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
@@ -117,7 +128,7 @@ if left == 0 then
   redis.call('ZREM', KEYS[4], ARGV[2])
   redis.call('DEL', KEYS[2], KEYS[3])
 end
-hold(removed, vacated)
+hooks(removed, vacated)
 return {1, vacated, removed, version, left}
 "#
 );
@@ -137,8 +148,8 @@ if known then return 1 else return 0 end
 pub(super) const REAP: &str = concat!(
     next_version_lua!(),
     r#"
--- KEYS: nodes, channels, conns; ARGV: the app's key base, a node id or '', the webhook
--- hold (ms, '0' without webhooks; see LEAVE).
+-- KEYS: nodes, channels, conns; ARGV: the app's key base, a node id or '', webhooks
+-- ('1': publish the removals' webhook events, see LEAVE).
 -- Removes the given node (its goodbye), or else every node whose lease ran out, with
 -- everything it added; returns (channel, removed user or '', vacated 0/1, version of
 -- the removal or 0) for each change others must hear of.
@@ -171,10 +182,9 @@ for _, node in ipairs(gone) do
         redis.call('ZREM', KEYS[2], ch)
         redis.call('DEL', base .. ':members', base .. ':info')
       end
-      if ARGV[3] ~= '0' then
-        local held = ARGV[1] .. ':held:' .. ch .. '\n'
-        if removed ~= '' then redis.call('SET', held .. removed, '1', 'PX', ARGV[3]) end
-        if vacated == 1 then redis.call('SET', held, '1', 'PX', ARGV[3]) end
+      if ARGV[3] == '1' then
+        if removed ~= '' then hook(ARGV[1] .. ':hooks', KEYS[1], 'member_removed', ch, removed) end
+        if vacated == 1 then hook(ARGV[1] .. ':hooks', KEYS[1], 'channel_vacated', ch, '') end
       end
       if removed ~= '' or vacated == 1 then
         table.insert(out, ch)
@@ -231,20 +241,18 @@ impl Keys {
     pub fn version(&self) -> String {
         format!("{}:version", self.base)
     }
-    /// Set while a node holds `user`'s `member_removed` of `channel` (or, with `""`,
-    /// its `channel_vacated`) for the webhook delay.
-    pub fn held(&self, channel: &str, user: &str) -> String {
-        format!("{}:held:{channel}\n{user}", self.base)
+    /// The pub/sub channel of the webhook events the scripts decide.
+    pub fn hooks(&self) -> String {
+        format!("{}:hooks", self.base)
     }
 }
 
-/// The keys JOIN and LEAVE take, for `channel`, `user` and this node.
+/// The keys JOIN and LEAVE take, for `channel` and this node.
 fn membership_call<'s>(
     script: &'s Script,
     keys: &Keys,
     node: &str,
     channel: &str,
-    user: &str,
 ) -> ScriptInvocation<'s> {
     let mut call = script.prepare_invoke();
     call.key(keys.channel(channel, "subs"))
@@ -253,8 +261,8 @@ fn membership_call<'s>(
         .key(keys.channels())
         .key(keys.node_subs(node))
         .key(keys.version())
-        .key(keys.held(channel, user))
-        .key(keys.held(channel, ""));
+        .key(keys.hooks())
+        .key(keys.nodes());
     call
 }
 
@@ -271,9 +279,9 @@ pub(super) fn join_call<'s>(
     info: &str,
     limit: usize,
     with_members: bool,
-    hold_ms: u64,
+    webhooks: bool,
 ) -> ScriptInvocation<'s> {
-    let mut call = membership_call(script, keys, node, channel, user);
+    let mut call = membership_call(script, keys, node, channel);
     call.arg(socket.to_string())
         .arg(node)
         .arg(channel)
@@ -281,7 +289,7 @@ pub(super) fn join_call<'s>(
         .arg(info)
         .arg(limit)
         .arg(if with_members { "1" } else { "0" })
-        .arg(hold_ms);
+        .arg(if webhooks { "1" } else { "0" });
     call
 }
 
@@ -295,13 +303,13 @@ pub(super) fn leave_call<'s>(
     socket: SocketId,
     user: &str,
     settle: bool,
-    hold_ms: u64,
+    webhooks: bool,
 ) -> ScriptInvocation<'s> {
-    let mut call = membership_call(script, keys, node, channel, user);
+    let mut call = membership_call(script, keys, node, channel);
     call.arg(socket.to_string())
         .arg(channel)
         .arg(user)
         .arg(if settle { "1" } else { "0" })
-        .arg(hold_ms);
+        .arg(if webhooks { "1" } else { "0" });
     call
 }

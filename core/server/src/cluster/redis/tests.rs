@@ -30,7 +30,7 @@ async fn node_with_lease(
         RedisBackend::new_node_id(),
         app,
         Duration::from_secs(60),
-        0,
+        false,
         inbound.clone(),
     )
     .await
@@ -259,7 +259,7 @@ async fn redis_backend_passes_the_conformance_suite() {
                     RedisBackend::new_node_id(),
                     &app,
                     Duration::from_secs(60),
-                    0,
+                    false,
                     inbound,
                 ))
             })
