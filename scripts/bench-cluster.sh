@@ -43,15 +43,6 @@ done
 CLUSTER_PIDS=$(IFS=,; echo "${NODES[*]},$RPID")
 echo "single node pid $SINGLE on 8090; cluster pids ${NODES[*]} on 8091-8093, redis-server pid $RPID on $RPORT"
 
-results="$work/results"
-run() { # label, then bench arguments
-  local label=$1
-  shift
-  echo
-  echo "=== $label: pushbus bench $*"
-  "$B" bench "$@" | tee "$work/out"
-  printf '%s\t%s\n' "$label" "$(tail -n 1 "$work/out")" >>"$results"
-}
 commands() { redis-cli -p "$RPORT" info commandstats | tr -d '\r' | grep '^cmdstat_'; }
 
 ONE=(--port 8090 --server-pid "$SINGLE")

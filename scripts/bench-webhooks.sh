@@ -39,15 +39,6 @@ sink() { # port; sets SINK
   wait_port "$1"
 }
 CHURN=(churn --port 8090 --connections 1000 --channels 100 --churners 1000 --churn-rate 1000 --rate 200 --duration 10)
-results="$work/results"
-run() { # label, then bench arguments
-  local label=$1
-  shift
-  echo
-  echo "=== $label: pushbus bench $*"
-  "$B" bench "$@" | tee "$work/out"
-  printf '%s\t%s\n' "$label" "$(tail -n 1 "$work/out")" >>"$results"
-}
 
 config "$work/off.json" "" 0
 config "$work/on.json" "http://127.0.0.1:8071/hooks" 3

@@ -1,6 +1,8 @@
 # What the benchmark scripts share: a scratch directory, the processes they start
-# (killed, and the directory removed, when the script exits), and waiting for a port.
-# Source it; it sets $work and the array pids (append every started process to it).
+# (killed, and the directory removed, when the script exits), waiting for a port, and
+# running one `pushbus bench` (its table shown, its JSON line kept in $results with a
+# label). Source it after setting $B (the pushbus binary); it sets $work, $results and
+# the array pids (append every started process to it).
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -20,4 +22,15 @@ wait_port() {
   done
   echo "nothing listens on $1" >&2
   exit 1
+}
+
+results="$work/results"
+# run LABEL BENCH-ARGS...: one `$B bench`, its JSON line appended to $results.
+run() {
+  local label=$1
+  shift
+  echo
+  echo "=== $label: pushbus bench $*"
+  "$B" bench "$@" | tee "$work/out"
+  printf '%s\t%s\n' "$label" "$(tail -n 1 "$work/out")" >>"$results"
 }
