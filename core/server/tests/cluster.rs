@@ -14,7 +14,7 @@ mod redis_server;
 #[path = "common/ws_client.rs"]
 mod ws_client;
 use redis_server::RedisServer;
-use ws_client::{Client, KEY, SECRET};
+use ws_client::{Client, KEY, SECRET, WAIT};
 
 const APP: &str = "app";
 
@@ -72,6 +72,24 @@ async fn watched_member(nodes: &[Server], channel: &str, user: &str) -> (Client,
     let added = watcher.next_event("pusher_internal:member_added").await;
     assert_eq!(data(&added)["user_id"], user);
     (watcher, member)
+}
+
+/// A plain HTTP GET to `server`: the status and the body.
+async fn get(server: &Server, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(server.local_addr().unwrap())
+        .await
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: pushbus\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(WAIT, s.read_to_string(&mut answer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let status = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
 }
 
 /// Waits (bounded) until `check` holds.
@@ -434,9 +452,17 @@ async fn redis_down_for_five_seconds_then_back() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(refused > 0, "publishes while Redis was down were reported");
+    // Load balancers are told to send new connections elsewhere.
+    let (status, body) = get(&nodes[0], "/ready").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("cannot reach Redis"), "{body}");
     redis.restart();
 
     until_connected(&nodes[0], &mut remote, "orders").await;
+    eventually("ready again", || async {
+        get(&nodes[0], "/ready").await.0 == 200
+    })
+    .await;
     // The leave Redis missed is settled and announced on the other node, once.
     let removed = watcher.next_event("pusher_internal:member_removed").await;
     assert_eq!(data(&removed)["user_id"], "goes");

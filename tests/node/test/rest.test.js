@@ -230,6 +230,12 @@ test('GET /up (unsigned) → 200', { timeout: 15000 }, async () => {
   assert.equal(r.status, 200, r.text);
 });
 
+test('GET /ready (unsigned) → 200 {"ready":true} while serving (on every node of a cluster)', { timeout: 15000 }, async () => {
+  const r = await request(server, { path: '/ready', sign: false });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { ready: true });
+});
+
 test('GET signed Python-style (body_md5 of the empty body) is accepted', { timeout: 15000 }, async () => {
   const r = await request(server, { path: `/apps/${APP.id}/channels`, app: APP, md5Always: true, params: { filter_by_prefix: 'presence-', info: 'user_count' } });
   assert.equal(r.status, 200, r.text);

@@ -197,6 +197,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn spans_nodes(&self) -> bool {
         false
     }
+    /// Whether the backend can reach what it shares with the other nodes (a single
+    /// node always can).
+    fn reachable(&self) -> bool {
+        true
+    }
     /// With several nodes: the webhook events (occupied, vacated, member added and
     /// removed) of the channels this node sends the webhooks of, whichever node decided
     /// them, in the cluster's decision order; taken once. `None` for a single node,

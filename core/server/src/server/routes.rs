@@ -1,5 +1,6 @@
 //! Routes of one HTTP request: the WebSocket endpoint `/app/{key}` (the upgrade), the
-//! HTTP API under `/apps/`, and `/up`.
+//! HTTP API under `/apps/`, `/up` (the process answers) and `/ready` (this node should
+//! get new connections).
 
 use std::sync::Arc;
 
@@ -34,6 +35,15 @@ pub(super) async fn route(
     };
     if path == "/up" {
         return http_api::json_response(StatusCode::OK, r#"{"health":"OK"}"#.into());
+    }
+    if path == "/ready" {
+        return match state.readiness() {
+            Ok(()) => http_api::json_response(StatusCode::OK, r#"{"ready":true}"#.into()),
+            Err(reason) => http_api::json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "ready": false, "reason": reason }).to_string(),
+            ),
+        };
     }
     if let Some(key) = path.strip_prefix("/app/") {
         let key = key.to_string();

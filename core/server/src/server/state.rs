@@ -30,6 +30,23 @@ pub(crate) struct ServerState {
 }
 
 impl ServerState {
+    /// Whether this node should get new connections (`GET /ready`): not while it shuts
+    /// down, nor while a cluster backend cannot reach Redis; the reason when not.
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.is_shutting_down() {
+            return Err("draining: the server is shutting down".into());
+        }
+        for app in self.apps() {
+            if app.attached_backend().is_some_and(|b| !b.reachable()) {
+                return Err(format!(
+                    "app {}: the cluster backend cannot reach Redis",
+                    app.app.id
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// One service per configured app: single-node ones, or on a cluster ones whose
     /// backend [`ServerState::join_cluster`] attaches when the server starts.
     pub fn new(config: Config) -> ServerState {

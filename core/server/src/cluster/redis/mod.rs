@@ -588,6 +588,10 @@ impl Backend for RedisBackend {
         true
     }
 
+    fn reachable(&self) -> bool {
+        self.applied.reachable.load(Ordering::Acquire)
+    }
+
     fn take_webhook_feed(&self) -> Option<mpsc::Receiver<crate::lifecycle::LifecycleEvent>> {
         crate::shards::lock(&self.hook_feed).take()
     }
