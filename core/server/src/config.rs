@@ -33,6 +33,9 @@ pub struct Config {
     pub timestamp_window: u64,
     /// Seconds to wait at shutdown for connections to flush before they are dropped.
     pub shutdown_grace: f64,
+    /// Seconds `GET /ready` answers 503 at shutdown before connections are closed
+    /// (4200), so that a load balancer stops sending new ones first; 0 closes at once.
+    pub drain_delay: f64,
     /// Capacity of the lifecycle-event stream; a consumer that falls further behind
     /// than this loses the oldest events (and is told how many).
     pub event_buffer: usize,
@@ -90,6 +93,7 @@ impl Default for Config {
             max_request_size: 256 * 1024,
             timestamp_window: 600,
             shutdown_grace: 5.0,
+            drain_delay: 0.0,
             event_buffer: 4096,
             lifecycle_events: LifecycleEvents::All,
             cluster: None,
@@ -455,6 +459,10 @@ impl Config {
             self.port = parse_num("PUSHBUS_PORT", v)?;
             used = true;
         }
+        if let Some(v) = get("PUSHBUS_DRAIN_DELAY") {
+            self.drain_delay = parse_num("PUSHBUS_DRAIN_DELAY", v)?;
+            used = true;
+        }
         if let Some(v) = get("PUSHBUS_TIMESTAMP_WINDOW") {
             self.timestamp_window = parse_num("PUSHBUS_TIMESTAMP_WINDOW", v)?;
             used = true;
@@ -484,6 +492,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.apps.is_empty() {
             return Err(err("no apps configured"));
+        }
+        if !(self.drain_delay >= 0.0 && self.drain_delay <= 3600.0) {
+            return Err(err("drain_delay must be between 0 and 3600 seconds"));
         }
         if !self.path.is_empty() && (!self.path.starts_with('/') || self.path.ends_with('/')) {
             return Err(err(format!(

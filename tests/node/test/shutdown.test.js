@@ -6,6 +6,7 @@ import { startServer, app } from '../lib/server.js';
 import { connectRaw, decodeData } from '../lib/raw.js';
 import { pjs, rest, collector } from '../lib/clients.js';
 import { deferred, withTimeout } from '../lib/util.js';
+import { request } from '../lib/http.js';
 
 const APP = app();
 let server;
@@ -57,4 +58,28 @@ test('SIGTERM: event triggered before is delivered, then raw ws sees close 4200;
   const exit = await withTimeout(server.exited, 10000, 'pushbus to exit after SIGTERM');
   t.diagnostic(`pushbus exit: ${JSON.stringify(exit)}`);
   assert.equal(exit.code, 0, `pushbus should exit 0 after a graceful SIGTERM, got ${JSON.stringify(exit)}`);
+});
+
+test('drain_delay: on SIGTERM /ready turns 503 while connections are still served, then they are closed with 4200', { timeout: 30000 }, async (t) => {
+  const draining = await startServer({ drain_delay: 1.5, apps: [APP] });
+  t.after(() => draining.stop());
+  const node = draining.pick(); // one process: its readiness, its connections
+  const raw = await connectRaw(node.wsUrl(), { name: 'raw' }, t);
+  await raw.subscribe('drain-news');
+  const killedAt = Date.now();
+  node.kill('SIGTERM');
+  // Not ready at once...
+  const deadline = Date.now() + 5000;
+  let ready;
+  do {
+    ready = await request(node, { path: '/ready', sign: false });
+  } while (ready.status === 200 && Date.now() < deadline);
+  assert.equal(ready.status, 503, ready.text);
+  assert.match(ready.json.reason, /draining/);
+  // ... while the connection is still served.
+  assert.ok(raw.isOpen, 'still connected while draining');
+  await raw.ping();
+  const close = await raw.waitForClose(10000);
+  assert.equal(close.code, 4200);
+  assert.ok(Date.now() - killedAt >= 1000, `closed after the drain delay (${Date.now() - killedAt} ms)`);
 });

@@ -247,6 +247,14 @@ impl Server {
         let Some(mut running) = lock(&self.running).take() else {
             return Err(Error::NotRunning);
         };
+        // Not ready first, so that load balancers stop sending connections here, while
+        // the ones already here are still served.
+        self.state.begin_draining();
+        let drain = Duration::try_from_secs_f64(self.state.config.drain_delay).unwrap_or_default();
+        if !drain.is_zero() {
+            log::info!("draining: /ready answers 503 for {drain:?} before connections are closed");
+            tokio::time::sleep(drain).await;
+        }
         self.state.begin_shutdown();
         let _ = running.shutdown.send(true);
         for app in self.state.apps() {

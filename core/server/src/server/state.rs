@@ -20,6 +20,8 @@ pub(crate) struct ServerState {
     pub lifecycle: Arc<Lifecycle>,
     /// Set at shutdown, so that a WebSocket upgraded in the meantime is told 4200 too.
     shutting_down: AtomicBool,
+    /// Set when a shutdown begins, `drain_delay` before `shutting_down`.
+    draining: AtomicBool,
     /// HTTP API request bodies being received.
     pub bodies: BodyBudget,
     /// This node's id in its cluster, once joined.
@@ -33,7 +35,7 @@ impl ServerState {
     /// Whether this node should get new connections (`GET /ready`): not while it shuts
     /// down, nor while a cluster backend cannot reach Redis; the reason when not.
     pub fn readiness(&self) -> Result<(), String> {
-        if self.is_shutting_down() {
+        if self.is_shutting_down() || self.draining.load(Ordering::Acquire) {
             return Err("draining: the server is shutting down".into());
         }
         for app in self.apps() {
@@ -68,6 +70,7 @@ impl ServerState {
             apps_by_key,
             lifecycle,
             shutting_down: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             bodies: BodyBudget::default(),
             node: std::sync::OnceLock::new(),
             runtime: std::sync::OnceLock::new(),
@@ -128,6 +131,11 @@ impl ServerState {
 
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
+    }
+
+    /// The first step of a shutdown: not ready, still serving.
+    pub fn begin_draining(&self) {
+        self.draining.store(true, Ordering::Release);
     }
 }
 
