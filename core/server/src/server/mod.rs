@@ -106,7 +106,7 @@ impl Server {
         let backends = self
             .state
             .apps()
-            .filter_map(|app| Some((app.app.id.clone(), app.attached_backend()?)))
+            .filter_map(|app| Some((app.app.id.clone(), app.backend().ok()?.clone())))
             .collect();
         if let Some(hooks) =
             crate::webhooks::Webhooks::start(&self.state.config, &self.state.lifecycle, &backends)
@@ -220,8 +220,8 @@ impl Server {
     /// (a page reload is no event at all); no connection events. For every app, with
     /// webhook targets or not. On a cluster each node's stream has the occupied/vacated/
     /// added/removed events of the channels it sends the webhooks of, whichever node
-    /// decided them: each event reaches one node's embedder. Ask before `start` (the stream is set up then); bounded
-    /// like [`Server::events`].
+    /// decided them: each event reaches one node's embedder. Ask before `start` (the
+    /// stream is set up then); bounded like [`Server::events`].
     pub fn webhook_events(&self) -> EventReceiver {
         self.state.lifecycle.subscribe_delayed()
     }

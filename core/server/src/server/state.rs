@@ -39,7 +39,7 @@ impl ServerState {
             return Err("draining: the server is shutting down".into());
         }
         for app in self.apps() {
-            if app.attached_backend().is_some_and(|b| !b.reachable()) {
+            if app.backend().is_ok_and(|b| !b.reachable()) {
                 return Err(format!(
                     "app {}: the cluster backend cannot reach Redis",
                     app.app.id

@@ -111,7 +111,8 @@ impl AppService {
         }
     }
 
-    fn backend(&self) -> Result<&Arc<dyn Backend>, BackendError> {
+    /// The app's backend once attached (readiness and the webhooks ask it too).
+    pub(crate) fn backend(&self) -> Result<&Arc<dyn Backend>, BackendError> {
         self.backend.get().ok_or_else(|| {
             BackendError("the cluster backend is connected when the server starts".into())
         })
@@ -119,11 +120,6 @@ impl AppService {
 
     fn emit(&self, kind: EventKind) {
         self.lifecycle.emit(&self.app_id, kind);
-    }
-
-    /// The app's backend once attached (the webhooks take its feed).
-    pub(crate) fn attached_backend(&self) -> Option<Arc<dyn Backend>> {
-        self.backend.get().cloned()
     }
 
     /// Adds a connection, or refuses it when the app is at its quota.

@@ -42,7 +42,7 @@ impl Delayer {
         if self.delay_ms == 0 {
             return Some(hook);
         }
-        match hook.name {
+        match hook.name() {
             "channel_vacated" | "member_removed" => {
                 if self.held.len() - self.cancelled.len() >= MAX_HELD {
                     overflow.extend(self.release_oldest());
@@ -53,16 +53,13 @@ impl Delayer {
                 self.held.push_back((id, now_ms + self.delay_ms, hook));
                 None
             }
-            "channel_occupied" | "member_added" => {
-                let undoes = (hook.channel.clone(), hook.user_id.clone());
-                match self.by_key.remove(&undoes) {
-                    Some(id) => {
-                        self.cancelled.insert(id);
-                        None
-                    }
-                    None => Some(hook),
+            "channel_occupied" | "member_added" => match self.by_key.remove(&key(&hook)) {
+                Some(id) => {
+                    self.cancelled.insert(id);
+                    None
                 }
-            }
+                None => Some(hook),
+            },
             _ => Some(hook),
         }
     }
@@ -109,7 +106,10 @@ impl Delayer {
 }
 
 fn key(hook: &Hook) -> Key {
-    (hook.channel.clone(), hook.user_id.clone())
+    (
+        hook.channel().to_string(),
+        hook.member().map(str::to_string),
+    )
 }
 
 #[cfg(test)]
@@ -154,7 +154,7 @@ mod tests {
     fn names(hooks: &[Hook]) -> Vec<String> {
         hooks
             .iter()
-            .map(|h| format!("{} {}", h.name, h.user_id.as_deref().unwrap_or("-")))
+            .map(|h| format!("{} {}", h.name(), h.member().unwrap_or("-")))
             .collect()
     }
 

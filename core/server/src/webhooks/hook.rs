@@ -5,10 +5,6 @@ use crate::lifecycle::{EventKind, LifecycleEvent};
 /// A webhook event, serialised once when it is created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Hook {
-    pub name: &'static str,
-    pub channel: String,
-    /// The presence user, for pairing `member_removed` with a later `member_added`.
-    pub user_id: Option<String>,
     /// The event's JSON object, as it goes into `events`.
     pub json: String,
     /// When it happened (unix ms): a batch is stamped with its oldest event, and
@@ -32,22 +28,35 @@ impl Hook {
     /// The webhook for a lifecycle event; none for the kinds Pusher has no webhook for
     /// (connections).
     pub fn from_event(event: &LifecycleEvent, created_ms: u64) -> Option<Hook> {
-        let kind = &event.kind;
-        let channel = kind.channel()?;
+        event.kind.channel()?;
         // Flat, with the kind's `name`: Pusher's webhook event object exactly.
-        let json = serde_json::to_string(kind).ok()?;
+        let json = serde_json::to_string(&event.kind).ok()?;
         Some(Hook {
-            name: kind.name(),
-            channel: channel.to_string(),
-            user_id: match kind {
-                EventKind::MemberAdded { user_id, .. }
-                | EventKind::MemberRemoved { user_id, .. } => Some(user_id.to_string()),
-                _ => None,
-            },
             json,
             created_ms,
             event: event.clone(),
         })
+    }
+
+    /// Pusher's name of the event (`member_added`, …).
+    pub fn name(&self) -> &'static str {
+        self.event.kind.name()
+    }
+
+    /// The channel it is about (every webhook event has one).
+    pub fn channel(&self) -> &str {
+        self.event.kind.channel().unwrap_or_default()
+    }
+
+    /// The presence user of a member event, for pairing `member_removed` with a later
+    /// `member_added`.
+    pub fn member(&self) -> Option<&str> {
+        match &self.event.kind {
+            EventKind::MemberAdded { user_id, .. } | EventKind::MemberRemoved { user_id, .. } => {
+                Some(user_id)
+            }
+            _ => None,
+        }
     }
 }
 

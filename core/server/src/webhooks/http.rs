@@ -166,20 +166,24 @@ impl Poster {
             .map_err(|e| format!("connect {}:{}: {e}", self.host, self.port))?;
         let _ = stream.set_nodelay(true);
         let Some((connector, name)) = &self.tls else {
-            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| format!("handshake: {e}"))?;
-            tokio::spawn(connection);
-            return Ok(sender);
+            return handshake(stream).await;
         };
         let stream = connector
             .connect(name.clone(), stream)
             .await
             .map_err(|e| format!("TLS with {}: {e}", self.host))?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-        tokio::spawn(connection);
-        Ok(sender)
+        handshake(stream).await
     }
+}
+
+/// HTTP/1.1 over `io` (plain or TLS); the connection runs on a task of its own.
+async fn handshake<I>(io: I) -> Result<SendRequest<Full<Bytes>>, String>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(connection);
+    Ok(sender)
 }

@@ -126,15 +126,13 @@ impl Webhooks {
         }
         let events = lifecycle.ordered(ORDERED_CAPACITY);
         // A cluster backend's webhook events join the ordered path's.
-        let mut feeds = HashMap::new();
-        for app in &apps {
-            if let Some(feed) = backends.get(&app.id).and_then(|b| b.take_webhook_feed()) {
-                feeds.insert(app.id.clone(), feed);
-            }
-        }
-        let clustered: std::collections::HashSet<String> = feeds.keys().cloned().collect();
+        let mut clustered = std::collections::HashSet::new();
         let (cluster_tx, cluster_events) = mpsc::channel(ORDERED_CAPACITY);
-        for mut feed in feeds.into_values() {
+        for app in &apps {
+            let Some(mut feed) = backends.get(&app.id).and_then(|b| b.take_webhook_feed()) else {
+                continue;
+            };
+            clustered.insert(app.id.clone());
             let tx = cluster_tx.clone();
             tokio::spawn(async move {
                 while let Some(event) = feed.recv().await {

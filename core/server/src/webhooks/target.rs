@@ -55,9 +55,9 @@ impl Target {
 
     /// Whether this target wants `hook` (its event types and channel filter).
     pub fn accepts(&self, hook: &Hook) -> bool {
-        self.event_types.iter().any(|t| t == hook.name)
-            && hook.channel.starts_with(&self.starts_with)
-            && hook.channel.ends_with(&self.ends_with)
+        self.event_types.iter().any(|t| t == hook.name())
+            && hook.channel().starts_with(&self.starts_with)
+            && hook.channel().ends_with(&self.ends_with)
     }
 
     /// Queues `hook`; when the queue is full the oldest events make room, counted and
@@ -106,15 +106,15 @@ impl Target {
         drop(q);
         let mut last_count: HashMap<&str, usize> = HashMap::new();
         for (i, h) in batch.iter().enumerate() {
-            if h.name == "subscription_count" {
-                last_count.insert(&h.channel, i);
+            if h.name() == "subscription_count" {
+                last_count.insert(h.channel(), i);
             }
         }
         let keep: Vec<bool> = batch
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                h.name != "subscription_count" || last_count.get(h.channel.as_str()) == Some(&i)
+                h.name() != "subscription_count" || last_count.get(h.channel()) == Some(&i)
             })
             .collect();
         batch
@@ -286,7 +286,7 @@ mod tests {
         }
         assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
         let batch = s.target.take_batch(100);
-        let channels: Vec<&str> = batch.iter().map(|h| h.channel.as_str()).collect();
+        let channels: Vec<&str> = batch.iter().map(|h| h.channel()).collect();
         assert_eq!(channels, ["b", "c", "d"], "the oldest made room");
 
         let (s, _) = sender(WebhookOptions::default());
