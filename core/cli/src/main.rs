@@ -94,11 +94,25 @@ fn load_config(args: &ServeArgs) -> Result<(Config, bool), String> {
     Ok((config, development))
 }
 
-fn banner(config: &Config, addr: std::net::SocketAddr, development: bool) {
+fn banner(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    metrics_addr: Option<std::net::SocketAddr>,
+    development: bool,
+) {
     println!(
         "pushbus {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")
     );
+    if config.metrics.enabled {
+        match metrics_addr {
+            Some(m) => println!("  metrics: http://{m}/metrics"),
+            None => println!(
+                "  metrics: http://{addr}{}/metrics (bearer token)",
+                config.path
+            ),
+        }
+    }
     let ws_host = if addr.ip().is_unspecified() {
         "localhost".to_string()
     } else {
@@ -213,7 +227,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        banner(server.config(), addr, development);
+        banner(server.config(), addr, server.metrics_addr(), development);
         wait_for_signal().await;
         println!("shutting down: closing connections with 4200 so clients reconnect");
         let _ = server.shutdown().await;

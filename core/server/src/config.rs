@@ -47,7 +47,22 @@ pub struct Config {
     /// Run as one node of a cluster on Redis (Reverb's `REVERB_SCALING_ENABLED`); none
     /// for a single node.
     pub cluster: Option<ClusterConfig>,
+    /// Prometheus metrics (`GET /metrics`); off by default.
+    pub metrics: MetricsConfig,
     pub apps: Vec<AppConfig>,
+}
+
+/// Where and for whom `GET /metrics` answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// The bearer token a scrape must send (`Authorization: Bearer …`). Required for
+    /// metrics on the server's own port, which clients can reach.
+    pub token: Option<String>,
+    /// A separate `host:port` serving `/metrics` (and `/up`, `/ready`) alone, for a
+    /// private network; the token is asked there too when set.
+    pub address: Option<String>,
 }
 
 /// See [`Config::lifecycle_events`].
@@ -97,6 +112,7 @@ impl Default for Config {
             event_buffer: 4096,
             lifecycle_events: LifecycleEvents::All,
             cluster: None,
+            metrics: MetricsConfig::default(),
             apps: Vec::new(),
         }
     }
@@ -463,6 +479,18 @@ impl Config {
             self.drain_delay = parse_num("PUSHBUS_DRAIN_DELAY", v)?;
             used = true;
         }
+        if let Some(v) = get("PUSHBUS_METRICS") {
+            self.metrics.enabled = parse_bool("PUSHBUS_METRICS", v)?;
+            used = true;
+        }
+        if let Some(v) = laravel_value(get("PUSHBUS_METRICS_TOKEN")) {
+            self.metrics.token = Some(v.into());
+            used = true;
+        }
+        if let Some(v) = laravel_value(get("PUSHBUS_METRICS_ADDRESS")) {
+            self.metrics.address = Some(v.into());
+            used = true;
+        }
         if let Some(v) = get("PUSHBUS_TIMESTAMP_WINDOW") {
             self.timestamp_window = parse_num("PUSHBUS_TIMESTAMP_WINDOW", v)?;
             used = true;
@@ -495,6 +523,24 @@ impl Config {
         }
         if !(self.drain_delay >= 0.0 && self.drain_delay <= 3600.0) {
             return Err(err("drain_delay must be between 0 and 3600 seconds"));
+        }
+        let m = &self.metrics;
+        if m.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(err("metrics.token must not be empty"));
+        }
+        if m.enabled && m.address.is_none() && m.token.is_none() {
+            return Err(err(
+                "metrics on the server's own port need a token (metrics.token, \
+                 PUSHBUS_METRICS_TOKEN), or a separate metrics.address \
+                 (PUSHBUS_METRICS_ADDRESS) on a private network",
+            ));
+        }
+        if let Some(a) = &m.address {
+            if a.rsplit_once(':')
+                .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+            {
+                return Err(err(format!("metrics.address {a:?} must be host:port")));
+            }
         }
         if !self.path.is_empty() && (!self.path.starts_with('/') || self.path.ends_with('/')) {
             return Err(err(format!(
@@ -786,6 +832,38 @@ mod tests {
         let mut c = Config::default();
         c.apply_env(&vars(pairs)).unwrap();
         c.cluster
+    }
+
+    #[test]
+    fn metrics_need_a_token_on_the_main_port_and_env_sets_them() {
+        let check = |metrics: &str| {
+            Config::from_json(&format!(
+                r#"{{"metrics":{metrics},"apps":[{{"id":"1","key":"k","secret":"s"}}]}}"#
+            ))?
+            .validate()
+        };
+        assert!(check(r#"{"enabled":false}"#).is_ok());
+        let e = check(r#"{"enabled":true}"#).unwrap_err();
+        assert!(e.0.contains("need a token"), "{e}");
+        assert!(check(r#"{"enabled":true,"token":"t0k3n"}"#).is_ok());
+        assert!(check(r#"{"enabled":true,"token":" "}"#).is_err());
+        assert!(check(r#"{"enabled":true,"address":"127.0.0.1:9100"}"#).is_ok());
+        assert!(check(r#"{"enabled":true,"address":"nowhere"}"#).is_err());
+        let mut c = Config::default();
+        c.apply_env(&vars(&[
+            ("PUSHBUS_METRICS", "true"),
+            ("PUSHBUS_METRICS_TOKEN", "abc"),
+            ("PUSHBUS_METRICS_ADDRESS", "0.0.0.0:9100"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.metrics,
+            MetricsConfig {
+                enabled: true,
+                token: Some("abc".into()),
+                address: Some("0.0.0.0:9100".into()),
+            }
+        );
     }
 
     #[test]

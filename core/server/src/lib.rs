@@ -37,6 +37,7 @@ pub mod error;
 mod lifecycle;
 pub mod limits;
 mod log;
+mod metrics;
 #[cfg(test)]
 mod parser_properties;
 mod protocol;

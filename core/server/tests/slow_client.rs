@@ -38,10 +38,20 @@ async fn subscribed(addr: std::net::SocketAddr) -> Ws {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_reader_is_closed_with_4100() {
-    let server = common::server_with(AppConfig {
-        outbound_queue: 16,
-        ..common::app()
-    });
+    let server = pushbus::Server::new(pushbus::Config {
+        port: 0,
+        apps: vec![AppConfig {
+            outbound_queue: 16,
+            ..common::app()
+        }],
+        metrics: pushbus::config::MetricsConfig {
+            enabled: true,
+            token: Some("t".into()),
+            address: None,
+        },
+        ..pushbus::Config::default()
+    })
+    .unwrap();
     let addr = server.start().await.unwrap();
     let mut slow = subscribed(addr).await;
     let mut fast = subscribed(addr).await;
@@ -93,5 +103,28 @@ async fn slow_reader_is_closed_with_4100() {
     );
     assert_eq!(error_code, Some(4100));
     assert_eq!(close_code, Some(4100));
+    // The metrics count the frames it never got and the close.
+    let sample = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let closed = r#"pushbus_connections_closed_total{app="app",by="server",code="4100"}"#;
+    let text = timeout(Duration::from_secs(5), async {
+        loop {
+            let text = server.metrics_text().unwrap();
+            if sample(&text, closed) == 1.0 {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the 4100 close is counted");
+    let dropped = sample(&text, r#"pushbus_frames_dropped_total{app="app"}"#);
+    assert!(
+        dropped >= 1.0 && dropped + events as f64 <= 3000.0,
+        "dropped {dropped}, received {events}"
+    );
     server.shutdown().await.unwrap();
 }

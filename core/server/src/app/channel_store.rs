@@ -99,12 +99,15 @@ impl ChannelStore {
     }
 }
 
-#[cfg(test)]
 impl ChannelStore {
-    fn bytes(&self) -> usize {
+    /// Bytes kept, as the bound counts them.
+    pub fn bytes(&self) -> usize {
         self.bytes.load(Ordering::Relaxed)
     }
+}
 
+#[cfg(test)]
+impl ChannelStore {
     fn len(&self) -> usize {
         self.entries.len()
     }

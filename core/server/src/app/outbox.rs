@@ -29,8 +29,17 @@ pub(crate) struct Kill {
 /// Milliseconds on a process-wide monotonic clock, starting at 1 so that 0 can mean
 /// "never".
 pub(crate) fn now_ms() -> u64 {
+    clock_base().elapsed().as_millis() as u64 + 1
+}
+
+/// Microseconds on the same clock, starting at 1.
+pub(crate) fn now_us() -> u64 {
+    clock_base().elapsed().as_micros() as u64 + 1
+}
+
+fn clock_base() -> Instant {
     static BASE: OnceLock<Instant> = OnceLock::new();
-    BASE.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+    *BASE.get_or_init(Instant::now)
 }
 
 /// Cheap to clone; every channel a connection joins holds one.
@@ -59,6 +68,12 @@ struct State {
     kill: Option<Kill>,
     /// The connection task has finished: frames are dropped on arrival.
     detached: bool,
+    /// When the oldest published frame in `queue` reached this node ([`now_us`]); 0
+    /// when the queue holds none.
+    oldest_published: u64,
+    /// Frames dropped: refused by a full queue or a closing connection, or left
+    /// unwritten by a 4100 close. Counted here, reported by the session at its end.
+    dropped: u64,
 }
 
 impl Outbox {
@@ -95,8 +110,24 @@ impl Outbox {
     /// returns true when [`Outbox::wake`] is owed (this frame started a batch, or it
     /// overflowed the queue).
     pub fn send_quiet(&self, frame: Utf8Bytes) -> bool {
+        self.push(frame, 0)
+    }
+
+    /// Queues a published event's frame like [`Outbox::send`]; `since` ([`now_us`]) is
+    /// when it reached this node.
+    pub fn send_published(&self, frame: Utf8Bytes, since: u64) {
+        if self.push(frame, since) {
+            self.wake();
+        }
+    }
+
+    fn push(&self, frame: Utf8Bytes, since: u64) -> bool {
         let mut state = self.lock();
         if state.kill.is_some() || state.detached {
+            // Closing: a detached connection's loss was counted when it ended.
+            if !state.detached {
+                state.dropped += 1;
+            }
             return false;
         }
         if state.queue.len() >= self.0.capacity {
@@ -104,10 +135,20 @@ impl Outbox {
                 code: ErrorCode::OverCapacity,
                 message: "Connection too slow: outbound queue is full".into(),
             });
+            state.dropped += 1;
             return true;
+        }
+        if since != 0 && state.oldest_published == 0 {
+            state.oldest_published = since;
         }
         state.queue.push_back(frame);
         state.queue.len() == 1
+    }
+
+    /// Frames dropped so far (see `State::dropped`), counted once: the session reads
+    /// it as it ends.
+    pub fn take_dropped(&self) -> u64 {
+        std::mem::take(&mut self.lock().dropped)
     }
 
     /// Wakes the connection task for what [`Outbox::send_quiet`] queued.
@@ -131,7 +172,9 @@ impl Outbox {
     /// Waits until there is something to do: returns `Some(kill)` when the connection
     /// must close, otherwise moves the queued frames (in order) into `batch`, which must
     /// be empty. Only the connection's own task calls this.
-    pub async fn next(&self, batch: &mut VecDeque<Utf8Bytes>) -> Option<Kill> {
+    /// `oldest` gets the time the oldest published frame of the batch reached this node
+    /// (see [`Outbox::send_published`]; 0 when none).
+    pub async fn next(&self, batch: &mut VecDeque<Utf8Bytes>, oldest: &mut u64) -> Option<Kill> {
         loop {
             {
                 let mut state = self.lock();
@@ -140,6 +183,7 @@ impl Outbox {
                 }
                 if !state.queue.is_empty() {
                     std::mem::swap(&mut state.queue, batch);
+                    *oldest = std::mem::take(&mut state.oldest_published);
                     return None;
                 }
             }
@@ -158,16 +202,31 @@ impl Outbox {
     }
 
     /// Moves frames queued since `next` to the end of `batch`.
-    pub fn take_more(&self, batch: &mut VecDeque<Utf8Bytes>) {
+    pub fn take_more(&self, batch: &mut VecDeque<Utf8Bytes>, oldest: &mut u64) {
         let mut state = self.lock();
         if state.kill.is_none() {
             batch.append(&mut state.queue);
+            let more = std::mem::take(&mut state.oldest_published);
+            if *oldest == 0 {
+                *oldest = more;
+            }
         }
     }
 
     /// Takes every queued frame (used when closing).
     pub fn take_all(&self) -> VecDeque<Utf8Bytes> {
-        std::mem::take(&mut self.lock().queue)
+        let mut state = self.lock();
+        state.oldest_published = 0;
+        std::mem::take(&mut state.queue)
+    }
+
+    /// Drops every queued frame, counting them (a 4100 close does not write them).
+    pub fn drop_queued(&self) {
+        let mut state = self.lock();
+        let n = state.queue.len() as u64;
+        state.queue = VecDeque::new();
+        state.oldest_published = 0;
+        state.dropped += n;
     }
 
     /// The connection task is done: drop queued frames and refuse new ones.
@@ -235,7 +294,7 @@ mod tests {
         outbox.send("b".into());
         outbox.send("c".into());
         let mut batch = VecDeque::new();
-        let kill = outbox.next(&mut batch).await.unwrap();
+        let kill = outbox.next(&mut batch, &mut 0).await.unwrap();
         assert_eq!(kill.code, ErrorCode::OverCapacity);
         let queued: Vec<_> = outbox
             .take_all()
@@ -251,7 +310,7 @@ mod tests {
         outbox.send("a".into());
         outbox.send("b".into());
         let mut batch = VecDeque::new();
-        assert!(outbox.next(&mut batch).await.is_none());
+        assert!(outbox.next(&mut batch, &mut 0).await.is_none());
         assert_eq!(batch.len(), 2);
         outbox.close(ErrorCode::Unauthorized, "terminated");
         outbox.close(ErrorCode::Reconnect, "shutdown");

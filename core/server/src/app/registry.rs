@@ -36,6 +36,23 @@ pub(crate) struct Registry {
     connection_count: AtomicUsize,
 }
 
+/// A channel's kind as a metrics label.
+pub(crate) fn channel_label(name: &str) -> &'static str {
+    use crate::protocol::names::{channel_type, ChannelKind};
+    let t = channel_type(name);
+    match (t.kind, t.cache) {
+        (ChannelKind::Public, false) => "public",
+        (ChannelKind::Public, true) => "cache",
+        (ChannelKind::Private, false) => "private",
+        (ChannelKind::Private, true) => "private-cache",
+        (ChannelKind::Presence, false) => "presence",
+        (ChannelKind::Presence, true) => "presence-cache",
+        (ChannelKind::EncryptedPrivate, false) => "private-encrypted",
+        (ChannelKind::EncryptedPrivate, true) => "private-encrypted-cache",
+        (ChannelKind::User, _) => "user",
+    }
+}
+
 /// One channel's subscribers on this node.
 pub(crate) struct LocalChannel {
     pub name: Arc<str>,
@@ -176,13 +193,15 @@ impl LocalChannel {
         self.delivered.load(Ordering::Acquire)
     }
 
-    /// Queues `frame` for every subscriber but `except`.
+    /// Queues `frame` for every subscriber but `except`, stamped with the time the
+    /// fan-out began (the publish-to-write histogram).
     pub fn deliver(&self, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {
+        let since = super::outbox::now_us();
         let subs = read(&self.subscribers);
         let mut n = 0;
         for (id, s) in subs.iter() {
             if Some(*id) != except {
-                s.outbox.send(frame.clone());
+                s.outbox.send_published(frame.clone(), since);
                 n += 1;
             }
         }
@@ -354,6 +373,26 @@ impl Registry {
         }
     }
 
+    /// Channels with subscribers on this node and their subscriptions, by the label of
+    /// their kind ([`channel_label`]), for the metrics.
+    pub fn census(&self) -> Vec<(&'static str, usize, usize)> {
+        let mut by_kind: Vec<(&'static str, usize, usize)> = Vec::new();
+        for shard in self.channels.shards() {
+            for (name, channel) in read(shard).iter() {
+                let label = channel_label(name);
+                let subscribers = read(&channel.subscribers).len();
+                match by_kind.iter_mut().find(|(l, _, _)| *l == label) {
+                    Some(entry) => {
+                        entry.1 += 1;
+                        entry.2 += subscribers;
+                    }
+                    None => by_kind.push((label, 1, subscribers)),
+                }
+            }
+        }
+        by_kind
+    }
+
     /// Channels with subscribers on this node.
     #[cfg(test)]
     pub fn channel_count(&self) -> usize {
@@ -456,7 +495,7 @@ mod tests {
         let outbox = outbox.clone();
         let reader = tokio::spawn(async move {
             let mut batch = VecDeque::new();
-            assert!(outbox.next(&mut batch).await.is_none());
+            assert!(outbox.next(&mut batch, &mut 0).await.is_none());
             batch.len()
         });
         // The test runtime has one thread: this runs the reader until it waits.

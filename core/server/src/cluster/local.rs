@@ -179,6 +179,19 @@ impl LocalBackend {
 }
 
 impl Backend for LocalBackend {
+    fn figures(&self) -> super::BackendFigures {
+        let local_members = self
+            .channels
+            .shards()
+            .map(|shard| read(shard).values().map(|c| c.members.len()).sum::<usize>())
+            .sum();
+        super::BackendFigures {
+            local_members,
+            cache_bytes: self.store.bytes(),
+            ..Default::default()
+        }
+    }
+
     fn connection_opened(&self, _socket: SocketId) {
         self.connections.fetch_add(1, Ordering::Relaxed);
     }

@@ -202,6 +202,8 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn reachable(&self) -> bool {
         true
     }
+    /// Figures for the metrics: the shared store's state and this node's part.
+    fn figures(&self) -> BackendFigures;
     /// With several nodes: the webhook events (occupied, vacated, member added and
     /// removed) of the channels this node sends the webhooks of, whichever node decided
     /// them, in the cluster's decision order; taken once. `None` for a single node,
@@ -241,6 +243,22 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn goodbye(&self) -> BoxFuture<'_, Vec<ClusterChange>> {
         futures_util::future::ready(Vec::new()).boxed()
     }
+}
+
+/// What [`Backend::figures`] reports, read at each metrics scrape.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BackendFigures {
+    /// Presence members with a connection on this node (a user connected to a channel
+    /// on two nodes counts on both).
+    pub local_members: usize,
+    /// Bytes the cache channels keep on this node (0 when kept in Redis).
+    pub cache_bytes: usize,
+    /// Redis only: the last round trip of the lease renewal's PING, if one answered.
+    pub redis_rtt: Option<std::time::Duration>,
+    /// Redis only: writes waiting for the ordered writer, and writes dropped since the
+    /// start (a full queue).
+    pub queued_writes: u64,
+    pub dropped_writes: u64,
 }
 
 /// How a backend reaches its node; given at construction.

@@ -82,16 +82,44 @@ fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
     Ok(route)
 }
 
+/// The route of a path after `/apps/{id}/`, as a metrics label (whatever the method).
+fn route_label(rest: &str) -> &'static str {
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        ["events"] => "events",
+        ["batch_events"] => "batch_events",
+        ["channels"] => "channels",
+        ["channels", _] => "channel",
+        ["channels", _, "users"] => "channel_users",
+        ["users", _, "terminate_connections"] => "terminate_connections",
+        ["connections"] => "connections",
+        _ => "unknown",
+    }
+}
+
 /// Serves one request whose path (mount prefix removed) starts with `/apps/`.
 pub(crate) async fn handle(
     req: Request<Incoming>,
     state: &ServerState,
     path: &str,
 ) -> HttpResponse {
-    match handle_inner(req, state, path).await {
+    let labels = state.metrics.as_ref().map(|_| {
+        let rest = path.strip_prefix("/apps/").unwrap_or("");
+        let (app_id, rest) = rest.split_once('/').unwrap_or((rest, ""));
+        let app = state
+            .app_by_id(&decode(app_id))
+            .ok()
+            .map(|s| s.app_id.clone());
+        (app, route_label(rest))
+    });
+    let resp = match handle_inner(req, state, path).await {
         Ok(body) => json_response(StatusCode::OK, body.to_string()),
         Err(e) => error_response(&e),
+    };
+    if let (Some(m), Some((app, route))) = (&state.metrics, labels) {
+        m.http_request(app.as_ref(), route, resp.status().as_u16());
     }
+    resp
 }
 
 async fn handle_inner(

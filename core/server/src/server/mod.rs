@@ -42,8 +42,6 @@ use state::ServerState;
 pub struct Server {
     state: Arc<ServerState>,
     running: Mutex<Option<Running>>,
-    /// Webhooks of the apps that have targets, while running.
-    webhooks: Mutex<Option<crate::webhooks::Webhooks>>,
 }
 
 struct Running {
@@ -51,6 +49,9 @@ struct Running {
     shutdown: watch::Sender<bool>,
     /// Every task holds a sender; `recv` returning `None` means all are done.
     done: mpsc::Receiver<()>,
+    /// The separate metrics address, and what stops it (last, after the drain).
+    metrics_addr: Option<SocketAddr>,
+    metrics_stop: watch::Sender<bool>,
 }
 
 impl Server {
@@ -60,7 +61,6 @@ impl Server {
         Ok(Server {
             state: Arc::new(ServerState::new(config)),
             running: Mutex::new(None),
-            webhooks: Mutex::new(None),
         })
     }
 
@@ -86,6 +86,16 @@ impl Server {
         };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
+        let metrics_listener = match &self.state.config.metrics.address {
+            Some(metrics_addr) if self.state.config.metrics.enabled => {
+                let bind_error = |source| Error::Bind {
+                    addr: metrics_addr.clone(),
+                    source,
+                };
+                Some(TcpListener::bind(metrics_addr).await.map_err(bind_error)?)
+            }
+            _ => None,
+        };
         let _ = self.state.runtime.set(tokio::runtime::Handle::current());
         if let Some(node) = self.state.join_cluster().await? {
             let cluster = self.state.config.cluster.as_ref().expect("a cluster");
@@ -111,7 +121,17 @@ impl Server {
         if let Some(hooks) =
             crate::webhooks::Webhooks::start(&self.state.config, &self.state.lifecycle, &backends)
         {
-            *lock(&self.webhooks) = Some(hooks);
+            *lock(&self.state.webhooks) = Some(hooks);
+        }
+        let mut metrics_addr = None;
+        let (metrics_stop, metrics_stop_rx) = watch::channel(false);
+        if let Some(metrics_listener) = metrics_listener {
+            metrics_addr = metrics_listener.local_addr().ok();
+            tokio::spawn(listener::metrics_loop(
+                metrics_listener,
+                self.state.clone(),
+                metrics_stop_rx,
+            ));
         }
         tokio::spawn(listener::sweep_loop(
             self.state.clone(),
@@ -127,6 +147,8 @@ impl Server {
             addr: bound,
             shutdown: shutdown_tx,
             done: done_rx,
+            metrics_addr,
+            metrics_stop,
         });
         Ok(bound)
     }
@@ -153,6 +175,21 @@ impl Server {
     /// The bound address while running.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         lock(&self.running).as_ref().map(|r| r.addr)
+    }
+
+    /// The bound separate metrics address (`metrics.address`) while running.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        lock(&self.running).as_ref().and_then(|r| r.metrics_addr)
+    }
+
+    /// The Prometheus text exposition `GET /metrics` answers; `None` when metrics are
+    /// off. For embedders that serve metrics on a route of their own.
+    pub fn metrics_text(&self) -> Option<String> {
+        let metrics = self.state.metrics.as_ref()?;
+        Some(crate::metrics::scrape::encode(
+            metrics,
+            self.state.snapshot(),
+        ))
     }
 
     /// Publishes `event` with `data` (sent verbatim as the frame's data string) to
@@ -271,10 +308,11 @@ impl Server {
         for app in self.state.apps() {
             app.goodbye().await;
         }
-        let hooks = lock(&self.webhooks).take();
+        let hooks = lock(&self.state.webhooks).take();
         if let Some(hooks) = hooks {
             hooks.drain(grace).await;
         }
+        let _ = running.metrics_stop.send(true);
         Ok(())
     }
 
@@ -283,7 +321,7 @@ impl Server {
     /// failed attempts, events given up.
     pub fn webhook_stats(&self, app_id: &str) -> Result<crate::WebhookStats, Error> {
         self.state.app_by_id(app_id)?;
-        let hooks = lock(&self.webhooks);
+        let hooks = lock(&self.state.webhooks);
         Ok(hooks
             .as_ref()
             .and_then(|w| w.stats(app_id))

@@ -37,13 +37,12 @@ pub(super) async fn route(
         return http_api::json_response(StatusCode::OK, r#"{"health":"OK"}"#.into());
     }
     if path == "/ready" {
-        return match state.readiness() {
-            Ok(()) => http_api::json_response(StatusCode::OK, r#"{"ready":true}"#.into()),
-            Err(reason) => http_api::json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({ "ready": false, "reason": reason }).to_string(),
-            ),
-        };
+        return readiness_response(true, &state);
+    }
+    if path == "/metrics" && state.config.metrics.address.is_none() {
+        if let Some(metrics) = &state.metrics {
+            return metrics_response(&req, &state, metrics);
+        }
     }
     if let Some(key) = path.strip_prefix("/app/") {
         let key = key.to_string();
@@ -54,6 +53,71 @@ pub(super) async fn route(
         return http_api::handle(req, &state, &path).await;
     }
     http_api::error_response(&Error::RouteNotFound)
+}
+
+/// The routes of the separate metrics address (`metrics.address`).
+pub(super) async fn route_metrics(req: Request<Incoming>, state: Arc<ServerState>) -> HttpResponse {
+    match (req.uri().path(), &state.metrics) {
+        ("/metrics", Some(metrics)) => metrics_response(&req, &state, metrics),
+        ("/up" | "/ready", _) => readiness_response(req.uri().path() == "/ready", &state),
+        _ => http_api::error_response(&Error::RouteNotFound),
+    }
+}
+
+fn readiness_response(ready_route: bool, state: &ServerState) -> HttpResponse {
+    if !ready_route {
+        return http_api::json_response(StatusCode::OK, r#"{"health":"OK"}"#.into());
+    }
+    match state.readiness() {
+        Ok(()) => http_api::json_response(StatusCode::OK, r#"{"ready":true}"#.into()),
+        Err(reason) => http_api::json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "ready": false, "reason": reason }).to_string(),
+        ),
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format, for a scrape with the configured bearer
+/// token (when one is set).
+fn metrics_response(
+    req: &Request<Incoming>,
+    state: &ServerState,
+    metrics: &crate::metrics::Metrics,
+) -> HttpResponse {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return *refusal_with(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "/metrics answers GET",
+            &[(ALLOW, "GET, HEAD")],
+        );
+    }
+    if let Some(token) = &state.config.metrics.token {
+        let given = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        use subtle::ConstantTimeEq;
+        if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            let mut resp = refusal(
+                StatusCode::UNAUTHORIZED,
+                "/metrics needs the metrics token: Authorization: Bearer <token>",
+            );
+            resp.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"pushbus metrics\""),
+            );
+            return resp;
+        }
+    }
+    let body = crate::metrics::scrape::encode(metrics, state.snapshot());
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    resp
 }
 
 fn header_has(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &str) -> bool {

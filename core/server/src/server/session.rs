@@ -30,6 +30,7 @@ use super::state::ServerState;
 use crate::app::outbox::{Kill, Outbox};
 use crate::auth;
 use crate::log;
+use crate::metrics::ClosedBy;
 use crate::protocol::identity::{PresenceMember, SignedInUser};
 use crate::protocol::names::{self, ChannelKind};
 use crate::protocol::socket_id::SocketId;
@@ -75,7 +76,10 @@ where
     let app = match check_handshake(&state, &hs) {
         Ok(app) => app,
         Err((code, message)) => {
-            return Either::Left(Box::pin(refuse(ws, code, message, guard)) as Boxed)
+            if let Some(m) = &state.metrics {
+                m.refused(code);
+            }
+            return Either::Left(Box::pin(refuse(ws, code, message, guard)) as Boxed);
         }
     };
     if app.quota_is_cluster_wide() {
@@ -84,6 +88,9 @@ where
             if app.cluster_has_room().await {
                 start(ws, state, app, guard).await
             } else {
+                if let Some(m) = &state.metrics {
+                    m.refused(ErrorCode::OverConnectionQuota);
+                }
                 refuse(ws, ErrorCode::OverConnectionQuota, OVER_QUOTA, guard).await
             }
         }) as Boxed);
@@ -106,7 +113,13 @@ where
     let socket_id = SocketId::generate();
     let outbox = Outbox::new(socket_id, app.app.outbound_queue);
     if let Err(code) = app.connect(&outbox) {
+        if let Some(m) = &state.metrics {
+            m.refused(code);
+        }
         return Either::Left(Box::pin(refuse(ws, code, OVER_QUOTA, guard)));
+    }
+    if let Some(m) = app.metrics() {
+        m.connections.inc();
     }
     if state.is_shutting_down() {
         outbox.close(ErrorCode::Reconnect, "Server shutting down");
@@ -227,8 +240,9 @@ enum End {
     Gone,
     /// The server closes (a `pusher:error` code).
     Kill(Kill),
-    /// The client sent a close frame: answer it (tungstenite queued the answer).
-    ClientClosed,
+    /// The client sent a close frame (with this code): answer it (tungstenite queued
+    /// the answer).
+    ClientClosed(Option<u16>),
     /// The client broke RFC 6455 or sent more than allowed: close with this code.
     Violation(CloseCode, &'static str),
 }
@@ -293,7 +307,10 @@ impl Session {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let outbox = self.outbox.clone();
+        let metrics = self.app.metrics().cloned();
         let mut batch = VecDeque::new();
+        // When the oldest published frame of `batch` reached this node.
+        let mut oldest = 0;
         // Nothing large (a tungstenite message or error) is held across an `.await`
         // here: the future's size is every idle connection's memory.
         let end = loop {
@@ -304,7 +321,7 @@ impl Session {
             // Not biased: a subscriber that receives frames without a pause must still
             // have its own frames (pongs, unsubscribes) read.
             let step = tokio::select! {
-                kill = outbox.next(&mut batch) => match kill {
+                kill = outbox.next(&mut batch, &mut oldest) => match kill {
                     Some(kill) => break End::Kill(kill),
                     None => Step::Write,
                 },
@@ -318,6 +335,10 @@ impl Session {
                     outbox.touch();
                     match msg {
                         Some(Ok(Message::Text(text))) => {
+                            if let Some(m) = &metrics {
+                                m.messages_in.inc();
+                                m.bytes_in.inc_by(text.len() as u64);
+                            }
                             match &mut self.op {
                                 Some(op) => op.deferred.push_back(text),
                                 None => self.on_text(&text),
@@ -329,7 +350,9 @@ impl Session {
                         // Binary frames are not part of the protocol; they only count
                         // as activity.
                         Some(Ok(Message::Binary(_) | Message::Pong(_) | Message::Frame(_))) => Step::Continue,
-                        Some(Ok(Message::Close(_))) => break End::ClientClosed,
+                        Some(Ok(Message::Close(frame))) => {
+                            break End::ClientClosed(frame.map(|f| u16::from(f.code)))
+                        }
                         Some(Err(WsError::Capacity(_))) => {
                             break End::Violation(CloseCode::Size, "Message too large")
                         }
@@ -362,12 +385,16 @@ impl Session {
                         }
                         let before = batch.len();
                         tokio::task::yield_now().await;
-                        outbox.take_more(&mut batch);
+                        outbox.take_more(&mut batch, &mut oldest);
                         if batch.len() == before {
                             break;
                         }
                     }
                     outbox.set_writing(true);
+                    let (frames, bytes) = match &metrics {
+                        Some(_) => (batch.len(), batch.iter().map(|f| f.len()).sum()),
+                        None => (0, 0),
+                    };
                     let written = tokio::select! {
                         r = write_batch(&mut ws, &mut batch) => r.is_ok(),
                         // Closed while stuck writing (the sweep's write timeout,
@@ -378,6 +405,10 @@ impl Session {
                     if !written {
                         break End::Gone;
                     }
+                    if let Some(m) = &metrics {
+                        m.wrote(frames, bytes, oldest);
+                    }
+                    oldest = 0;
                     if batch.capacity() > 64 {
                         // Give back the memory of a burst.
                         batch = VecDeque::new();
@@ -385,12 +416,22 @@ impl Session {
                 }
             }
         };
+        let closed_by = match &end {
+            End::Gone => ClosedBy::Network,
+            End::Kill(kill) => ClosedBy::Server(kill.code.code()),
+            End::ClientClosed(code) => ClosedBy::Client(*code),
+            End::Violation(code, _) => ClosedBy::Server(u16::from(*code)),
+        };
         // Boxed: the closing futures would otherwise be part of every idle session.
         match end {
             End::Gone => {}
             End::Kill(kill) => Box::pin(finish(&mut ws, &outbox, kill)).await,
-            End::ClientClosed => Box::pin(answer_close(&mut ws)).await,
+            End::ClientClosed(_) => Box::pin(answer_close(&mut ws)).await,
             End::Violation(code, reason) => Box::pin(close_with(&mut ws, code, reason)).await,
+        }
+        if let Some(m) = &metrics {
+            m.dropped_frames.inc_by(outbox.take_dropped());
+            m.closed(closed_by);
         }
         // `Drop` leaves the app's state.
     }
@@ -766,11 +807,17 @@ impl Session {
         }
         let (name, presence_user) = (name.clone(), presence_user.clone());
         if !self.client_events.take() {
+            if let Some(m) = self.app.metrics() {
+                m.rate_limited.inc();
+            }
             self.error(
                 ErrorCode::ClientEventRejected,
                 "Client event rejected due to rate limit",
             );
             return;
+        }
+        if let Some(m) = self.app.metrics() {
+            m.client_events.inc();
         }
         self.app
             .client_event(self.socket_id, &name, frame.event, data, presence_user);
@@ -830,7 +877,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let _ = timeout(CLOSE_GRACE, async {
-        if kill.code != ErrorCode::OverCapacity {
+        if kill.code == ErrorCode::OverCapacity {
+            // Too slow to take them: they would only delay the close.
+            outbox.drop_queued();
+        } else {
             let mut queued = outbox.take_all();
             if write_batch(ws, &mut queued).await.is_err() {
                 return;

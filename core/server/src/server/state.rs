@@ -11,6 +11,8 @@ use crate::cluster::redis::RedisBackend;
 use crate::config::Config;
 use crate::error::Error;
 use crate::lifecycle::stream::Lifecycle;
+use crate::metrics::scrape::{AppSnapshot, Snapshot};
+use crate::metrics::Metrics;
 use crate::service::AppService;
 
 pub(crate) struct ServerState {
@@ -29,6 +31,10 @@ pub(crate) struct ServerState {
     /// The runtime the server was started on: a query waited for from another thread
     /// runs in its context (the cluster backend's timers and sockets belong to it).
     pub runtime: std::sync::OnceLock<tokio::runtime::Handle>,
+    /// What `/metrics` reports, when enabled.
+    pub metrics: Option<Arc<Metrics>>,
+    /// Webhooks of the apps that have targets, while running.
+    pub webhooks: std::sync::Mutex<Option<crate::webhooks::Webhooks>>,
 }
 
 impl ServerState {
@@ -53,14 +59,17 @@ impl ServerState {
     /// backend [`ServerState::join_cluster`] attaches when the server starts.
     pub fn new(config: Config) -> ServerState {
         let lifecycle = Lifecycle::new(config.event_buffer);
+        let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new()));
         let mut apps_by_id = HashMap::new();
         let mut apps_by_key = HashMap::new();
         for app in &config.apps {
-            let service = Arc::new(if config.cluster.is_some() {
+            let service = if config.cluster.is_some() {
                 AppService::detached(app.clone(), Default::default(), lifecycle.clone())
             } else {
                 AppService::local(app.clone(), lifecycle.clone())
-            });
+            };
+            let app_metrics = metrics.as_ref().map(|m| m.app(&service.app_id));
+            let service = Arc::new(service.with_metrics(app_metrics));
             apps_by_id.insert(app.id.clone(), service.clone());
             apps_by_key.insert(app.key.clone(), service);
         }
@@ -74,6 +83,42 @@ impl ServerState {
             bodies: BodyBudget::default(),
             node: std::sync::OnceLock::new(),
             runtime: std::sync::OnceLock::new(),
+            metrics,
+            webhooks: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The live figures of one metrics scrape.
+    pub fn snapshot(&self) -> Snapshot {
+        let hooks = crate::shards::lock(&self.webhooks);
+        let mut apps: Vec<AppSnapshot> = self
+            .apps()
+            .map(|service| {
+                let backend = service.backend().ok();
+                let id = &service.app.id;
+                AppSnapshot {
+                    app: service.app_id.clone(),
+                    connections: service.local_connection_count(),
+                    census: service.census(),
+                    backend: backend.map(|b| b.figures()).unwrap_or_default(),
+                    cluster_up: self
+                        .config
+                        .cluster
+                        .as_ref()
+                        .map(|_| backend.is_some_and(|b| b.reachable())),
+                    unreached: service.unreached_publishes(),
+                    webhooks: hooks
+                        .as_ref()
+                        .filter(|_| service.app.has_webhooks())
+                        .and_then(|w| Some((w.stats(id)?, w.queued(id)))),
+                }
+            })
+            .collect();
+        apps.sort_by(|a, b| a.app.cmp(&b.app));
+        Snapshot {
+            ready: self.readiness().is_ok(),
+            lifecycle_dropped: self.lifecycle.dropped(),
+            apps,
         }
     }
 

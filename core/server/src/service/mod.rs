@@ -21,6 +21,7 @@ use crate::cluster::{Backend, BackendError, SharedInbound};
 use crate::config::AppConfig;
 use crate::lifecycle::stream::Lifecycle;
 use crate::lifecycle::EventKind;
+use crate::metrics::AppMetrics;
 use crate::protocol::socket_id::SocketId;
 use crate::protocol::ErrorCode;
 
@@ -37,6 +38,7 @@ pub(crate) struct AppService {
     /// Publishes that reached this node's subscribers only (the cluster was
     /// unreachable), since the start.
     unreached: AtomicU64,
+    metrics: Option<AppMetrics>,
 }
 
 impl AppService {
@@ -69,7 +71,28 @@ impl AppService {
             backend: OnceLock::new(),
             lifecycle,
             unreached: AtomicU64::new(0),
+            metrics: None,
         }
+    }
+
+    /// Counts into `metrics` (none: nothing is counted).
+    pub fn with_metrics(mut self, metrics: Option<AppMetrics>) -> AppService {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> Option<&AppMetrics> {
+        self.metrics.as_ref()
+    }
+
+    /// Publishes that reached only this node (the cluster was unreachable).
+    pub fn unreached_publishes(&self) -> u64 {
+        self.unreached.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// This node's channels and subscriptions by kind (see [`Registry::census`]).
+    pub fn census(&self) -> Vec<(&'static str, usize, usize)> {
+        self.registry.census()
     }
 
     /// Gives the app its backend; a second call is ignored (one backend for life).
@@ -168,7 +191,6 @@ impl AppService {
     }
 
     /// Connections of this app on this node.
-    #[cfg(test)]
     pub fn local_connection_count(&self) -> usize {
         self.registry.connection_count()
     }

@@ -86,6 +86,9 @@ impl AppService {
         except: Option<SocketId>,
     ) -> Result<Receipt, Error> {
         let backend = self.backend().map_err(|e| Error::Backend(e.0))?;
+        if let Some(m) = &self.metrics {
+            m.published.inc_by(channels.len() as u64);
+        }
         let mut unreached = None;
         let mut receipt = Receipt::default();
         for channel in channels {

@@ -102,6 +102,8 @@ pub(crate) struct Webhooks {
     dispatcher: JoinHandle<()>,
     senders: Vec<JoinHandle<()>>,
     stats: HashMap<String, Arc<Stats>>,
+    /// Every target of each app, for their queue depth.
+    targets: HashMap<String, Vec<Arc<Target>>>,
 }
 
 impl Webhooks {
@@ -147,6 +149,7 @@ impl Webhooks {
         let (senders_drain, senders_drain_rx) = watch::channel(false);
         let mut senders = Vec::new();
         let mut stats = HashMap::new();
+        let mut all_targets = HashMap::new();
         let mut dispatch = HashMap::new();
         for app in apps {
             let app_stats = Arc::new(Stats::default());
@@ -184,6 +187,7 @@ impl Webhooks {
                 targets.push(target);
             }
             let delay_ms = (app.webhook_options.delay * 1000.0) as u64;
+            all_targets.insert(app.id.clone(), targets.clone());
             dispatch.insert(
                 app.id.clone(),
                 AppHooks {
@@ -204,7 +208,15 @@ impl Webhooks {
             dispatcher,
             senders,
             stats,
+            targets: all_targets,
         })
+    }
+
+    /// Events waiting to be sent to app `app_id`'s targets, in all.
+    pub fn queued(&self, app_id: &str) -> usize {
+        self.targets
+            .get(app_id)
+            .map_or(0, |ts| ts.iter().map(|t| t.queued()).sum())
     }
 
     /// Counters of app `app_id`'s webhooks.

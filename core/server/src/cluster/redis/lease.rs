@@ -200,9 +200,15 @@ impl LeaseKeeper {
             let beat = self.beat().await;
             let reached = beat.is_ok();
             let mut bus = self.bus.clone();
-            if let Err(e) = ::redis::cmd("PING").query_async::<()>(&mut bus).await {
-                log::warn!("Redis backend: the bus connection is down: {e}");
-            }
+            let sent = std::time::Instant::now();
+            let rtt = match ::redis::cmd("PING").query_async::<()>(&mut bus).await {
+                Ok(()) => sent.elapsed().as_micros().max(1) as u64,
+                Err(e) => {
+                    log::warn!("Redis backend: the bus connection is down: {e}");
+                    0
+                }
+            };
+            self.applied.rtt_us.store(rtt, Ordering::Relaxed);
             match beat {
                 Ok(true) => {}
                 Ok(false) => {

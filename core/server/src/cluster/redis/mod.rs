@@ -592,6 +592,25 @@ impl Backend for RedisBackend {
         self.applied.reachable.load(Ordering::Acquire)
     }
 
+    fn figures(&self) -> super::BackendFigures {
+        let mut members = std::collections::HashSet::new();
+        for (channel, _socket, entry) in self.ledger.subscriptions() {
+            if !entry.user.is_empty() {
+                members.insert((channel, entry.user));
+            }
+        }
+        let rtt = self.applied.rtt_us.load(Ordering::Relaxed);
+        let queued = self.queued.load(Ordering::Acquire);
+        let applied = self.applied.count.load(Ordering::Acquire);
+        super::BackendFigures {
+            local_members: members.len(),
+            cache_bytes: 0,
+            redis_rtt: (rtt != 0).then(|| Duration::from_micros(rtt)),
+            queued_writes: queued.saturating_sub(applied),
+            dropped_writes: self.dropped_writes.load(Ordering::Relaxed),
+        }
+    }
+
     fn take_webhook_feed(&self) -> Option<mpsc::Receiver<crate::lifecycle::LifecycleEvent>> {
         crate::shards::lock(&self.hook_feed).take()
     }

@@ -45,6 +45,9 @@ pub(super) struct Applied {
     /// Whether the last write (or lease renewal) reached Redis: while it did not,
     /// broadcasts are refused at once rather than queued and claimed sent.
     pub reachable: AtomicBool,
+    /// The last lease renewal's PING round trip in microseconds (0: none answered yet,
+    /// or the last did not).
+    pub rtt_us: AtomicU64,
     /// Ranges of write numbers whose batch failed, newest last.
     failures: Mutex<VecDeque<(u64, u64)>>,
 }
@@ -55,6 +58,7 @@ impl Default for Applied {
             count: AtomicU64::new(0),
             notify: tokio::sync::Notify::new(),
             reachable: AtomicBool::new(true),
+            rtt_us: AtomicU64::new(0),
             failures: Mutex::new(VecDeque::new()),
         }
     }
