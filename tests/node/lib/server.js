@@ -255,6 +255,11 @@ export class Cluster {
   }
 }
 
+/** `count` nodes on a redis-server of their own, whatever PUSHBUS_TEST_NODES says. */
+export function startNodes(count, config = {}, options = {}) {
+  return startCluster(count, config, options);
+}
+
 async function startCluster(count, config, options) {
   const seed = process.env.PUSHBUS_TEST_SEED ? Number(process.env.PUSHBUS_TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
   const redis = await startRedis();
