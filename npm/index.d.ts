@@ -76,7 +76,41 @@ export interface AppOptions {
   client_event_rate?: number;
   user_authentication?: boolean;
   cache_ttl?: number;
+  cache_max_bytes?: number;
   outbound_queue?: number;
+  /** Log every frame of the app's connections on stderr (the server's `Pusher.logToConsole`). */
+  debug?: boolean;
+  /** Webhook targets (README.md, "Webhooks"). */
+  webhooks?: WebhookTarget[];
+  webhook_options?: WebhookOptions;
+}
+
+export interface WebhookTarget {
+  url: string;
+  event_types?: string[];
+  filter?: { channel_name_starts_with?: string; channel_name_ends_with?: string };
+  headers?: Record<string, string>;
+  /** A PEM file of CA certificates also trusted for an `https://` target. */
+  ca_file?: string;
+}
+
+export interface WebhookOptions {
+  batch_window?: number;
+  batch_max_events?: number;
+  delay?: number;
+  timeout?: number;
+  retry_for?: number;
+  max_queued_events?: number;
+  max_queued_bytes?: number;
+}
+
+/** Prometheus metrics on `GET /metrics` (README.md, "Operations"). */
+export interface MetricsOptions {
+  enabled?: boolean;
+  /** The bearer token a scrape sends; required for metrics on the server's own port. */
+  token?: string | null;
+  /** A separate `host:port` serving `/metrics`, `/up` and `/ready` only. */
+  address?: string | null;
 }
 
 /** The JSON config of `pushbus serve --config` (README.md), as an object. */
@@ -90,7 +124,10 @@ export interface ServerOptions {
   max_request_size?: number;
   timestamp_window?: number;
   shutdown_grace?: number;
+  /** Seconds `/ready` answers 503 at shutdown before connections are closed with 4200. */
+  drain_delay?: number;
   event_buffer?: number;
+  metrics?: MetricsOptions;
   /** Run as one node of a cluster on Redis (README.md, "Scaling"). */
   cluster?: ClusterOptions;
   /** `webhook`: the events are emitted as webhooks see them (delayed removals, no reloads, no connection events). Default `all`. */

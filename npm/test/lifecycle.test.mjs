@@ -144,3 +144,33 @@ test('when JavaScript falls behind, old lifecycle events are dropped and reporte
   assert.equal(delivered + missed, clients, `delivered ${delivered} + missed ${missed}`);
   console.log(`lagged: ${delivered} of ${clients} events delivered, ${missed} dropped in ${lagged.length} gap(s)`);
 });
+
+test('the addon logs on stderr: a debug app\'s frames with the socket id, filtered by PUSHBUS_LOG', async () => {
+  const debugApp = { ...APP, debug: true };
+  const script = `
+    const { Server } = require('./index.js');
+    const WebSocket = require('ws');
+    const server = new Server(${JSON.stringify({ host: "127.0.0.1", port: 0, apps: [debugApp] })});
+    server.start().then(({ port }) => {
+      const ws = new WebSocket('ws://127.0.0.1:' + port + '/app/${APP.key}?protocol=7');
+      ws.on('message', (m) => {
+        const f = JSON.parse(m);
+        if (f.event === 'pusher:connection_established') {
+          console.log('socket ' + JSON.parse(f.data).socket_id);
+          ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'logged' } }));
+        } else if (f.event === 'pusher_internal:subscription_succeeded') {
+          ws.close();
+          ws.on('close', () => server.stop().then(() => process.exit(0)));
+        }
+      });
+    });`;
+  const { code, stdout, stderr } = await runNode(script, { timeoutMs: 15000, env: { PUSHBUS_LOG: 'warn,pushbus::frames=info' } });
+  assert.equal(code, 0, stderr);
+  const socket = /socket (\S+)/.exec(stdout)[1];
+  const lines = stderr.split('\n').filter((l) => l.includes(`socket=${socket}`));
+  assert.ok(lines.some((l) => /^pushbus: INFO pushbus::frames: <- \{"event":"pusher:subscribe","data":\{"channel":"logged"\}\}/.test(l)), stderr);
+  assert.ok(lines.some((l) => l.includes('-> {"event":"pusher_internal:subscription_succeeded"')), stderr);
+  assert.ok(lines.some((l) => l.includes('closed: by the client')), stderr);
+  // Frames only: the filter keeps other info lines out.
+  assert.ok(stderr.split('\n').filter(Boolean).every((l) => l.startsWith('pushbus: INFO pushbus::frames: ')), stderr);
+});

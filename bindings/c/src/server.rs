@@ -81,6 +81,8 @@ pub unsafe extern "C" fn pushbus_server_new(
         let out = Out::new(out_server, "out_server")?;
         let json = str_arg(config_json, config_json_len, "config_json")?;
         let config = Config::from_json(json).map_err(pushbus_core::Error::from)?;
+        // The server's log lines go to stderr (PUSHBUS_LOG: a level, or `target=level` pairs).
+        pushbus_core::logging::plain::install();
         let server = Server::new(config)?;
         out.write(to_boxed_ptr::<pushbus_server>(ServerHandle {
             pid: current_pid(),

@@ -218,6 +218,8 @@ impl NativeServer {
     ) -> napi::Result<NativeServer> {
         guard(env, || {
             let config = pushbus::Config::from_json(&config).map_err(pushbus::Error::from)?;
+            // The server's log lines go to stderr (PUSHBUS_LOG: a level, or `target=level` pairs).
+            pushbus::logging::plain::install();
             let server = pushbus::Server::new(config)?;
             let on_events: EventsFn = on_events
                 .build_threadsafe_function::<Vec<ServerEvent>>()

@@ -50,6 +50,10 @@ struct ServeArgs {
     /// The port to listen on (0: any free port)
     #[arg(long)]
     port: Option<u16>,
+    /// Log lines as `text` or `json` (default: $PUSHBUS_LOG_FORMAT, else text); the
+    /// filter is $PUSHBUS_LOG (or $RUST_LOG), e.g. `debug` or `warn,pushbus::server=debug`
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
 }
 
 /// Builds the config from file, dotenv and environment; says whether the development
@@ -78,6 +82,7 @@ fn load_config(args: &ServeArgs) -> Result<(Config, bool), String> {
         None => HashMap::new(),
     };
     vars.extend(env);
+    start_logging(args, &vars)?;
     config.apply_env(&vars).map_err(|e| e.to_string())?;
     let development = config.apps.is_empty();
     if development {
@@ -92,6 +97,19 @@ fn load_config(args: &ServeArgs) -> Result<(Config, bool), String> {
     }
     config.validate().map_err(|e| e.to_string())?;
     Ok((config, development))
+}
+
+/// The log output, from the flag, the dotenv file and the environment.
+fn start_logging(args: &ServeArgs, vars: &HashMap<String, String>) -> Result<(), String> {
+    let get = |k: &str| vars.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let format = args
+        .log_format
+        .as_deref()
+        .or_else(|| get("PUSHBUS_LOG_FORMAT"))
+        .unwrap_or("text");
+    let format = pushbus::logging::LogFormat::parse(format)?;
+    let filter = get("PUSHBUS_LOG").or_else(|| get("RUST_LOG"));
+    pushbus::logging::init(filter, format)
 }
 
 fn banner(

@@ -175,6 +175,10 @@ pub struct AppConfig {
     pub webhooks: Vec<WebhookConfig>,
     /// How webhooks are batched, delayed and retried, for every target of the app.
     pub webhook_options: WebhookOptions,
+    /// Logs every frame of the app's connections, both ways, at `info` (target
+    /// `pushbus::frames`), with their opening and closing: the server's side of
+    /// `Pusher.logToConsole`. Frames hold what clients send; not for production.
+    pub debug: bool,
 }
 
 /// One webhook target, in Soketi's shape (`event_types`, `filter`, `headers`).
@@ -300,6 +304,7 @@ impl Default for AppConfig {
             max_subscriptions_per_connection: limits::MAX_SUBSCRIPTIONS_PER_CONNECTION,
             client_events: true,
             client_events_on_public: false,
+            debug: false,
             client_event_rate: limits::CLIENT_EVENT_RATE,
             user_authentication: true,
             cache_ttl: 1800,
@@ -424,6 +429,9 @@ impl Config {
             );
             if let Some(v) = get("PUSHBUS_CLIENT_EVENTS_ON_PUBLIC") {
                 app.client_events_on_public = parse_bool("PUSHBUS_CLIENT_EVENTS_ON_PUBLIC", v)?;
+            }
+            if let Some(v) = get("PUSHBUS_APP_DEBUG") {
+                app.debug = parse_bool("PUSHBUS_APP_DEBUG", v)?;
             }
             if let Some(v) = get("PUSHBUS_ALLOWED_ORIGINS") {
                 app.allowed_origins = v.split(',').map(|s| s.trim().to_string()).collect();

@@ -36,7 +36,7 @@ pub mod config;
 pub mod error;
 mod lifecycle;
 pub mod limits;
-mod log;
+pub mod logging;
 mod metrics;
 #[cfg(test)]
 mod parser_properties;

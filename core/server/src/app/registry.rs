@@ -20,7 +20,6 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::outbox::Outbox;
 use crate::cluster::{Inbound, Version};
-use crate::log;
 use crate::protocol::socket_id::SocketId;
 use crate::protocol::ErrorCode;
 use crate::shards::{lock, read, write, Sharded};
@@ -220,7 +219,7 @@ impl LocalChannel {
         } else {
             remote.dropped += 1;
             if remote.dropped.is_power_of_two() {
-                log::warn!(
+                tracing::warn!(
                     "{:?}: {} presence changes from other nodes dropped (a join or leave \
                      waited on Redis while too many arrived)",
                     self.name,

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc};
 
 use super::{EventKind, EventReceiver, LifecycleEvent};
-use crate::log;
 use crate::shards::lock;
 
 /// How often, at most, a run of drops on the ordered path is logged (each drop is
@@ -99,7 +98,7 @@ impl Lifecycle {
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            log::warn!(
+            tracing::warn!(
                 "lifecycle events: ordered consumer is behind or gone; dropped {} ({} of app {:?}), {total} in all",
                 event.kind.name(),
                 event.kind.channel().unwrap_or("-"),

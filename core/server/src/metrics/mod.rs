@@ -230,6 +230,17 @@ pub(crate) enum ClosedBy {
     Network,
 }
 
+impl std::fmt::Display for ClosedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClosedBy::Server(code) => write!(f, "by the server, code {code}"),
+            ClosedBy::Client(Some(code)) => write!(f, "by the client, code {code}"),
+            ClosedBy::Client(None) => write!(f, "by the client, no code"),
+            ClosedBy::Network => write!(f, "the connection was lost (no close frame)"),
+        }
+    }
+}
+
 impl AppMetrics {
     pub fn closed(&self, by: ClosedBy) {
         let (by, code) = match by {

@@ -9,9 +9,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tracing::Instrument;
+
 use super::routes;
 use super::state::ServerState;
-use crate::log;
 
 /// How often connections are checked for silence and stuck writes. Fine enough for
 /// the 1 s granularity of the ping settings; a pass over 20,000 connections costs
@@ -19,6 +22,9 @@ use crate::log;
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
 /// A socket that takes no bytes for this long is closed (4100).
 const WRITE_TIMEOUT_MS: u64 = 20_000;
+
+/// Request ids, for the log lines of each HTTP request (a WebSocket upgrade included).
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
 pub(super) async fn sweep_loop(state: Arc<ServerState>, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
@@ -53,7 +59,7 @@ pub(super) async fn accept_loop(
                 Err(e) => {
                     // Usually out of file descriptors: back off instead of spinning,
                     // and keep serving the connections we have.
-                    log::warn!("accept failed: {e}");
+                    tracing::warn!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
@@ -69,10 +75,24 @@ async fn serve_http(
 ) {
     let svc_done = done.clone();
     let svc_state = state.clone();
-    let service = hyper::service::service_fn(move |req| {
+    let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
         let state = svc_state.clone();
         let done = svc_done.clone();
-        async move { Ok::<_, Infallible>(routes::route(req, state, done).await) }
+        // Every line logged while serving the request names it.
+        let id = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("http", req = id);
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
+        async move {
+            let started = std::time::Instant::now();
+            let resp = routes::route(req, state, done).await;
+            tracing::debug!(
+                "{method} {path} -> {} in {} µs",
+                resp.status().as_u16(),
+                started.elapsed().as_micros()
+            );
+            Ok::<_, Infallible>(resp)
+        }
+        .instrument(span)
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -118,7 +138,7 @@ pub(super) async fn metrics_loop(
                     });
                 }
                 Err(e) => {
-                    log::warn!("metrics: accept failed: {e}");
+                    tracing::warn!("metrics: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }

@@ -26,7 +26,6 @@ use tokio::sync::{mpsc, watch};
 use crate::config::Config;
 use crate::error::Error;
 use crate::lifecycle::{EventReceiver, LifecycleEvent};
-use crate::log;
 use crate::protocol::ErrorCode;
 use crate::shards::lock;
 use crate::views::{ChannelInfo, Member};
@@ -99,7 +98,7 @@ impl Server {
         let _ = self.state.runtime.set(tokio::runtime::Handle::current());
         if let Some(node) = self.state.join_cluster().await? {
             let cluster = self.state.config.cluster.as_ref().expect("a cluster");
-            log::info!(
+            tracing::info!(
                 "joined the cluster at {} as node {node} (prefix {:?}, lease {} s)",
                 state::redacted(&cluster.redis_url),
                 cluster.prefix,
@@ -289,7 +288,9 @@ impl Server {
         self.state.begin_draining();
         let drain = Duration::try_from_secs_f64(self.state.config.drain_delay).unwrap_or_default();
         if !drain.is_zero() {
-            log::info!("draining: /ready answers 503 for {drain:?} before connections are closed");
+            tracing::info!(
+                "draining: /ready answers 503 for {drain:?} before connections are closed"
+            );
             tokio::time::sleep(drain).await;
         }
         self.state.begin_shutdown();
@@ -303,7 +304,7 @@ impl Server {
             .await
             .is_err()
         {
-            log::warn!("shutdown: connections still open after {grace:?}, dropping them");
+            tracing::warn!("shutdown: connections still open after {grace:?}, dropping them");
         }
         for app in self.state.apps() {
             app.goodbye().await;

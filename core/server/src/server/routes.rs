@@ -22,7 +22,6 @@ use super::http_api::{self, HttpResponse};
 use super::session::{self, Handshake};
 use super::state::ServerState;
 use crate::error::Error;
-use crate::log;
 
 pub(super) async fn route(
     req: Request<Incoming>,
@@ -260,7 +259,7 @@ fn upgrade(
                 // rather than held for the connection's lifetime.
                 tokio::spawn(session::serve(ws, state, hs, done));
             }
-            Err(e) => log::debug!("upgrade failed: {e}"),
+            Err(e) => tracing::debug!("upgrade failed: {e}"),
         }
     });
     let mut resp = Response::new(Full::new(Bytes::new()));

@@ -25,11 +25,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
+use tracing::Instrument;
 
 use super::state::ServerState;
 use crate::app::outbox::{Kill, Outbox};
 use crate::auth;
-use crate::log;
 use crate::metrics::ClosedBy;
 use crate::protocol::identity::{PresenceMember, SignedInUser};
 use crate::protocol::names::{self, ChannelKind};
@@ -138,7 +138,15 @@ where
         &session.socket_id.to_string(),
         session.app.app.activity_timeout,
     ));
-    Either::Right(session.run(ws))
+    // Every line logged for this connection names it: through this span when debugging
+    // (a span enabled at `info` would cost memory per connection in the subscriber);
+    // a debug app's frame lines name it in their own fields.
+    let (app_id, socket) = (&*session.app.app_id, session.socket_id);
+    if session.app.app.debug {
+        tracing::info!(target: "pushbus::frames", app = app_id, %socket, "connected");
+    }
+    let span = tracing::debug_span!("conn", app = app_id, %socket);
+    Either::Right(session.run(ws).instrument(span))
 }
 
 fn check_handshake(
@@ -308,6 +316,8 @@ impl Session {
     {
         let outbox = self.outbox.clone();
         let metrics = self.app.metrics().cloned();
+        let debug = self.app.app.debug;
+        let (app_id, socket) = (self.app.app_id.clone(), self.socket_id);
         let mut batch = VecDeque::new();
         // When the oldest published frame of `batch` reached this node.
         let mut oldest = 0;
@@ -335,6 +345,9 @@ impl Session {
                     outbox.touch();
                     match msg {
                         Some(Ok(Message::Text(text))) => {
+                            if debug {
+                                tracing::info!(target: "pushbus::frames", app = &*app_id, %socket, "<- {}", text.as_str());
+                            }
                             if let Some(m) = &metrics {
                                 m.messages_in.inc();
                                 m.bytes_in.inc_by(text.len() as u64);
@@ -360,7 +373,7 @@ impl Session {
                             break End::Violation(CloseCode::Invalid, "Invalid UTF-8 in a text frame")
                         }
                         Some(Err(WsError::Protocol(e))) => {
-                            log::debug!("{}: protocol violation: {e}", self.socket_id);
+                            tracing::debug!("protocol violation: {e}");
                             break End::Violation(CloseCode::Protocol, "WebSocket protocol violation")
                         }
                         Some(Err(_)) | None => break End::Gone,
@@ -388,6 +401,11 @@ impl Session {
                         outbox.take_more(&mut batch, &mut oldest);
                         if batch.len() == before {
                             break;
+                        }
+                    }
+                    if debug {
+                        for frame in &batch {
+                            tracing::info!(target: "pushbus::frames", app = &*app_id, %socket, "-> {}", frame.as_str());
                         }
                     }
                     outbox.set_writing(true);
@@ -428,6 +446,9 @@ impl Session {
             End::Kill(kill) => Box::pin(finish(&mut ws, &outbox, kill)).await,
             End::ClientClosed(_) => Box::pin(answer_close(&mut ws)).await,
             End::Violation(code, reason) => Box::pin(close_with(&mut ws, code, reason)).await,
+        }
+        if debug {
+            tracing::info!(target: "pushbus::frames", app = &*app_id, %socket, "closed: {closed_by}");
         }
         if let Some(m) = &metrics {
             m.dropped_frames.inc_by(outbox.take_dropped());
@@ -849,7 +870,9 @@ impl Drop for Session {
             Err(_) => {
                 // No runtime (it is being torn down): what needs no waiting is done now.
                 if cleanup.now_or_never().is_none() {
-                    log::warn!("connection {socket}: cleanup left unfinished without a runtime");
+                    tracing::warn!(
+                        "connection {socket}: cleanup left unfinished without a runtime"
+                    );
                 }
             }
         }

@@ -175,7 +175,7 @@ impl AppService {
         match backend.other_nodes_connections().await {
             Ok(others) => others + self.registry.connection_count() < max,
             Err(e) => {
-                crate::log::warn!(
+                tracing::warn!(
                     "app {}: the connection quota counts this node only: {}",
                     self.app_id,
                     e.0

@@ -11,7 +11,6 @@ use super::AppService;
 use crate::cluster::{BackendError, Receipt};
 use crate::error::Error;
 use crate::lifecycle::EventKind;
-use crate::log;
 use crate::protocol;
 use crate::protocol::names::{self, ChannelKind};
 use crate::protocol::socket_id::SocketId;
@@ -124,7 +123,7 @@ impl AppService {
     /// answered with an error, never claimed delivered.
     fn unreached(&self, e: BackendError) -> Error {
         let n = self.unreached.fetch_add(1, Ordering::Relaxed) + 1;
-        log::warn!(
+        tracing::warn!(
             "app {}: an event reached this node's subscribers only ({n} so far): {}",
             self.app_id,
             e.0
@@ -167,7 +166,7 @@ impl AppService {
             .backend()
             .and_then(|backend| backend.broadcast(channel, frame, except));
         if let Err(e) = sent {
-            log::warn!("{channel:?}: not sent to the other nodes: {}", e.0);
+            tracing::warn!("{channel:?}: not sent to the other nodes: {}", e.0);
         }
     }
 
@@ -182,7 +181,7 @@ impl AppService {
             .backend()
             .and_then(|backend| backend.broadcast_membership(channel, frame, version));
         if let Err(e) = sent {
-            log::warn!(
+            tracing::warn!(
                 "{channel:?}: presence change not sent to the other nodes: {}",
                 e.0
             );

@@ -8,7 +8,6 @@ use super::AppService;
 use crate::app::outbox::Outbox;
 use crate::cluster::{BackendError, ClusterChange, JoinError};
 use crate::lifecycle::EventKind;
-use crate::log;
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
@@ -127,7 +126,7 @@ impl AppService {
             Err(e) => {
                 // This node no longer delivers to the socket; the backend's own expiry
                 // (node leases) removes what it could not be told.
-                log::warn!(
+                tracing::warn!(
                     "leave of {channel:?} not recorded by the cluster backend: {}",
                     e.0
                 );

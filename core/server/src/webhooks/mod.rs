@@ -171,7 +171,7 @@ impl Webhooks {
                     Ok(poster) => poster,
                     Err(e) => {
                         // Checked by the config; a file that changed since is the case.
-                        crate::log::warn!("webhooks to {}: not sent: {e}", hook.url);
+                        tracing::warn!("webhooks to {}: not sent: {e}", hook.url);
                         continue;
                     }
                 };
@@ -235,7 +235,7 @@ impl Webhooks {
             }
         };
         if tokio::time::timeout(grace, all).await.is_err() {
-            crate::log::warn!("webhooks: not all sent within the shutdown grace of {grace:?}");
+            tracing::warn!("webhooks: not all sent within the shutdown grace of {grace:?}");
         }
     }
 }

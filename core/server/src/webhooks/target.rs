@@ -14,7 +14,6 @@ use super::http::Poster;
 use super::Stats;
 use crate::auth;
 use crate::config::{WebhookConfig, WebhookOptions};
-use crate::log;
 use crate::shards::lock;
 
 /// The longest wait between two attempts of one request.
@@ -89,7 +88,7 @@ impl Target {
         let total = self.stats.dropped.fetch_add(n, Ordering::Relaxed) + n;
         // Logged at powers of two of the app's total, so a dead receiver is a few lines.
         if (total - n..total).any(|t| (t + 1).is_power_of_two()) {
-            log::warn!(
+            tracing::warn!(
                 "webhooks to {}: {n} events dropped, {why} ({total} dropped in all)",
                 self.url
             );
@@ -197,7 +196,7 @@ impl Sender {
             };
             let failures = self.stats.failures.fetch_add(1, Ordering::Relaxed) + 1;
             if failures.is_power_of_two() {
-                log::warn!(
+                tracing::warn!(
                     "webhooks to {}: {why}; retrying ({failures} failed attempts in all)",
                     self.target.url
                 );

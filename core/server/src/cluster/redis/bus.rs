@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use crate::cluster::{Inbound, Version};
 use crate::lifecycle::{EventKind, LifecycleEvent};
-use crate::log;
 use crate::protocol::socket_id::SocketId;
 
 /// What one node tells the others: `{node}\n{kind}\n{channel or user}\n{except}\n{frame}`.
@@ -48,7 +47,7 @@ pub(super) fn deliver_bus_message(node: &str, inbound: &dyn Inbound, payload: &[
         parts.next(),
         parts.next(),
     ) else {
-        log::warn!("Redis backend: a bus message that is not ours was ignored");
+        tracing::warn!("Redis backend: a bus message that is not ours was ignored");
         return;
     };
     if from == node {
@@ -124,7 +123,7 @@ impl HookReceiver {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 + 1;
             if n.is_power_of_two() {
-                log::warn!(
+                tracing::warn!(
                     "Redis backend: {n} webhook events dropped (the webhook dispatcher is behind)"
                 );
             }

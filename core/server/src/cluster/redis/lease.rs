@@ -15,7 +15,6 @@ use super::ledger::Ledger;
 use super::scripts::{join_call, leave_call, Keys};
 use super::writer::Applied;
 use crate::cluster::{AddedMember, ClusterChange};
-use crate::log;
 
 /// Re-registered subscriptions sent to Redis per round trip.
 const REREGISTER_BATCH: usize = 256;
@@ -66,7 +65,7 @@ impl LeaseKeeper {
 
     fn announce(&self, change: ClusterChange) {
         if self.changed.try_send(change).is_err() {
-            log::warn!("Redis backend: a membership change was not announced (queue full)");
+            tracing::warn!("Redis backend: a membership change was not announced (queue full)");
         }
     }
 
@@ -126,7 +125,7 @@ impl LeaseKeeper {
                 }
             }
         }
-        log::warn!(
+        tracing::warn!(
             "Redis backend: node {} registered its {} subscriptions again ({})",
             self.node,
             subscriptions.len(),
@@ -204,7 +203,7 @@ impl LeaseKeeper {
             let rtt = match ::redis::cmd("PING").query_async::<()>(&mut bus).await {
                 Ok(()) => sent.elapsed().as_micros().max(1) as u64,
                 Err(e) => {
-                    log::warn!("Redis backend: the bus connection is down: {e}");
+                    tracing::warn!("Redis backend: the bus connection is down: {e}");
                     0
                 }
             };
@@ -213,20 +212,20 @@ impl LeaseKeeper {
                 Ok(true) => {}
                 Ok(false) => {
                     if let Err(e) = self.reregister().await {
-                        log::warn!("Redis backend: subscriptions not registered again: {e}");
+                        tracing::warn!("Redis backend: subscriptions not registered again: {e}");
                     }
                 }
-                Err(e) => log::warn!("Redis backend: lease not renewed: {e}"),
+                Err(e) => tracing::warn!("Redis backend: lease not renewed: {e}"),
             }
             self.applied.reachable.store(reached, Ordering::Release);
             if reached && steady {
                 if let Err(e) = self.settle().await {
-                    log::warn!("Redis backend: missed leaves not settled yet: {e}");
+                    tracing::warn!("Redis backend: missed leaves not settled yet: {e}");
                 }
             }
             steady = reached;
             if let Err(e) = self.reap().await {
-                log::warn!("Redis backend: vanished nodes not checked: {e}");
+                tracing::warn!("Redis backend: vanished nodes not checked: {e}");
             }
         }
     }

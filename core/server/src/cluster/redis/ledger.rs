@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::log;
 use crate::protocol::socket_id::SocketId;
 use crate::shards::lock;
 
@@ -80,7 +79,7 @@ impl Ledger {
             return;
         }
         let n = self.dropped_leaves.fetch_add(1, Ordering::Relaxed) + 1;
-        log::warn!("Redis backend: {n} unrecorded leaves dropped (too many kept for settling)");
+        tracing::warn!("Redis backend: {n} unrecorded leaves dropped (too many kept for settling)");
     }
 
     pub fn take_unrecorded(&self) -> Vec<Unrecorded> {

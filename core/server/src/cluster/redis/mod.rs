@@ -58,7 +58,6 @@ use super::{
     Backend, BackendError, ClusterChange, JoinError, Joined, Left, Receipt, SharedInbound, Version,
 };
 use crate::config::ClusterConfig;
-use crate::log;
 use crate::protocol::frames::event_data;
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
@@ -267,7 +266,7 @@ impl RedisBackend {
             Some(n)
         } else {
             let n = self.dropped_writes.fetch_add(1, Ordering::Relaxed) + 1;
-            log::warn!("Redis backend: write queue full or closed, {n} writes dropped so far");
+            tracing::warn!("Redis backend: write queue full or closed, {n} writes dropped so far");
             None
         }
     }
@@ -684,7 +683,7 @@ impl Backend for RedisBackend {
                 let _ = tokio::time::timeout(COMMAND_TIMEOUT, task).await;
             }
             if let Err(e) = self.flushed().await {
-                log::warn!("Redis backend: leaving with writes not applied: {}", e.0);
+                tracing::warn!("Redis backend: leaving with writes not applied: {}", e.0);
             }
             match tokio::time::timeout(
                 COMMAND_TIMEOUT,
@@ -700,11 +699,13 @@ impl Backend for RedisBackend {
             {
                 Ok(Ok(changes)) => changes,
                 Ok(Err(e)) => {
-                    log::warn!("Redis backend: goodbye not recorded ({e}); the lease will expire");
+                    tracing::warn!(
+                        "Redis backend: goodbye not recorded ({e}); the lease will expire"
+                    );
                     Vec::new()
                 }
                 Err(_) => {
-                    log::warn!("Redis backend: goodbye timed out; the lease will expire");
+                    tracing::warn!("Redis backend: goodbye timed out; the lease will expire");
                     Vec::new()
                 }
             }

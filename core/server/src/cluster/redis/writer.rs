@@ -12,7 +12,6 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::ledger::Ledger;
 use super::scripts::Keys;
-use crate::log;
 use crate::shards::lock;
 
 /// Writes queued for the writer task at most; past it they are dropped and counted.
@@ -116,11 +115,11 @@ pub(super) async fn write_in_order(
         let ok = match sent {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
-                log::warn!("Redis backend: {} writes not applied: {e}", batch.len());
+                tracing::warn!("Redis backend: {} writes not applied: {e}", batch.len());
                 false
             }
             Err(_) => {
-                log::warn!("Redis backend: {} writes not applied in time", batch.len());
+                tracing::warn!("Redis backend: {} writes not applied in time", batch.len());
                 false
             }
         };
