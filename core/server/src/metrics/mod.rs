@@ -95,11 +95,57 @@ impl Metrics {
             registry: Registry::default(),
         };
         let r = &mut registry;
-        r.register(
-            "connections_opened",
-            "WebSocket connections admitted",
-            m.connections.clone(),
-        );
+        // The per-app counters.
+        for (name, help, family) in [
+            (
+                "connections_opened",
+                "WebSocket connections admitted",
+                &m.connections,
+            ),
+            (
+                "ws_messages_received",
+                "Text frames received from clients",
+                &m.messages_in,
+            ),
+            (
+                "ws_received_bytes",
+                "Bytes of text frames received from clients",
+                &m.bytes_in,
+            ),
+            (
+                "ws_messages_sent",
+                "Frames written to clients",
+                &m.messages_out,
+            ),
+            (
+                "ws_sent_bytes",
+                "Bytes of frames written to clients",
+                &m.bytes_out,
+            ),
+            (
+                "events_published",
+                "Events published through the HTTP API or an embedding API, one per channel",
+                &m.published,
+            ),
+            (
+                "client_events",
+                "Client events accepted from connections",
+                &m.client_events,
+            ),
+            (
+                "client_events_rate_limited",
+                "Client events refused by the per-connection rate limit (4301)",
+                &m.rate_limited,
+            ),
+            (
+                "frames_dropped",
+                "Frames not delivered because their connection was too slow (closed with \
+             4100) or already closing",
+                &m.dropped_frames,
+            ),
+        ] {
+            r.register(name, help, family.clone());
+        }
         r.register(
             "connections_closed",
             "WebSocket connections ended, by who closed them and the close code",
@@ -110,47 +156,6 @@ impl Metrics {
             "WebSocket connections refused at the handshake (unknown or disabled app, \
              over quota), by error code",
             m.refused.clone(),
-        );
-        r.register(
-            "ws_messages_received",
-            "Text frames received from clients",
-            m.messages_in.clone(),
-        );
-        r.register(
-            "ws_received_bytes",
-            "Bytes of text frames received from clients",
-            m.bytes_in.clone(),
-        );
-        r.register(
-            "ws_messages_sent",
-            "Frames written to clients",
-            m.messages_out.clone(),
-        );
-        r.register(
-            "ws_sent_bytes",
-            "Bytes of frames written to clients",
-            m.bytes_out.clone(),
-        );
-        r.register(
-            "events_published",
-            "Events published through the HTTP API or an embedding API, one per channel",
-            m.published.clone(),
-        );
-        r.register(
-            "client_events",
-            "Client events accepted from connections",
-            m.client_events.clone(),
-        );
-        r.register(
-            "client_events_rate_limited",
-            "Client events refused by the per-connection rate limit (4301)",
-            m.rate_limited.clone(),
-        );
-        r.register(
-            "frames_dropped",
-            "Frames not delivered because their connection was too slow (closed with \
-             4100) or already closing",
-            m.dropped_frames.clone(),
         );
         r.register(
             "http_requests",
