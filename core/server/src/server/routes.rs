@@ -33,10 +33,10 @@ pub(super) async fn route(
         return http_api::error_response(&Error::RouteNotFound);
     };
     if path == "/up" {
-        return http_api::json_response(StatusCode::OK, r#"{"health":"OK"}"#.into());
+        return up_response();
     }
     if path == "/ready" {
-        return readiness_response(true, &state);
+        return ready_response(&state);
     }
     if path == "/metrics" && state.config.metrics.address.is_none() {
         if let Some(metrics) = &state.metrics {
@@ -58,15 +58,19 @@ pub(super) async fn route(
 pub(super) async fn route_metrics(req: Request<Incoming>, state: Arc<ServerState>) -> HttpResponse {
     match (req.uri().path(), &state.metrics) {
         ("/metrics", Some(metrics)) => metrics_response(&req, &state, metrics),
-        ("/up" | "/ready", _) => readiness_response(req.uri().path() == "/ready", &state),
+        ("/up", _) => up_response(),
+        ("/ready", _) => ready_response(&state),
         _ => http_api::error_response(&Error::RouteNotFound),
     }
 }
 
-fn readiness_response(ready_route: bool, state: &ServerState) -> HttpResponse {
-    if !ready_route {
-        return http_api::json_response(StatusCode::OK, r#"{"health":"OK"}"#.into());
-    }
+/// `GET /up`: the process answers.
+fn up_response() -> HttpResponse {
+    http_api::json_response(StatusCode::OK, r#"{"health":"OK"}"#.into())
+}
+
+/// `GET /ready`: whether this node should get new connections, and why not.
+fn ready_response(state: &ServerState) -> HttpResponse {
     match state.readiness() {
         Ok(()) => http_api::json_response(StatusCode::OK, r#"{"ready":true}"#.into()),
         Err(reason) => http_api::json_response(
