@@ -76,10 +76,7 @@ where
     let app = match check_handshake(&state, &hs) {
         Ok(app) => app,
         Err((code, message)) => {
-            if let Some(m) = &state.metrics {
-                m.refused(code);
-            }
-            return Either::Left(Box::pin(refuse(ws, code, message, guard)) as Boxed);
+            return Either::Left(Box::pin(refuse(ws, &state, code, message, guard)) as Boxed);
         }
     };
     if app.quota_is_cluster_wide() {
@@ -88,10 +85,14 @@ where
             if app.cluster_has_room().await {
                 start(ws, state, app, guard).await
             } else {
-                if let Some(m) = &state.metrics {
-                    m.refused(ErrorCode::OverConnectionQuota);
-                }
-                refuse(ws, ErrorCode::OverConnectionQuota, OVER_QUOTA, guard).await
+                refuse(
+                    ws,
+                    &state,
+                    ErrorCode::OverConnectionQuota,
+                    OVER_QUOTA,
+                    guard,
+                )
+                .await
             }
         }) as Boxed);
     }
@@ -113,10 +114,7 @@ where
     let socket_id = SocketId::generate();
     let outbox = Outbox::new(socket_id, app.app.outbound_queue);
     if let Err(code) = app.connect(&outbox) {
-        if let Some(m) = &state.metrics {
-            m.refused(code);
-        }
-        return Either::Left(Box::pin(refuse(ws, code, OVER_QUOTA, guard)));
+        return Either::Left(Box::pin(refuse(ws, &state, code, OVER_QUOTA, guard)));
     }
     if let Some(m) = app.metrics() {
         m.connections.inc();
@@ -203,7 +201,24 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// Tells the client why it cannot stay (pusher:error, then close with the same code).
-async fn refuse<S>(
+/// Counted in the metrics when the refusal is decided.
+fn refuse<S>(
+    ws: WebSocketStream<S>,
+    state: &ServerState,
+    code: ErrorCode,
+    message: &'static str,
+    guard: TaskGuard,
+) -> impl Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    if let Some(m) = &state.metrics {
+        m.refused(code);
+    }
+    send_refusal(ws, code, message, guard)
+}
+
+async fn send_refusal<S>(
     mut ws: WebSocketStream<S>,
     code: ErrorCode,
     message: &'static str,
