@@ -128,6 +128,8 @@ export interface ServerOptions {
   drain_delay?: number;
   event_buffer?: number;
   metrics?: MetricsOptions;
+  /** wss:// and https:// on the server's own port: PEM files, read at start (README.md, "TLS"). */
+  tls?: { cert: string; key: string };
   /** Run as one node of a cluster on Redis (README.md, "Scaling"). */
   cluster?: ClusterOptions;
   /** `webhook`: the events are emitted as webhooks see them (delayed removals, no reloads, no connection events). Default `all`. */

@@ -118,8 +118,13 @@ fn banner(
     metrics_addr: Option<std::net::SocketAddr>,
     development: bool,
 ) {
+    let (http, ws) = if config.tls.is_some() {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
     println!(
-        "pushbus {} listening on http://{addr}",
+        "pushbus {} listening on {http}://{addr}",
         env!("CARGO_PKG_VERSION")
     );
     if config.metrics.enabled {
@@ -138,7 +143,7 @@ fn banner(
     };
     for app in &config.apps {
         println!(
-            "  app {:?}: key {:?}, secret {:?}, WebSocket ws://{ws_host}:{}{}/app/{}",
+            "  app {:?}: key {:?}, secret {:?}, WebSocket {ws}://{ws_host}:{}{}/app/{}",
             app.id,
             app.key,
             app.secret,
@@ -152,34 +157,50 @@ fn banner(
         println!(
             "\nNo app configured: serving the development app {DEV_APP_ID:?}. Laravel .env:\n\
              \n  BROADCAST_CONNECTION=reverb\n  REVERB_APP_ID={DEV_APP_ID}\n  REVERB_APP_KEY={key}\n  \
-             REVERB_APP_SECRET={secret}\n  REVERB_HOST={ws_host}\n  REVERB_PORT={port}\n  REVERB_SCHEME=http\n\
+             REVERB_APP_SECRET={secret}\n  REVERB_HOST={ws_host}\n  REVERB_PORT={port}\n  REVERB_SCHEME={http}\n\
              \nLaravel Echo:\n\n  new Echo({{ broadcaster: 'reverb', key: '{key}', wsHost: '{ws_host}', \
-             wsPort: {port}, forceTLS: false, enabledTransports: ['ws', 'wss'] }})\n",
+             wsPort: {port}, wssPort: {port}, forceTLS: {tls}, enabledTransports: ['ws', 'wss'] }})\n",
             key = config.apps[0].key,
             secret = config.apps[0].secret,
+            tls = config.tls.is_some(),
         );
     }
     println!("Press Ctrl+C to stop.");
 }
 
-async fn wait_for_signal() {
+/// Until SIGTERM or Ctrl+C; meanwhile each SIGHUP reloads the TLS certificate (after
+/// a renewal, as `systemctl reload` or certbot's deploy hook send it).
+async fn wait_for_signal(server: &Server) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
         };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+        loop {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = tokio::signal::ctrl_c() => return,
+                _ = hup.recv() => {
+                    if !server.serves_tls() {
+                        println!("SIGHUP: no TLS certificate to reload");
+                        continue;
+                    }
+                    match server.reload_tls() {
+                        Ok(()) => println!("SIGHUP: TLS certificate reloaded; new connections get it"),
+                        Err(e) => eprintln!("pushbus: SIGHUP: {e}; the certificate in use stays"),
+                    }
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
+        let _ = server;
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -246,7 +267,7 @@ fn main() -> ExitCode {
             }
         };
         banner(server.config(), addr, server.metrics_addr(), development);
-        wait_for_signal().await;
+        wait_for_signal(&server).await;
         println!("shutting down: closing connections with 4200 so clients reconnect");
         let _ = server.shutdown().await;
         println!("stopped");

@@ -49,7 +49,20 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// Prometheus metrics (`GET /metrics`); off by default.
     pub metrics: MetricsConfig,
+    /// TLS on the server's own port (wss:// and https://); none serves plain ws/http.
+    pub tls: Option<TlsConfig>,
     pub apps: Vec<AppConfig>,
+}
+
+/// The certificate the server's port presents. Both files are PEM and are read at
+/// start and again on [`crate::Server::reload_tls`] (SIGHUP in `pushbus serve`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first (as Let's Encrypt's `fullchain.pem`).
+    pub cert: String,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: String,
 }
 
 /// Where and for whom `GET /metrics` answers.
@@ -113,6 +126,7 @@ impl Default for Config {
             lifecycle_events: LifecycleEvents::All,
             cluster: None,
             metrics: MetricsConfig::default(),
+            tls: None,
             apps: Vec::new(),
         }
     }
@@ -499,6 +513,14 @@ impl Config {
             self.metrics.address = Some(v.into());
             used = true;
         }
+        if let Some(v) = laravel_value(get("PUSHBUS_TLS_CERT")) {
+            self.tls.get_or_insert_with(TlsConfig::default).cert = v.into();
+            used = true;
+        }
+        if let Some(v) = laravel_value(get("PUSHBUS_TLS_KEY")) {
+            self.tls.get_or_insert_with(TlsConfig::default).key = v.into();
+            used = true;
+        }
         if let Some(v) = get("PUSHBUS_TIMESTAMP_WINDOW") {
             self.timestamp_window = parse_num("PUSHBUS_TIMESTAMP_WINDOW", v)?;
             used = true;
@@ -531,6 +553,14 @@ impl Config {
         }
         if !(self.drain_delay >= 0.0 && self.drain_delay <= 3600.0) {
             return Err(err("drain_delay must be between 0 and 3600 seconds"));
+        }
+        if let Some(tls) = &self.tls {
+            if tls.cert.trim().is_empty() || tls.key.trim().is_empty() {
+                return Err(err(
+                    "tls needs both a certificate and a key file (tls.cert and tls.key, \
+                     PUSHBUS_TLS_CERT and PUSHBUS_TLS_KEY)",
+                ));
+            }
         }
         let m = &self.metrics;
         if m.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
@@ -840,6 +870,36 @@ mod tests {
         let mut c = Config::default();
         c.apply_env(&vars(pairs)).unwrap();
         c.cluster
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_env_sets_them() {
+        let check = |tls: &str| {
+            Config::from_json(&format!(
+                r#"{{"tls":{tls},"apps":[{{"id":"1","key":"k","secret":"s"}}]}}"#
+            ))?
+            .validate()
+        };
+        assert!(check(r#"{"cert":"/etc/c.pem","key":"/etc/k.pem"}"#).is_ok());
+        let e = check(r#"{"cert":"/etc/c.pem"}"#).unwrap_err();
+        assert!(e.0.contains("both a certificate and a key"), "{e}");
+        assert!(check(r#"{"cert":"c","key":"k","ca":"x"}"#).is_err());
+        let mut c = Config::default();
+        c.apply_env(&vars(&[
+            ("PUSHBUS_TLS_CERT", "/etc/fullchain.pem"),
+            ("PUSHBUS_TLS_KEY", "/etc/privkey.pem"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsConfig {
+                cert: "/etc/fullchain.pem".into(),
+                key: "/etc/privkey.pem".into(),
+            })
+        );
+        let mut c = Config::default();
+        c.apply_env(&vars(&[("PUSHBUS_TLS_CERT", "null")])).unwrap();
+        assert_eq!(c.tls, None);
     }
 
     #[test]

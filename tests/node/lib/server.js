@@ -21,7 +21,7 @@ import { startRedis } from './redis.js';
 
 export const PUSHBUS_BIN = process.env.PUSHBUS_BIN || fileURLToPath(new URL('../../../target/debug/pushbus', import.meta.url));
 
-const LISTENING_RE = /listening on http:\/\/([\d.]+):(\d+)/;
+const LISTENING_RE = /listening on https?:\/\/([\d.]+):(\d+)/;
 
 /** The credentials used by the Pusher docs and by spec/vectors.json. */
 export const DEFAULT_APP = Object.freeze({

@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use super::routes;
 use super::state::ServerState;
+use super::tls::Tls;
 
 /// How often connections are checked for silence and stuck writes. Fine enough for
 /// the 1 s granularity of the ping settings; a pass over 20,000 connections costs
@@ -44,6 +45,7 @@ pub(super) async fn sweep_loop(state: Arc<ServerState>, mut shutdown: watch::Rec
 
 pub(super) async fn accept_loop(
     listener: TcpListener,
+    tls: Option<Arc<Tls>>,
     state: Arc<ServerState>,
     mut shutdown: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
@@ -54,7 +56,23 @@ pub(super) async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_http(stream, state.clone(), shutdown.clone(), done.clone()));
+                    let (state, shutdown, done) = (state.clone(), shutdown.clone(), done.clone());
+                    match &tls {
+                        None => {
+                            tokio::spawn(serve_http(stream, state, shutdown, done));
+                        }
+                        Some(tls) => {
+                            let tls = tls.clone();
+                            tokio::spawn(async move {
+                                match tls.accept(stream).await {
+                                    Ok(stream) => serve_http(stream, state, shutdown, done).await,
+                                    // Scanners, plain-http clients, expired trust: the
+                                    // client's problem, not an operator's alarm.
+                                    Err(e) => tracing::debug!("TLS handshake failed: {e}"),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     // Usually out of file descriptors: back off instead of spinning,
@@ -67,12 +85,14 @@ pub(super) async fn accept_loop(
     }
 }
 
-async fn serve_http(
-    stream: tokio::net::TcpStream,
+async fn serve_http<S>(
+    stream: S,
     state: Arc<ServerState>,
     mut shutdown: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let svc_done = done.clone();
     let svc_state = state.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<_>| {

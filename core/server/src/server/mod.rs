@@ -15,6 +15,7 @@ mod session;
 #[cfg(test)]
 mod session_tests;
 mod state;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -51,6 +52,8 @@ struct Running {
     /// The separate metrics address, and what stops it (last, after the drain).
     metrics_addr: Option<SocketAddr>,
     metrics_stop: watch::Sender<bool>,
+    /// The certificate of the server's port, when it serves TLS.
+    tls: Option<Arc<tls::Tls>>,
 }
 
 impl Server {
@@ -82,6 +85,11 @@ impl Server {
         let bind_error = |source| Error::Bind {
             addr: addr.to_string(),
             source,
+        };
+        // Before binding: a missing or mismatched file is a config error, said at once.
+        let tls = match &self.state.config.tls {
+            Some(config) => Some(Arc::new(tls::Tls::load(config)?)),
+            None => None,
         };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
@@ -138,6 +146,7 @@ impl Server {
         ));
         tokio::spawn(listener::accept_loop(
             listener,
+            tls.clone(),
             self.state.clone(),
             shutdown_rx,
             done_tx,
@@ -148,8 +157,29 @@ impl Server {
             done: done_rx,
             metrics_addr,
             metrics_stop,
+            tls,
         });
         Ok(bound)
+    }
+
+    /// Whether the server's port speaks TLS (`wss://`, `https://`).
+    pub fn serves_tls(&self) -> bool {
+        self.state.config.tls.is_some()
+    }
+
+    /// Reads the TLS certificate and key files again (after a renewal): new connections
+    /// get the new certificate, open ones keep theirs. On an error (a file missing,
+    /// unreadable or not matching) the certificate in use stays and the error says why.
+    pub fn reload_tls(&self) -> Result<(), Error> {
+        let tls = lock(&self.running).as_ref().map(|r| r.tls.clone());
+        match tls {
+            None => Err(Error::NotRunning),
+            Some(None) => Err(Error::Config(crate::config::ConfigError(
+                "tls: this server has no certificate configured".into(),
+            ))),
+            // Outside the lock: reading files takes a moment.
+            Some(Some(tls)) => tls.reload(),
+        }
     }
 
     /// This node's id in its cluster once started (random per start, so a restarted
