@@ -19,6 +19,28 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
 }
 
+apt_install_no_start() {
+  # apt_install, without letting the packages start their services: nginx's postinst fails
+  # the installation when its start fails (an init system that cannot start it, port 80
+  # taken). A policy-rc.d that forbids every action (exit 101) is Debian's way of saying
+  # so, as Docker images do; one already there is left as it is.
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if [ -e /usr/sbin/policy-rc.d ]; then
+    apt_install "$@"
+    return
+  fi
+  printf '#!/bin/sh\n# pushbus scripts/test.sh, for the length of one apt-get install\nexit 101\n' \
+    | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod 755 /usr/sbin/policy-rc.d
+  trap "$sudo rm -f /usr/sbin/policy-rc.d" EXIT
+  local rc=0
+  apt_install "$@" || rc=$?
+  $sudo rm -f /usr/sbin/policy-rc.d
+  trap - EXIT
+  return "$rc"
+}
+
 step "tools"
 command -v node >/dev/null || { echo "Node.js is required (see README)"; exit 1; }
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
@@ -26,6 +48,10 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
 fi
 # The cluster tests start their own redis-server on a free port.
 command -v redis-server >/dev/null || apt_install redis-server
+# The reverse-proxy test runs Debian's nginx and apache2 (in /usr/sbin) with the documented
+# configs (docs/deploy), on free ports and temp dirs of its own: their services and default
+# sites (port 80) play no part, and are not started.
+[ -x /usr/sbin/nginx ] && [ -x /usr/sbin/apache2 ] || apt_install_no_start nginx apache2
 # The https:// webhook test makes a throwaway CA and certificate.
 command -v openssl >/dev/null || apt_install openssl
 # The C library's tests: a C and a C++ compiler, valgrind.
