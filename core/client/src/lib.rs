@@ -549,6 +549,12 @@ impl Client {
     }
 }
 
+/// The TLS client settings [`Client`] uses (system roots, or SSL_CERT_FILE's), for a
+/// caller's own connections to the same server, such as the load tool's `wss://`.
+pub fn tls_client_config() -> Arc<rustls::ClientConfig> {
+    Arc::new(tls_config())
+}
+
 /// The TLS settings every client shares: built once per process, because reading the
 /// system's root certificates takes milliseconds and would otherwise be paid by every
 /// `Client::new` (on a JS or PHP request thread).

@@ -22,7 +22,7 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use pushbus::config::{DEV_APP_ID, DEV_APP_KEY, DEV_APP_SECRET};
 use pushbus_client::{Client, ClientOptions};
@@ -86,6 +86,10 @@ pub struct Options {
     /// Server host
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// wss:// and https:// (a server with `tls`); its certificate is checked against
+    /// the system's roots, or the PEM file in SSL_CERT_FILE
+    #[arg(long)]
+    pub tls: bool,
     /// Server port; a comma list (8090,8091,8092) spreads the connections over the
     /// nodes of a cluster, connection i on port i mod n
     #[arg(long, default_value = "8080", value_delimiter = ',', required = false)]
@@ -262,7 +266,7 @@ fn server_addrs(o: &Options) -> Result<Vec<SocketAddr>, String> {
         .collect()
 }
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A connected client and its socket id.
 type Conn = (Ws, String);
 
@@ -285,11 +289,17 @@ async fn connect(o: &Options, addr: SocketAddr, src: IpAddr) -> Result<(Ws, Stri
         .await
         .map_err(|e| format!("connect {addr}: {e}"))?;
     let _ = stream.set_nodelay(true);
+    let (scheme, tls) = if o.tls {
+        let config = pushbus_client::tls_client_config();
+        ("wss", Some(tokio_tungstenite::Connector::Rustls(config)))
+    } else {
+        ("ws", None)
+    };
     let url = format!(
-        "ws://{addr}{}/app/{}?protocol=7&client=pushbus-bench&version=1.0",
+        "{scheme}://{addr}{}/app/{}?protocol=7&client=pushbus-bench&version=1.0",
         o.path, o.key
     );
-    let (mut ws, _) = tokio_tungstenite::client_async(url, stream)
+    let (mut ws, _) = tokio_tungstenite::client_async_tls_with_config(url, stream, None, tls)
         .await
         .map_err(|e| format!("handshake: {e}"))?;
     let hello = next_json(&mut ws, Duration::from_secs(30)).await?;
@@ -416,7 +426,7 @@ fn publisher(o: &Options) -> Result<Client, String> {
     Client::new(ClientOptions {
         host: o.host.clone(),
         port: o.publish_port.or(o.port.first().copied()).unwrap_or(8080),
-        tls: false,
+        tls: o.tls,
         app_id: o.publish_app_id.clone().unwrap_or_else(|| o.app_id.clone()),
         key: o.publish_key.clone().unwrap_or_else(|| o.key.clone()),
         secret: o.publish_secret.clone().unwrap_or_else(|| o.secret.clone()),
