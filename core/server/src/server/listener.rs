@@ -165,3 +165,68 @@ pub(super) async fn metrics_loop(
         }
     }
 }
+
+/// Pending connections the kernel queues before `accept`; Linux caps it at
+/// `net.core.somaxconn` (4096 on current kernels). std's and tokio's `bind` ask for 128,
+/// which a deploy or a network blip overflows when thousands of clients reconnect at
+/// once: the overflow is dropped SYNs, and each client retries only after a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the first address `addr` resolves to, as `TcpListener::bind` does (with
+/// SO_REUSEADDR, so that a restart does not wait for TIME_WAIT), with a deep backlog.
+pub(super) async fn bind(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for resolved in tokio::net::lookup_host(addr).await? {
+        let socket = match resolved {
+            std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(resolved)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    /// Hundreds of clients connecting while nothing accepts (a node busy after a
+    /// deploy) all complete their handshake: with the old 128 the rest would wait for
+    /// a SYN retransmit and then time out here.
+    #[tokio::test]
+    async fn the_kernel_queues_hundreds_of_connections_before_accept() {
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4096);
+        let listener = super::bind("127.0.0.1:0").await.expect("bound");
+        let addr = listener.local_addr().unwrap();
+        let wanted = 600.min(somaxconn);
+        let mut pending = Vec::new();
+        for _ in 0..wanted {
+            pending.push(tokio::spawn(tokio::time::timeout(
+                Duration::from_millis(2500),
+                tokio::net::TcpStream::connect(addr),
+            )));
+        }
+        let mut connected = Vec::new();
+        for task in pending {
+            if let Ok(Ok(stream)) = task.await.unwrap() {
+                connected.push(stream);
+            }
+        }
+        assert_eq!(connected.len(), wanted, "connections queued before accept");
+    }
+}

@@ -21,7 +21,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
@@ -91,7 +90,7 @@ impl Server {
             Some(config) => Some(Arc::new(tls::Tls::load(config)?)),
             None => None,
         };
-        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let listener = listener::bind(addr).await.map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
         let metrics_listener = match &self.state.config.metrics.address {
             Some(metrics_addr) if self.state.config.metrics.enabled => {
@@ -99,7 +98,7 @@ impl Server {
                     addr: metrics_addr.clone(),
                     source,
                 };
-                Some(TcpListener::bind(metrics_addr).await.map_err(bind_error)?)
+                Some(listener::bind(metrics_addr).await.map_err(bind_error)?)
             }
             _ => None,
         };
