@@ -166,6 +166,30 @@ test('counters move as pusher-js clients connect, subscribe, receive, whisper an
   assert.equal(value(closed, 'pushbus_subscriptions', { ...a0, type: 'presence' }) - value(before, 'pushbus_subscriptions', { ...a0, type: 'presence' }), 1);
 });
 
+test('a connection the server closes counts its last frames (the pusher:error) as sent', { timeout: 20000, skip }, async (t) => {
+  const a0 = { app: APP.id };
+  const user = uid('metrics-terminated-');
+  const c = pjs(t, node, APP, { userData: { id: user }, name: 'terminated' });
+  await c.waitConnected();
+  c.pusher.signin();
+  await c.waitForMessage((m) => m.event === 'pusher:signin_success', 5000, 'signin_success');
+  await c.ping();
+  // Every frame to this client so far is counted once its write is done.
+  const before = await scrapeUntil(
+    (s) => value(s, 'pushbus_ws_messages_sent_total', a0) > 0,
+    'frames sent before the termination',
+  );
+  const res = await rest(node, APP).terminateUserConnections(user);
+  assert.equal(res.status, 200);
+  await c.errors.waitFor((e) => e.data?.code === 4009, 5000, 'the 4009 pusher:error');
+  const closed = await scrapeUntil(
+    (s) => value(s, 'pushbus_connections_closed_total', { ...a0, by: 'server' }) > value(before, 'pushbus_connections_closed_total', { ...a0, by: 'server' }),
+    'the server-side close to be counted',
+  );
+  const sent = value(closed, 'pushbus_ws_messages_sent_total', a0) - value(before, 'pushbus_ws_messages_sent_total', a0);
+  assert.ok(sent >= 1, `frames counted as sent during the close: ${sent}`);
+});
+
 test('a separate metrics address answers without the main port, which then has no /metrics', { timeout: 20000, skip }, async () => {
   const other = await startServer({ apps: [APP], metrics: { enabled: true, address: '127.0.0.1:0' } });
   try {

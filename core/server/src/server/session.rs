@@ -458,7 +458,12 @@ impl Session {
         // Boxed: the closing futures would otherwise be part of every idle session.
         match end {
             End::Gone => {}
-            End::Kill(kill) => Box::pin(finish(&mut ws, &outbox, kill)).await,
+            End::Kill(kill) => {
+                let (frames, bytes) = Box::pin(finish(&mut ws, &outbox, kill)).await;
+                if let Some(m) = &metrics {
+                    m.wrote(frames, bytes, 0);
+                }
+            }
             End::ClientClosed(_) => Box::pin(answer_close(&mut ws)).await,
             End::Violation(code, reason) => Box::pin(close_with(&mut ws, code, reason)).await,
         }
@@ -910,27 +915,34 @@ where
 
 /// Closes on the server's initiative: flush what is queued (except for a client too
 /// slow to take it), then `pusher:error` and the close frame with the same code.
-async fn finish<S>(ws: &mut WebSocketStream<S>, outbox: &Outbox, kill: Kill)
+/// Returns the frames and bytes written, for the metrics.
+async fn finish<S>(ws: &mut WebSocketStream<S>, outbox: &Outbox, kill: Kill) -> (usize, usize)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let mut written = (0, 0);
     let _ = timeout(CLOSE_GRACE, async {
         if kill.code == ErrorCode::OverCapacity {
             // Too slow to take them: they would only delay the close.
             outbox.drop_queued();
         } else {
             let mut queued = outbox.take_all();
+            let count = (queued.len(), queued.iter().map(|f| f.len()).sum::<usize>());
             if write_batch(ws, &mut queued).await.is_err() {
                 return;
             }
+            written = count;
         }
         let error = protocol::error(Some(kill.code), &kill.message);
+        let length = error.len();
         if ws.send(Message::Text(error)).await.is_err() {
             return;
         }
+        written = (written.0 + 1, written.1 + length);
         close_and_drain(ws, CloseCode::from(kill.code.code()), &kill.message).await;
     })
     .await;
+    written
 }
 
 /// Closes with a WebSocket close code (a protocol violation, a message too large).
