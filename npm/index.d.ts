@@ -260,6 +260,14 @@ export declare class Server extends EventEmitter {
   connectionCount(options?: AppSelector): Promise<number>;
   /** Counters of the app's webhooks since start (zeros without targets). */
   webhookStats(options?: AppSelector): WebhookStats;
+  /**
+   * Reads the TLS certificate and key files again (after a renewal): new connections get
+   * the new certificate, open ones keep theirs. Throws a `PushbusError` (code `CONFIG`)
+   * when the new files are unusable; the certificate in use then stays.
+   */
+  reloadTls(): void;
+  /** The metrics in the OpenMetrics text format, as `GET /metrics` answers; throws (code `CONFIG`) when metrics are off. */
+  metricsText(): string;
   [Symbol.asyncDispose](): Promise<void>;
 
   on<E extends keyof ServerEvents>(event: E, listener: (...args: ServerEvents[E]) => void): this;

@@ -450,6 +450,20 @@ class Server extends EventEmitter {
     return this.#native.webhookStats(this.#appId(appId));
   }
 
+  /**
+   * Reads the TLS certificate and key files again (after a renewal): new connections get
+   * the new certificate, open ones keep theirs. Throws (code `CONFIG`) when the new files
+   * are unusable; the certificate in use then stays.
+   */
+  reloadTls() {
+    return this.#native.reloadTls();
+  }
+
+  /** The metrics in the OpenMetrics text format, as `GET /metrics` answers (throws `CONFIG` when metrics are off). */
+  metricsText() {
+    return this.#native.metricsText();
+  }
+
   /** `await using server = new Server(...)` stops it at the end of the scope. */
   async [Symbol.asyncDispose]() {
     if (this.#running) await this.stop();

@@ -46,6 +46,13 @@ export declare class NativeServer {
   terminateUserConnections(appId: string, userId: string): number
   /** Counters of app `appId`'s webhooks since the server started. */
   webhookStats(appId: string): WebhookStats
+  /**
+   * Reads the TLS certificate and key files again: new connections get the new
+   * certificate, open ones keep theirs; on an error the one in use stays.
+   */
+  reloadTls(): void
+  /** The metrics in the OpenMetrics text format, as `GET /metrics` answers them. */
+  metricsText(): string
   /** Live connections of app `appId`. */
   connectionCount(appId: string): number
 }

@@ -340,6 +340,16 @@ namespace Pushbus {
         /** Counters of the app's webhooks since start: ["requests" => …, "sent" => …, "failures" => …, "dropped" => …] (zeros without targets). */
         public function webhookStats(?string $appId = null): array {}
 
+        /**
+         * Reads the TLS certificate and key files again (after a renewal): new connections
+         * get the new certificate, open ones keep theirs. Throws (RESULT_CONFIG) when the
+         * new files are unusable; the certificate in use then stays.
+         */
+        public function reloadTls(): void {}
+
+        /** The metrics in the OpenMetrics text format, as GET /metrics answers (throws RESULT_CONFIG when metrics are off). */
+        public function metricsText(): string {}
+
         /** Closes every connection of the user; returns how many. */
         public function terminateUserConnections(string $userId, ?string $appId = null): int {}
 

@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: 907fdcb2fda9733dfee07790a97b5e3a86dd74f1 */
+ * Stub hash: 5d9319c9f42f898029c2a3a988bdfa8db377f5ad */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_Pushbus_version, 0, 0, IS_STRING, 0)
 ZEND_END_ARG_INFO()
@@ -137,13 +137,17 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_webhookStat
 	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_reloadTls, 0, 0, IS_VOID, 0)
+ZEND_END_ARG_INFO()
+
+#define arginfo_class_Pushbus_Server_metricsText arginfo_Pushbus_version
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_terminateUserConnections, 0, 1, IS_LONG, 0)
 	ZEND_ARG_TYPE_INFO(0, userId, IS_STRING, 0)
 	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
 ZEND_END_ARG_INFO()
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_stop, 0, 0, IS_VOID, 0)
-ZEND_END_ARG_INFO()
+#define arginfo_class_Pushbus_Server_stop arginfo_class_Pushbus_Server_reloadTls
 
 
 ZEND_FUNCTION(Pushbus_version);
@@ -172,6 +176,8 @@ ZEND_METHOD(Pushbus_Server, channel);
 ZEND_METHOD(Pushbus_Server, members);
 ZEND_METHOD(Pushbus_Server, connectionCount);
 ZEND_METHOD(Pushbus_Server, webhookStats);
+ZEND_METHOD(Pushbus_Server, reloadTls);
+ZEND_METHOD(Pushbus_Server, metricsText);
 ZEND_METHOD(Pushbus_Server, terminateUserConnections);
 ZEND_METHOD(Pushbus_Server, stop);
 
@@ -223,6 +229,8 @@ static const zend_function_entry class_Pushbus_Server_methods[] = {
 	ZEND_ME(Pushbus_Server, members, arginfo_class_Pushbus_Server_members, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, connectionCount, arginfo_class_Pushbus_Server_connectionCount, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, webhookStats, arginfo_class_Pushbus_Server_webhookStats, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Server, reloadTls, arginfo_class_Pushbus_Server_reloadTls, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Server, metricsText, arginfo_class_Pushbus_Server_metricsText, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, terminateUserConnections, arginfo_class_Pushbus_Server_terminateUserConnections, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, stop, arginfo_class_Pushbus_Server_stop, ZEND_ACC_PUBLIC)
 	ZEND_FE_END

@@ -382,6 +382,29 @@ ZEND_METHOD(Pushbus_Server, terminateUserConnections) {
   RETURN_LONG((zend_long)count);
 }
 
+ZEND_METHOD(Pushbus_Server, reloadTls) {
+  ZEND_PARSE_PARAMETERS_NONE();
+  server_object *o = SERVER();
+  pushbus_result r = pushbus_server_reload_tls(o->server);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+}
+
+ZEND_METHOD(Pushbus_Server, metricsText) {
+  ZEND_PARSE_PARAMETERS_NONE();
+  server_object *o = SERVER();
+  char *text = NULL;
+  pushbus_result r = pushbus_server_metrics_text(o->server, &text);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  RETVAL_STRING(text);
+  pushbus_string_free(text);
+}
+
 ZEND_METHOD(Pushbus_Server, stop) {
   ZEND_PARSE_PARAMETERS_NONE();
   server_object *o = SERVER();

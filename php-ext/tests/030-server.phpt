@@ -32,7 +32,8 @@ function poll_for(Server $s, array $want, array &$seen = []): ?array
 }
 
 $server = new Server(['host' => '127.0.0.1', 'port' => 0,
-    'apps' => [['id' => APP_ID, 'key' => KEY, 'secret' => SECRET, 'client_events' => true]]]);
+    'apps' => [['id' => APP_ID, 'key' => KEY, 'secret' => SECRET, 'client_events' => true]],
+    'metrics' => ['enabled' => true, 'token' => 'php-metrics-token']]);
 check($server->port() === null, 'no port before start()');
 check($server->poll(0) === [], 'poll(0) returns at once with nothing');
 $port = $server->start();
@@ -42,6 +43,8 @@ $ws = new Ws($port);
 $ev = poll_for($server, ['name' => 'connection_opened', 'socket_id' => $ws->socketId]);
 check($ev !== null && $ev['app_id'] === APP_ID && $ev['lost'] === 0, 'connection_opened, with the socket id');
 check($server->connectionCount() === 1, 'connectionCount()');
+$metrics = $server->metricsText();
+check(str_contains($metrics, "\npushbus_connections{app=\"" . APP_ID . "\"} 1\n") && str_ends_with($metrics, "# EOF\n"), 'metricsText() counts the connection');
 
 $member = json_encode(['user_id' => '7', 'user_info' => ['id' => 7, 'name' => 'Ann', 'avatar' => 'https://x.test/a.png']]);
 $auth = json_decode(Auth::authorizeChannel(KEY, SECRET, $ws->socketId, 'presence-project.1', $member), true)['auth'];
@@ -92,6 +95,7 @@ ok - poll(0) returns at once with nothing
 ok - started on a free port
 ok - connection_opened, with the socket id
 ok - connectionCount()
+ok - metricsText() counts the connection
 ok - joined presence-project.1
 ok - channel_occupied
 ok - member_added with the user id

@@ -17,8 +17,13 @@ expect_exception(E::CONFIG, fn () => new Server(['apps' => [['id' => "\xff"] + $
 
 $server = new Server(['host' => '127.0.0.1', 'port' => 0, 'apps' => [$app, ['id' => 'off', 'key' => 'k2', 'secret' => 's2', 'enabled' => false]]]);
 expect_exception(E::NOT_RUNNING, fn () => $server->stop(), 'stop() before start()');
+expect_exception(E::NOT_RUNNING, fn () => $server->reloadTls(), 'reloadTls() before start()');
+$e = expect_exception(E::CONFIG, fn () => $server->metricsText(), 'metricsText() with metrics off');
+check($e && str_contains($e->getMessage(), 'metrics.enabled'), 'the message names the setting');
 $port = $server->start();
 expect_exception(E::ALREADY_STARTED, fn () => $server->start(), 'start() twice');
+$e = expect_exception(E::CONFIG, fn () => $server->reloadTls(), 'reloadTls() without a certificate');
+check($e && str_contains($e->getMessage(), 'no certificate configured'), 'the message says why');
 $other = new Server(['apps' => [$app]]);
 expect_exception(E::BIND, fn () => $other->start("127.0.0.1:$port"), 'a port in use');
 
@@ -76,7 +81,12 @@ ok - an app without key and secret: Pushbus\Exception 100
 ok - port of the wrong type: Pushbus\Exception 100
 ok - config that is not UTF-8: Pushbus\Exception 100
 ok - stop() before start(): Pushbus\Exception 114
+ok - reloadTls() before start(): Pushbus\Exception 114
+ok - metricsText() with metrics off: Pushbus\Exception 100
+ok - the message names the setting
 ok - start() twice: Pushbus\Exception 113
+ok - reloadTls() without a certificate: Pushbus\Exception 100
+ok - the message says why
 ok - a port in use: Pushbus\Exception 112
 ok - publish: unknown app: Pushbus\Exception 101
 ok - HTTP API of a disabled app: Pushbus\Exception 201

@@ -179,6 +179,12 @@ static void server_errors(void) {
 
   /* Lifecycle misuse. */
   EXPECT_ERR(PUSHBUS_RESULT_NOT_RUNNING, "not running", pushbus_server_stop(s));
+  EXPECT_ERR(PUSHBUS_RESULT_NOT_RUNNING, "not running", pushbus_server_reload_tls(s));
+  EXPECT_ERR(PUSHBUS_RESULT_NULL_PARAMETER, "`server`", pushbus_server_reload_tls(NULL));
+  char *metrics = NULL;
+  EXPECT_ERR(PUSHBUS_RESULT_CONFIG, "metrics are off", pushbus_server_metrics_text(s, &metrics));
+  CHECK(metrics == NULL, "metrics text untouched on failure");
+  EXPECT_ERR(PUSHBUS_RESULT_NULL_PARAMETER, "`out_text`", pushbus_server_metrics_text(s, NULL));
   EXPECT_ERR(PUSHBUS_RESULT_INVALID_UTF8, "`addr`",
              pushbus_server_start(s, BAD_UTF8, sizeof BAD_UTF8, NULL));
   EXPECT_ERR(PUSHBUS_RESULT_BIND, "Cannot listen on",
@@ -188,6 +194,7 @@ static void server_errors(void) {
   CHECK(port != 0, "bound port");
   EXPECT_ERR(PUSHBUS_RESULT_ALREADY_STARTED, "already started",
              pushbus_server_start(s, NULL, 0, NULL));
+  EXPECT_ERR(PUSHBUS_RESULT_CONFIG, "no certificate configured", pushbus_server_reload_tls(s));
 
   /* Port in use: a second server on the first one's port. */
   pushbus_server *second = NULL;

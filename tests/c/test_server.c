@@ -18,7 +18,7 @@
 
 #define CONFIG                                                                       \
   "{\"host\":\"127.0.0.1\",\"port\":0,\"apps\":[{\"id\":\"3\",\"key\":\"" KEY "\"," \
-  "\"secret\":\"" SECRET "\"}]}"
+  "\"secret\":\"" SECRET "\"}],\"metrics\":{\"enabled\":true,\"token\":\"c-metrics-token\"}}"
 
 /* What the callback saw, guarded by `lock`. */
 typedef struct {
@@ -199,6 +199,13 @@ int main(int argc, char **argv) {
   size_t count = 0;
   EXPECT_OK(pushbus_server_connection_count(server, S("3"), &count));
   CHECK(count == 1, "connection count %zu", count);
+  /* The metrics an embedder would serve on its own route count the driver's connection. */
+  char *metrics = NULL;
+  EXPECT_OK(pushbus_server_metrics_text(server, &metrics));
+  CHECK(metrics && strstr(metrics, "\npushbus_connections{app=\"3\"} 1\n") &&
+            strstr(metrics, "# EOF\n"),
+        "metrics text %.200s", metrics ? metrics : "(null)");
+  pushbus_string_free(metrics);
 
   /* Publish: first excluding the client (it must not arrive), then to it. */
   pushbus_str both[2] = {pstr("orders"), pstr("private-orders.1")};

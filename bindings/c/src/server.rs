@@ -381,6 +381,45 @@ pub unsafe extern "C" fn pushbus_server_terminate_user_connections(
     })
 }
 
+/// Reads the TLS certificate and key files again (after a renewal): new connections
+/// get the new certificate, open ones keep theirs. On an error the certificate in use
+/// stays and the message says why (a file missing, unreadable, or key and certificate
+/// not matching).
+///
+/// `server` is borrowed, not NULL. Errors: `NULL_PARAMETER`, `NOT_RUNNING`, `CONFIG`
+/// (no certificate configured, or the new files are unusable), `FORKED`. Threads:
+/// any; reads two files.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_server_reload_tls(
+    server: *const pushbus_server,
+) -> pushbus_result {
+    guard(|| {
+        server_ref(server)?.server.reload_tls()?;
+        Ok(())
+    })
+}
+
+/// The metrics in the OpenMetrics text format, as `GET /metrics` answers them
+/// (`application/openmetrics-text; version=1.0.0`), for an embedder that serves
+/// metrics on a route of its own.
+///
+/// `server` is borrowed, not NULL. On success writes to `*out_text` a string the
+/// caller frees with `pushbus_string_free`; on failure leaves it untouched. Errors:
+/// `NULL_PARAMETER`, `CONFIG` (metrics are off in the config), `FORKED`. Threads:
+/// any; does not block.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_server_metrics_text(
+    server: *const pushbus_server,
+    out_text: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_text, "out_text")?;
+        let text = server_ref(server)?.server.metrics_text()?;
+        out.write(to_c_string(text)?);
+        Ok(())
+    })
+}
+
 /// Creates a reader of the server's lifecycle events (every app), receiving the events
 /// that happen from now on; read it with `pushbus_events_poll`.
 ///

@@ -399,6 +399,19 @@ impl NativeServer {
         })
     }
 
+    /// Reads the TLS certificate and key files again: new connections get the new
+    /// certificate, open ones keep theirs; on an error the one in use stays.
+    #[napi]
+    pub fn reload_tls(&self, env: &Env) -> napi::Result<()> {
+        guard(env, || Ok(self.shared.server.reload_tls()?))
+    }
+
+    /// The metrics in the OpenMetrics text format, as `GET /metrics` answers them.
+    #[napi]
+    pub fn metrics_text(&self, env: &Env) -> napi::Result<String> {
+        guard(env, || Ok(self.shared.server.metrics_text()?))
+    }
+
     /// Live connections of app `appId`.
     #[napi]
     pub fn connection_count(&self, env: &Env, app_id: String) -> napi::Result<u32> {

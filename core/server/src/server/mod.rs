@@ -210,11 +210,15 @@ impl Server {
         lock(&self.running).as_ref().and_then(|r| r.metrics_addr)
     }
 
-    /// The Prometheus text exposition `GET /metrics` answers; `None` when metrics are
-    /// off. For embedders that serve metrics on a route of their own.
-    pub fn metrics_text(&self) -> Option<String> {
-        let metrics = self.state.metrics.as_ref()?;
-        Some(crate::metrics::scrape::encode(
+    /// The Prometheus text exposition `GET /metrics` answers, for embedders that serve
+    /// metrics on a route of their own. A config error when metrics are off.
+    pub fn metrics_text(&self) -> Result<String, Error> {
+        let metrics = self.state.metrics.as_ref().ok_or_else(|| {
+            Error::Config(crate::config::ConfigError(
+                "metrics are off: set metrics.enabled (PUSHBUS_METRICS=true)".into(),
+            ))
+        })?;
+        Ok(crate::metrics::scrape::encode(
             metrics,
             self.state.snapshot(),
         ))
