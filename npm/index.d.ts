@@ -130,6 +130,8 @@ export interface ServerOptions {
   metrics?: MetricsOptions;
   /** wss:// and https:// on the server's own port: PEM files, read at start (README.md, "TLS"). */
   tls?: { cert: string; key: string };
+  /** The debug console at `{path}/console` (README.md, "Debug console"); the token is required when enabled, at least 8 characters. */
+  console?: { enabled?: boolean; token?: string };
   /** Run as one node of a cluster on Redis (README.md, "Scaling"). */
   cluster?: ClusterOptions;
   /** `webhook`: the events are emitted as webhooks see them (delayed removals, no reloads, no connection events). Default `all`. */

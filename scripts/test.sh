@@ -54,6 +54,8 @@ command -v redis-server >/dev/null || apt_install redis-server
 [ -x /usr/sbin/nginx ] && [ -x /usr/sbin/apache2 ] || apt_install_no_start nginx apache2
 # The https:// webhook test makes a throwaway CA and certificate.
 command -v openssl >/dev/null || apt_install openssl
+# The debug console's test drives Debian's chromium (playwright-core, no browser download).
+[ -x /usr/bin/chromium ] || apt_install chromium
 # The C library's tests: a C and a C++ compiler, valgrind.
 if ! command -v cc >/dev/null || ! command -v c++ >/dev/null || ! command -v valgrind >/dev/null; then
   apt_install gcc g++ valgrind

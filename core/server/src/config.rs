@@ -51,7 +51,20 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// TLS on the server's own port (wss:// and https://); none serves plain ws/http.
     pub tls: Option<TlsConfig>,
+    /// The debug console (`GET /console`); off by default.
+    pub console: ConsoleConfig,
     pub apps: Vec<AppConfig>,
+}
+
+/// The debug console: a page on the server's port that shows connections, channels,
+/// members and the live event stream of every app, and publishes test events.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    pub enabled: bool,
+    /// What the page asks for before it shows anything; required when enabled, since
+    /// the console sees every app's events and can publish to any channel.
+    pub token: Option<String>,
 }
 
 /// The certificate the server's port presents. Both files are PEM and are read at
@@ -127,6 +140,7 @@ impl Default for Config {
             cluster: None,
             metrics: MetricsConfig::default(),
             tls: None,
+            console: ConsoleConfig::default(),
             apps: Vec::new(),
         }
     }
@@ -513,6 +527,14 @@ impl Config {
             self.metrics.address = Some(v.into());
             used = true;
         }
+        if let Some(v) = get("PUSHBUS_CONSOLE") {
+            self.console.enabled = parse_bool("PUSHBUS_CONSOLE", v)?;
+            used = true;
+        }
+        if let Some(v) = laravel_value(get("PUSHBUS_CONSOLE_TOKEN")) {
+            self.console.token = Some(v.into());
+            used = true;
+        }
         if let Some(v) = laravel_value(get("PUSHBUS_TLS_CERT")) {
             self.tls.get_or_insert_with(TlsConfig::default).cert = v.into();
             used = true;
@@ -561,6 +583,18 @@ impl Config {
                      PUSHBUS_TLS_CERT and PUSHBUS_TLS_KEY)",
                 ));
             }
+        }
+        if self.console.enabled
+            && self
+                .console
+                .token
+                .as_deref()
+                .is_none_or(|t| t.trim().len() < 8)
+        {
+            return Err(err(
+                "the console needs a token of at least 8 characters (console.token, \
+                 PUSHBUS_CONSOLE_TOKEN): it shows every app's events and can publish",
+            ));
         }
         let m = &self.metrics;
         if m.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
@@ -870,6 +904,29 @@ mod tests {
         let mut c = Config::default();
         c.apply_env(&vars(pairs)).unwrap();
         c.cluster
+    }
+
+    #[test]
+    fn the_console_needs_a_token() {
+        let check = |console: &str| {
+            Config::from_json(&format!(
+                r#"{{"console":{console},"apps":[{{"id":"1","key":"k","secret":"s"}}]}}"#
+            ))?
+            .validate()
+        };
+        assert!(check(r#"{"enabled":false}"#).is_ok());
+        let e = check(r#"{"enabled":true}"#).unwrap_err();
+        assert!(e.0.contains("console needs a token"), "{e}");
+        assert!(check(r#"{"enabled":true,"token":"short"}"#).is_err());
+        assert!(check(r#"{"enabled":true,"token":"long-enough"}"#).is_ok());
+        let mut c = Config::default();
+        c.apply_env(&vars(&[
+            ("PUSHBUS_CONSOLE", "true"),
+            ("PUSHBUS_CONSOLE_TOKEN", "console-token"),
+        ]))
+        .unwrap();
+        assert!(c.console.enabled);
+        assert_eq!(c.console.token.as_deref(), Some("console-token"));
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub mod auth;
 pub mod blocking;
 mod cluster;
 pub mod config;
+mod console;
 pub mod error;
 mod lifecycle;
 pub mod limits;

@@ -33,6 +33,8 @@ pub(crate) struct Registry {
     users: Sharded<Arc<str>, HashMap<SocketId, u32>>,
     /// Kept beside the map so the connection quota is checked without a lock.
     connection_count: AtomicUsize,
+    /// The debug console's journal and this app's id, when the console is enabled.
+    console: std::sync::OnceLock<(Arc<crate::console::Journal>, Arc<str>)>,
 }
 
 /// A channel's kind as a metrics label.
@@ -293,6 +295,11 @@ impl LocalChannel {
 }
 
 impl Registry {
+    /// Lets the debug console see what this registry delivers.
+    pub fn show_console(&self, journal: Arc<crate::console::Journal>, app_id: Arc<str>) {
+        let _ = self.console.set((journal, app_id));
+    }
+
     pub fn connection_count(&self) -> usize {
         self.connection_count.load(Ordering::Relaxed)
     }
@@ -446,10 +453,14 @@ impl Registry {
 
 impl Inbound for Registry {
     fn deliver(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {
-        match self.channel(channel) {
+        let delivered = match self.channel(channel) {
             Some(c) => c.deliver(frame, except),
             None => 0,
+        };
+        if let Some((journal, app_id)) = self.console.get() {
+            journal.record_delivery(app_id, channel, frame.as_str(), delivered);
         }
+        delivered
     }
 
     fn deliver_membership(&self, channel: &str, frame: &Utf8Bytes, version: Version) {

@@ -8,6 +8,7 @@
 //! everything has finished (the mini-redis pattern).
 
 mod body;
+mod console;
 mod http_api;
 mod listener;
 mod routes;
@@ -137,6 +138,13 @@ impl Server {
                 metrics_listener,
                 self.state.clone(),
                 metrics_stop_rx,
+            ));
+        }
+        if self.state.config.console.enabled {
+            tokio::spawn(crate::console::follow(
+                self.state.lifecycle.subscribe(),
+                self.state.console.clone(),
+                shutdown_rx.clone(),
             ));
         }
         tokio::spawn(listener::sweep_loop(

@@ -43,6 +43,12 @@ pub(super) async fn route(
             return metrics_response(&req, &state, metrics);
         }
     }
+    if let Some(rest) = path.strip_prefix("/console") {
+        if state.config.console.enabled && (rest.is_empty() || rest.starts_with('/')) {
+            let rest = rest.to_string();
+            return super::console::route(req, state, &rest).await;
+        }
+    }
     if let Some(key) = path.strip_prefix("/app/") {
         let key = key.to_string();
         return upgrade(req, key, state, done);

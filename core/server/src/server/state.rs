@@ -35,6 +35,8 @@ pub(crate) struct ServerState {
     pub metrics: Option<Arc<Metrics>>,
     /// Webhooks of the apps that have targets, while running.
     pub webhooks: std::sync::Mutex<Option<crate::webhooks::Webhooks>>,
+    /// What the debug console shows; recorded into only when the console is enabled.
+    pub console: Arc<crate::console::Journal>,
 }
 
 impl ServerState {
@@ -62,6 +64,7 @@ impl ServerState {
         let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new()));
         let mut apps_by_id = HashMap::new();
         let mut apps_by_key = HashMap::new();
+        let console = Arc::new(crate::console::Journal::default());
         for app in &config.apps {
             let service = if config.cluster.is_some() {
                 AppService::detached(app.clone(), Default::default(), lifecycle.clone())
@@ -70,6 +73,9 @@ impl ServerState {
             };
             let app_metrics = metrics.as_ref().map(|m| m.app(&service.app_id));
             let service = Arc::new(service.with_metrics(app_metrics));
+            if config.console.enabled {
+                service.show_console(console.clone());
+            }
             apps_by_id.insert(app.id.clone(), service.clone());
             apps_by_key.insert(app.key.clone(), service);
         }
@@ -85,6 +91,7 @@ impl ServerState {
             runtime: std::sync::OnceLock::new(),
             metrics,
             webhooks: std::sync::Mutex::new(None),
+            console,
         }
     }
 

@@ -100,6 +100,11 @@ impl AppService {
         let _ = self.backend.set(backend);
     }
 
+    /// Lets the debug console see the events this node delivers for the app.
+    pub fn show_console(&self, journal: Arc<crate::console::Journal>) {
+        self.registry.show_console(journal, self.app_id.clone());
+    }
+
     /// This node's registry of the app, which a cluster backend delivers to.
     pub fn inbound(&self) -> SharedInbound {
         self.registry.clone()
