@@ -96,6 +96,17 @@ test('the console in chromium: sign in, watch a pusher-js client, publish from t
   await page.click(`#channels tr[data-channel="${presence}"]`);
   await page.waitForFunction(() => document.getElementById('member-list').textContent.includes('Ada'));
 
+  // "What did auth return?": a subscription refused for a bad signature shows, with why.
+  const secret = uid('private-client.');
+  const forged = pjs(t, node, APP, { badAuthFor: (name) => name === secret, name: 'forged' });
+  const refused = deferred();
+  forged.pusher.subscribe(secret).bind('pusher:subscription_error', refused.resolve);
+  await withTimeout(refused.promise, 5000, 'the forged subscription refused');
+  const refusal = page.locator('#events tr.kind-refused', { hasText: secret });
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /pusher:subscription_error.*[Ii]nvalid signature/);
+  forged.disconnect();
+
   await rest(node, APP).trigger(feed, 'InvoicePaid', { invoice: 7 });
   const row = page.locator('#events tr', { hasText: 'InvoicePaid' });
   await row.waitFor();

@@ -300,6 +300,11 @@ impl Registry {
         let _ = self.console.set((journal, app_id));
     }
 
+    /// The console's journal, when the console is enabled.
+    pub fn console(&self) -> Option<&Arc<crate::console::Journal>> {
+        self.console.get().map(|(journal, _)| journal)
+    }
+
     pub fn connection_count(&self) -> usize {
         self.connection_count.load(Ordering::Relaxed)
     }

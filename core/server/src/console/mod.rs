@@ -28,7 +28,8 @@ pub(crate) struct Entry {
     /// Wall-clock time, Unix milliseconds (the page shows it in the viewer's zone).
     pub at_ms: u64,
     pub app: Arc<str>,
-    /// `event` (a channel event delivered), `client` (a client event relayed) or
+    /// `event` (a channel event delivered), `client` (a client event relayed),
+    /// `refused` (a subscription error or a non-fatal error sent to a connection) or
     /// `lifecycle`.
     pub kind: &'static str,
     /// The event's name, or the lifecycle event's (`member_added`, …).
@@ -131,6 +132,33 @@ impl Journal {
             data,
             socket_id: event.kind.socket_id().map(str::to_string),
             user_id: event.kind.user_id().map(Arc::from),
+            delivered: None,
+        });
+    }
+
+    /// A frame refusing something to a connection (`pusher:subscription_error`, a
+    /// non-fatal `pusher:error`), with its message.
+    pub fn record_refusal(
+        &self,
+        app: &Arc<str>,
+        channel: Option<&str>,
+        socket_id: &str,
+        name: &str,
+        message: &str,
+    ) {
+        if !self.watching() {
+            return;
+        }
+        self.push(Entry {
+            seq: 0,
+            at_ms: 0,
+            app: app.clone(),
+            kind: "refused",
+            name: name.to_string(),
+            channel: channel.map(Arc::from),
+            data: Some(message.to_string()),
+            socket_id: Some(socket_id.to_string()),
+            user_id: None,
             delivered: None,
         });
     }

@@ -567,6 +567,8 @@ impl Session {
 
     /// A non-fatal `pusher:error`; the connection stays open.
     fn error(&self, code: ErrorCode, message: &str) {
+        self.app
+            .show_refusal(&self.socket_id, None, "pusher:error", message);
         self.outbox.send(protocol::error(Some(code), message));
     }
 
@@ -577,6 +579,12 @@ impl Session {
         message: &str,
         status: u16,
     ) {
+        self.app.show_refusal(
+            &self.socket_id,
+            Some(channel),
+            "pusher:subscription_error",
+            message,
+        );
         self.outbox
             .send(protocol::subscription_error(channel, kind, message, status));
     }

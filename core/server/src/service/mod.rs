@@ -105,6 +105,20 @@ impl AppService {
         self.registry.show_console(journal, self.app_id.clone());
     }
 
+    /// Shows the console what a connection was refused, and why (an auth signature that
+    /// does not match, a rate limit): the question the console is opened for.
+    pub fn show_refusal(
+        &self,
+        socket: &crate::protocol::socket_id::SocketId,
+        channel: Option<&str>,
+        name: &str,
+        message: &str,
+    ) {
+        if let Some(journal) = self.registry.console() {
+            journal.record_refusal(&self.app_id, channel, &socket.to_string(), name, message);
+        }
+    }
+
     /// This node's registry of the app, which a cluster backend delivers to.
     pub fn inbound(&self) -> SharedInbound {
         self.registry.clone()
