@@ -71,15 +71,8 @@ fn asset(body: &str, content_type: &'static str) -> HttpResponse {
 
 /// Whether the request carries the console token (compared in constant time).
 fn authorized(req: &Request<Incoming>, state: &ServerState) -> bool {
-    use subtle::ConstantTimeEq;
     let token = state.config.console.token.as_deref().unwrap_or_default();
-    let given = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    !token.is_empty() && bool::from(given.as_bytes().ct_eq(token.as_bytes()))
+    !token.is_empty() && super::routes::bearer_is(req, token)
 }
 
 fn json(status: StatusCode, body: &impl Serialize) -> HttpResponse {

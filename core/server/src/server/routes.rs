@@ -101,14 +101,7 @@ fn metrics_response(
         );
     }
     if let Some(token) = &state.config.metrics.token {
-        let given = req
-            .headers()
-            .get(hyper::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        use subtle::ConstantTimeEq;
-        if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        if !bearer_is(req, token) {
             let mut resp = refusal(
                 StatusCode::UNAUTHORIZED,
                 "/metrics needs the metrics token: Authorization: Bearer <token>",
@@ -127,6 +120,18 @@ fn metrics_response(
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     resp
+}
+
+/// Whether the request's `Authorization: Bearer …` is `token` (in constant time).
+pub(super) fn bearer_is(req: &Request<Incoming>, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let given = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    bool::from(given.as_bytes().ct_eq(token.as_bytes()))
 }
 
 fn header_has(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &str) -> bool {
