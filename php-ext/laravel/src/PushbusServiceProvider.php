@@ -26,9 +26,29 @@ use Pushbus\Laravel\Http\WebhookController;
  */
 class PushbusServiceProvider extends ServiceProvider
 {
+    public function register()
+    {
+        // The driver is added when the broadcast manager is first built, not in boot():
+        // a provider that boots before this one (listed earlier by hand, or an app's own
+        // provider calling Broadcast::connection() in its boot()) then finds it too,
+        // instead of failing with "Driver [pushbus] is not supported".
+        $this->app->afterResolving(BroadcastManager::class, fn (BroadcastManager $manager) => $this->extend($manager));
+        if ($this->app->resolved(BroadcastManager::class)) {
+            $this->extend($this->app->make(BroadcastManager::class));
+        }
+    }
+
     public function boot()
     {
-        $this->app->make(BroadcastManager::class)->extend('pushbus', function ($app, array $config) {
+        if ($this->app->runningInConsole()) {
+            $this->commands([StartCommand::class]);
+        }
+        $this->registerWebhookRoutes();
+    }
+
+    private function extend(BroadcastManager $manager): void
+    {
+        $manager->extend('pushbus', function ($app, array $config) {
             $broadcaster = new PushbusBroadcaster($config);
             if (($config['deferred'] ?? true) && ! $app->runningInConsole()) {
                 $broadcaster->deferFlushTo($app);
@@ -36,11 +56,6 @@ class PushbusServiceProvider extends ServiceProvider
 
             return $broadcaster;
         });
-
-        if ($this->app->runningInConsole()) {
-            $this->commands([StartCommand::class]);
-        }
-        $this->registerWebhookRoutes();
     }
 
     private function registerWebhookRoutes(): void

@@ -30,13 +30,15 @@ return [
         Illuminate\Validation\ValidationServiceProvider::class,
         Illuminate\View\ViewServiceProvider::class,
 
-        // The pushbus broadcaster (with Composer, package discovery registers it).
-        Pushbus\Laravel\PushbusServiceProvider::class,
-
         App\Providers\AppServiceProvider::class,
         App\Providers\BroadcastServiceProvider::class,
         App\Providers\EventServiceProvider::class,
         App\Providers\RouteServiceProvider::class,
+
+        // The pushbus broadcaster (with Composer, package discovery registers it). Listed
+        // after AppServiceProvider on purpose, whose boot() uses the broadcaster: the
+        // driver must not depend on the order of the providers.
+        Pushbus\Laravel\PushbusServiceProvider::class,
     ],
 
     'aliases' => [],
