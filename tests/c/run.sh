@@ -42,6 +42,18 @@ if grep -v '^pushbus_' <<<"$exported"; then
 fi
 echo "$(wc -l <<<"$exported") symbols, all pushbus_*"
 
+step "libpushbus.so has the versioned SONAME"
+soname=$(readelf -d "$lib/libpushbus.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+version=$(bash scripts/version.sh)
+want=libpushbus.so.$(awk -F. '{ print ($1 == 0) ? "0." $2 : $1 }' <<<"$version")
+if [ "$soname" != "$want" ]; then
+  echo "SONAME is '$soname', expected $want for version $version"
+  exit 1
+fi
+# Programs linked here record the SONAME: give the loader that name in target/ too.
+ln -sf libpushbus.so "$lib/$soname"
+echo "$soname"
+
 step "the header alone, as C and as C++"
 cc -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c include/pushbus.h
 c++ -std=c++11 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c++ include/pushbus.h
