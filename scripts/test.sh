@@ -2,8 +2,8 @@
 # Runs every test of pushbus: formatting and lints, Rust unit and integration tests, the
 # C library's tests (tests/c), the cross-language tests with the official pusher-js,
 # laravel-echo and Pusher SDKs against the real `pushbus serve` binary, the npm
-# package's tests (npm/), and the PHP extension with the Laravel broadcaster (php-ext/).
-# Installs what it needs when missing.
+# package's tests (npm/), the PHP extension with the Laravel broadcaster (php-ext/), and
+# every way of installing pushbus (tests/packaging). Installs what it needs when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -61,6 +61,14 @@ if ! command -v cc >/dev/null || ! command -v c++ >/dev/null || ! command -v val
   apt_install gcc g++ valgrind
 fi
 
+# Packaging (tests/packaging): the PECL tool, pkg-config, Composer.
+if ! command -v pecl >/dev/null || ! command -v pkg-config >/dev/null || ! command -v composer >/dev/null; then
+  apt_install php-pear pkgconf composer
+fi
+
+step "one version everywhere (scripts/version.sh check)"
+bash scripts/version.sh check
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -102,3 +110,6 @@ step "npm package: install, build the addon (debug), check native.d.ts, test (np
 
 step "PHP: the extension (phpt, valgrind), the Laravel broadcaster, a Laravel app with Echo (php-ext/scripts/test.sh)"
 bash php-ext/scripts/test.sh
+
+step "packaging: cargo install, make install + pkg-config, npm tarballs without Rust, PECL, .deb, Composer (tests/packaging/run.sh)"
+bash tests/packaging/run.sh
