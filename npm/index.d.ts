@@ -6,6 +6,12 @@ import type { ChannelAuth, ChannelInfo, Member, ServerAddress, UserAuth } from '
 export type { ChannelAuth, ChannelInfo, Member, ServerAddress, UserAuth };
 
 /**
+ * The version of pushbus, e.g. `"0.1.0"`: the number the `pushbus` binary, the C library
+ * and the PHP extension report too, and this package's own version.
+ */
+export declare const version: string;
+
+/**
  * Every error this package throws or rejects with is an `Error` with one of these codes
  * (plus `message`, and `cause` for a failed bind). See README.md for what each means.
  * They are the words of the C library's result codes (`PUSHBUS_RESULT_<CODE>`) and of

@@ -617,7 +617,13 @@ function infoList(info) {
   return checkString(info, 'info');
 }
 
+/** The version of pushbus (the addon's, the same number as every other face of pushbus). */
+const version = native.version();
+
+// Shorthand properties only: Node's cjs-module-lexer reads these names as the named
+// exports of `import { Server, version } from 'pushbus'`.
 module.exports = {
+  version,
   Server,
   Client,
   authorizeChannel,

@@ -181,6 +181,12 @@ export interface UserAuth {
  */
 export declare function verifyWebhook(key: string, secret: string, keyHeader: string, signatureHeader: string, body: Buffer): boolean
 
+/**
+ * The version of pushbus: the Cargo workspace version, the one every face of pushbus
+ * (the binary, the C library, the PHP extension, this package) reports.
+ */
+export declare function version(): string
+
 /** Counters of an app's webhooks (zeros without targets). */
 export interface WebhookStats {
   /** Requests the receivers answered with a 2xx. */

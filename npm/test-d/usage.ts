@@ -7,6 +7,7 @@ import {
   verifyWebhook,
   createSignedQueryString,
   encryptEventData,
+  version,
   type ChannelInfo,
   type Member,
   type PushbusError,
@@ -39,6 +40,8 @@ export async function example(): Promise<void> {
   console.log(verifyWebhook({ key: 'k', secret: 's' }, { 'x-pusher-key': 'k' }, Buffer.from('{}')));
   console.log(createSignedQueryString({ key: 'k', secret: 's' }, { method: 'GET', path: '/apps/1/channels' }));
   console.log(encryptEventData({ encryptionMasterKeyBase64: 'x' }, 'private-encrypted-a', { a: 1 }));
+  const v: string = version;
+  console.log(v.split('.').length);
 
   try {
     server.publish('bad name', 'E', {});

@@ -36,3 +36,10 @@ pub fn panic_for_testing<'env>(
         error::guard(env, || panic!("deliberate panic (sync)"))
     }
 }
+
+/// The version of pushbus: the Cargo workspace version, the one every face of pushbus
+/// (the binary, the C library, the PHP extension, this package) reports.
+#[napi_derive::napi]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
