@@ -6,6 +6,8 @@
 //   node scripts/build.js --release  optimised build
 //   node scripts/build.js --check    also fail when the generated native.d.ts differs
 //                                    from the committed one (CI's drift check)
+//   node scripts/build.js --out-dir D  put the .node file in D instead (scripts/pack.js),
+//                                    leaving the checkout's own addon as it is
 //
 // Runs on `npm install` (the `prepare` script) in a checkout of the repository.
 'use strict';
@@ -18,9 +20,23 @@ const path = require('node:path');
 const pkgDir = path.resolve(__dirname, '..');
 const crateManifest = path.resolve(pkgDir, '..', 'bindings', 'node', 'Cargo.toml');
 const committedDts = path.join(pkgDir, 'native.d.ts');
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const outDirAt = argv.indexOf('--out-dir');
+const outDirArg = outDirAt >= 0 ? argv.splice(outDirAt, 2)[1] : undefined;
+if (outDirAt >= 0 && !outDirArg) {
+  console.error('pushbus build: --out-dir needs a directory');
+  process.exit(2);
+}
+const addonDir = outDirArg ? path.resolve(outDirArg) : pkgDir;
+const args = new Set(argv);
 const release = args.has('--release');
 const check = args.has('--check');
+for (const arg of args) {
+  if (!['--release', '--check'].includes(arg)) {
+    console.error(`pushbus build: unknown argument ${arg} (known: --release, --check, --out-dir DIR)`);
+    process.exit(2);
+  }
+}
 
 function fail(message) {
   console.error(`pushbus build: ${message}`);
@@ -60,7 +76,8 @@ try {
 
   const addons = fs.readdirSync(outDir).filter((f) => f.endsWith('.node'));
   if (addons.length !== 1) fail(`expected one .node file in ${outDir}, found ${addons.join(', ') || 'none'}`);
-  fs.copyFileSync(path.join(outDir, addons[0]), path.join(pkgDir, addons[0]));
+  fs.mkdirSync(addonDir, { recursive: true });
+  fs.copyFileSync(path.join(outDir, addons[0]), path.join(addonDir, addons[0]));
 
   const generated = fs.readFileSync(path.join(outDir, 'native.d.ts'), 'utf8');
   const committed = fs.existsSync(committedDts) ? fs.readFileSync(committedDts, 'utf8') : null;
@@ -75,7 +92,7 @@ try {
     fs.writeFileSync(committedDts, generated);
     console.log('pushbus build: native.d.ts updated; commit it with the Rust change');
   }
-  console.log(`pushbus build: ${addons[0]} (${release ? 'release' : 'debug'})`);
+  console.log(`pushbus build: ${path.join(addonDir, addons[0])} (${release ? 'release' : 'debug'})`);
 } finally {
   fs.rmSync(outDir, { recursive: true, force: true });
 }
