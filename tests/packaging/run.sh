@@ -45,6 +45,6 @@ bash tests/packaging/laravel.sh
 step "every face reports $version"
 grep -q "c packaging: ok (version $version)" "$work/c.log"
 grep -q "php packaging: ok (version $version)" "$work/php.log"
-grep -q "npm packaging: ok (version $version)" "$work/npm.log" \
+grep -q "npm packaging: ok (version $version," "$work/npm.log" \
   || { echo "npm.sh did not report version $version"; exit 1; }
 echo "pushbus binary, C library, npm package, PHP extension: $version"
