@@ -103,6 +103,9 @@ const platformPkg = {
   engines: pkg.engines,
 };
 fs.writeFileSync(path.join(platformDir, 'package.json'), `${JSON.stringify(platformPkg, null, 2)}\n`);
+// npm puts LICENSE in every tarball without a `files` entry; both packages carry it.
+const licenseFile = path.resolve(pkgDir, '..', 'LICENSE');
+fs.copyFileSync(licenseFile, path.join(platformDir, 'LICENSE'));
 fs.writeFileSync(
   path.join(platformDir, 'README.md'),
   `# ${platformName}\n\nThe native addon of [pushbus](https://www.npmjs.com/package/pushbus) for ${triple}, ` +
@@ -118,6 +121,7 @@ for (const f of [...files, 'README.md']) {
   if (/[*?]/.test(f)) fail(`files entry ${f} is a pattern; pack.js copies plain files only`);
   fs.copyFileSync(path.join(pkgDir, f), path.join(mainDir, f));
 }
+fs.copyFileSync(licenseFile, path.join(mainDir, 'LICENSE'));
 const mainPkg = {};
 for (const [key, value] of Object.entries(pkg)) {
   // Build-time fields need the repository: the napi CLI's config, the scripts that build

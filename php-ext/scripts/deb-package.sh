@@ -34,6 +34,7 @@ cat >"$stage/etc/php/$php_version/mods-available/pushbus.ini" <<INI
 extension=pushbus.so
 INI
 install -m 644 php-ext/README.md "$stage/usr/share/doc/$package/README.md"
+install -m 644 LICENSE "$stage/usr/share/doc/$package/copyright"
 echo "/etc/php/$php_version/mods-available/pushbus.ini" >"$stage/DEBIAN/conffiles"
 
 cat >"$stage/DEBIAN/control" <<CONTROL

@@ -20,7 +20,7 @@ for f in $(sed -n '/<contents>/,/<\/contents>/p' php-ext/package.xml \
          /<\/dir>/ { sub(/[^\/]*\/$/, "", path) }
          /<file name="/ { match($0, /name="[^"]*"/); print path substr($0, RSTART + 6, RLENGTH - 7) }'); do
   mkdir -p "$stage/$(dirname "$f")"
-  cp "php-ext/$f" "$stage/$f"
+  if [ "$f" = LICENSE ]; then cp LICENSE "$stage/$f"; else cp "php-ext/$f" "$stage/$f"; fi
 done
 cp php-ext/package.xml "$stage/"
 (cd "$stage" && pecl package package.xml >&2)
