@@ -53,16 +53,23 @@ Description: pushbus extension for PHP $php_version: Pusher protocol signing, cl
  Laravel Echo connect to it) in a PHP process. Version $version.
 CONTROL
 
+# The lines of a maintainer script that run `enmod` or `dismod` ($1) for every SAPI:
+# through Debian's helper, which remembers an admin's phpdismod, else phpenmod/phpdismod.
+php_mod() {
+  cat <<LINES
+    if [ -e /usr/lib/php/php-maintscript-helper ]; then
+        . /usr/lib/php/php-maintscript-helper
+        php_invoke $1 $php_version ALL pushbus
+    elif command -v php$1 >/dev/null; then
+        php$1 -v $php_version -s ALL pushbus
+    fi
+LINES
+}
 cat >"$stage/DEBIAN/postinst" <<SCRIPT
 #!/bin/sh
 set -e
 if [ "\$1" = "configure" ]; then
-    if [ -e /usr/lib/php/php-maintscript-helper ]; then
-        . /usr/lib/php/php-maintscript-helper
-        php_invoke enmod $php_version ALL pushbus
-    elif command -v phpenmod >/dev/null; then
-        phpenmod -v $php_version -s ALL pushbus
-    fi
+$(php_mod enmod)
 fi
 exit 0
 SCRIPT
@@ -70,12 +77,7 @@ cat >"$stage/DEBIAN/postrm" <<SCRIPT
 #!/bin/sh
 set -e
 if [ "\$1" = "remove" ]; then
-    if [ -e /usr/lib/php/php-maintscript-helper ]; then
-        . /usr/lib/php/php-maintscript-helper
-        php_invoke dismod $php_version ALL pushbus
-    elif command -v phpdismod >/dev/null; then
-        phpdismod -v $php_version -s ALL pushbus
-    fi
+$(php_mod dismod)
 fi
 if [ "\$1" = "purge" ]; then
     # The links phpenmod made, if a SAPI's conf.d kept one.
