@@ -203,6 +203,8 @@ pub struct AppConfig {
     pub webhooks: Vec<WebhookConfig>,
     /// How webhooks are batched, delayed and retried, for every target of the app.
     pub webhook_options: WebhookOptions,
+    /// Who is online: watchlist timing and how long `last_seen` is kept.
+    pub user_status: UserStatusOptions,
     /// Logs every frame of the app's connections, both ways, at `info` (target
     /// `pushbus::frames`), with their opening and closing: the server's side of
     /// `Pusher.logToConsole`. Frames hold what clients send; not for production.
@@ -269,6 +271,36 @@ pub const WEBHOOK_DEFAULT_EVENTS: [&str; 5] = [
 pub struct WebhookFilter {
     pub channel_name_starts_with: String,
     pub channel_name_ends_with: String,
+}
+
+/// How user status (online, `last_seen`, watchlists) behaves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UserStatusOptions {
+    /// Seconds a user must stay offline (no connection signed in or present as them,
+    /// cluster-wide) before watchers are told `offline`: a page reload within it tells
+    /// them nothing, like the webhooks' `delay`. 0 tells at once.
+    pub offline_delay: f64,
+    /// Seconds a user's `last_seen` (when their last connection closed) is kept.
+    pub last_seen_ttl: u64,
+    /// Users whose `last_seen` is kept at most; past it the oldest is forgotten.
+    pub last_seen_max: usize,
+}
+
+impl Default for UserStatusOptions {
+    fn default() -> Self {
+        UserStatusOptions {
+            offline_delay: 3.0,
+            last_seen_ttl: 86_400,
+            last_seen_max: 100_000,
+        }
+    }
+}
+
+impl UserStatusOptions {
+    pub fn offline_delay(&self) -> Duration {
+        secs(self.offline_delay)
+    }
 }
 
 /// Batching, Pusher's delay, retries and the bounds of what waits.
@@ -340,6 +372,7 @@ impl Default for AppConfig {
             outbound_queue: 1024,
             webhooks: Vec::new(),
             webhook_options: WebhookOptions::default(),
+            user_status: UserStatusOptions::default(),
         }
     }
 }
@@ -760,6 +793,17 @@ fn validate_webhooks(name: &str, app: &AppConfig) -> Result<(), ConfigError> {
     if o.batch_max_events == 0 || o.max_queued_events == 0 || o.max_queued_bytes == 0 {
         return Err(err(format!(
             "{name}: webhook_options batch_max_events, max_queued_events and max_queued_bytes must be positive"
+        )));
+    }
+    let u = &app.user_status;
+    if !(u.offline_delay >= 0.0 && u.offline_delay <= 3600.0) {
+        return Err(err(format!(
+            "{name}: user_status.offline_delay must be between 0 and 3600 seconds"
+        )));
+    }
+    if u.last_seen_max == 0 || u.last_seen_ttl == 0 {
+        return Err(err(format!(
+            "{name}: user_status.last_seen_ttl and last_seen_max must be positive"
         )));
     }
     Ok(())

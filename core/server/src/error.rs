@@ -41,6 +41,8 @@ pub enum Error {
     MissingField(&'static str),
     /// An `info` attribute that does not apply to the channel, or is unknown.
     InvalidInfo(String),
+    /// A query parameter or argument out of its range (a user id, a page size).
+    InvalidParameter(String),
     NotPresenceChannel(String),
     Unauthorized(RestAuthError),
     RouteNotFound,
@@ -172,6 +174,7 @@ impl Error {
             Error::MalformedJson(_)
             | Error::MissingField(_)
             | Error::InvalidInfo(_)
+            | Error::InvalidParameter(_)
             | Error::RouteNotFound
             | Error::MethodNotAllowed
             | Error::RequestTooLarge { .. }
@@ -231,6 +234,7 @@ impl fmt::Display for Error {
             Error::MalformedJson(e) => write!(f, "Malformed JSON body: {e}"),
             Error::MissingField(name) => write!(f, "Missing or invalid field {name:?}"),
             Error::InvalidInfo(msg) => write!(f, "Invalid info attribute: {msg}"),
+            Error::InvalidParameter(msg) => f.write_str(msg),
             Error::NotPresenceChannel(c) => write!(f, "Channel {c:?} is not a presence channel"),
             Error::Unauthorized(e) => write!(f, "{e}"),
             Error::RouteNotFound => f.write_str("Not found"),

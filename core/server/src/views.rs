@@ -41,6 +41,49 @@ pub struct Member {
     pub info: Option<Arc<RawValue>>,
 }
 
+/// One user's status, cluster-wide: online while at least one connection is signed in
+/// as the user or is a member of a presence channel as them.
+#[derive(Clone, Debug, Serialize)]
+pub struct UserStatus {
+    pub id: Arc<str>,
+    pub online: bool,
+    /// Connections signed in or present as the user.
+    pub connections: usize,
+    /// Presence channels the user is a member of, sorted by name.
+    pub channels: Vec<Arc<str>>,
+    /// While offline: when the user's last connection closed, in milliseconds since the
+    /// Unix epoch, if that is still kept (`user_status.last_seen_ttl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<u64>,
+    /// What the app set for the user (`set_user_location`), while online.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Arc<str>>,
+    /// The `user_info` the user first connected with (a sign-in's or a presence
+    /// membership's), while online.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<Arc<RawValue>>,
+}
+
+/// One online user in a listing of the app's online users.
+#[derive(Clone, Debug, Serialize)]
+pub struct OnlineUser {
+    pub id: Arc<str>,
+    pub connections: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Arc<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<Arc<RawValue>>,
+}
+
+/// A page of the app's online users, sorted by id; `next` is the `after` cursor of the
+/// next page, absent on the last one.
+#[derive(Clone, Debug, Serialize)]
+pub struct OnlineUsers {
+    pub users: Vec<OnlineUser>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Arc<str>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,10 +31,21 @@ pub(crate) struct Registry {
     /// User id → this node's sockets known as that user, each with how many reasons
     /// (a sign-in, and each presence channel it is a member of); for terminate.
     users: Sharded<Arc<str>, HashMap<SocketId, u32>>,
+    /// Watched user id → this node's connections watching them (a sign-in's
+    /// watchlist), each with the status it was last told.
+    watchers: Sharded<Arc<str>, HashMap<SocketId, Watcher>>,
     /// Kept beside the map so the connection quota is checked without a lock.
     connection_count: AtomicUsize,
     /// The debug console's journal and this app's id, when the console is enabled.
     console: std::sync::OnceLock<(Arc<crate::console::Journal>, Arc<str>)>,
+}
+
+/// A connection watching a user, and what it was last told of them (none yet: it has
+/// not had its initial status). A status is sent only when it differs from this, which
+/// also keeps an online told twice (by this node and another) from reaching it twice.
+struct Watcher {
+    outbox: Outbox,
+    told: Option<bool>,
 }
 
 /// A channel's kind as a metrics label.
@@ -411,30 +422,124 @@ impl Registry {
     }
 
     /// Records that `socket` is known as `user` (a sign-in or a presence membership).
-    pub fn add_user(&self, user: &Arc<str>, socket: SocketId) {
+    /// Returns true when it was not known as them before (the first reason).
+    pub fn add_user(&self, user: &Arc<str>, socket: SocketId) -> bool {
         let mut shard = write(self.users.shard(&**user));
-        *shard
+        let reasons = shard
             .entry(user.clone())
             .or_default()
             .entry(socket)
-            .or_insert(0) += 1;
+            .or_insert(0);
+        *reasons += 1;
+        *reasons == 1
     }
 
-    /// Undoes one [`Registry::add_user`].
-    pub fn remove_user(&self, user: &str, socket: SocketId) {
+    /// Undoes one [`Registry::add_user`]. Returns true when `socket` is no longer
+    /// known as `user` (that was its last reason).
+    pub fn remove_user(&self, user: &str, socket: SocketId) -> bool {
         let mut shard = write(self.users.shard(user));
         let Some(sockets) = shard.get_mut(user) else {
-            return;
+            return false;
         };
+        let mut gone = false;
         if let Some(n) = sockets.get_mut(&socket) {
             *n -= 1;
             if *n == 0 {
                 sockets.remove(&socket);
+                gone = true;
             }
         }
         if sockets.is_empty() {
             shard.remove(user);
         }
+        gone
+    }
+
+    /// Makes `outbox` a watcher of `users` (its sign-in's watchlist), not told anything
+    /// yet.
+    pub fn watch(&self, outbox: &Outbox, users: &[Arc<str>]) {
+        for user in users {
+            write(self.watchers.shard(&**user))
+                .entry(user.clone())
+                .or_default()
+                .insert(
+                    outbox.socket_id(),
+                    Watcher {
+                        outbox: outbox.clone(),
+                        told: None,
+                    },
+                );
+        }
+    }
+
+    /// Undoes [`Registry::watch`] (the connection closed).
+    pub fn unwatch(&self, socket: SocketId, users: &[Arc<str>]) {
+        for user in users {
+            let mut shard = write(self.watchers.shard(&**user));
+            if let Some(watchers) = shard.get_mut(&**user) {
+                watchers.remove(&socket);
+                if watchers.is_empty() {
+                    shard.remove(&**user);
+                }
+            }
+        }
+    }
+
+    /// Sends `socket` its initial watchlist status, in one frame: of `users`, each
+    /// with whether it is online, those it has not been told of since it began to
+    /// watch (a change that came meanwhile is newer than this answer).
+    pub fn tell_initial(&self, socket: SocketId, users: &[(Arc<str>, bool)]) {
+        let (mut online, mut offline) = (Vec::new(), Vec::new());
+        let mut outbox = None;
+        for (user, is_online) in users {
+            let mut shard = write(self.watchers.shard(&**user));
+            let Some(w) = shard.get_mut(&**user).and_then(|w| w.get_mut(&socket)) else {
+                continue;
+            };
+            if w.told.is_none() {
+                w.told = Some(*is_online);
+                if *is_online {
+                    online.push(user.clone());
+                } else {
+                    offline.push(user.clone());
+                }
+                outbox.get_or_insert_with(|| w.outbox.clone());
+            }
+        }
+        if let Some(outbox) = outbox {
+            outbox.send(crate::protocol::watchlist_events(&online, &offline));
+        }
+    }
+
+    /// Tells this node's watchers of `user` that it is now online or offline, each
+    /// only if that is not what it was last told. Returns how many were told.
+    pub fn tell_status(&self, user: &str, online: bool) -> usize {
+        let mut to_tell = Vec::new();
+        {
+            let mut shard = write(self.watchers.shard(user));
+            let Some(watchers) = shard.get_mut(user) else {
+                return 0;
+            };
+            for w in watchers.values_mut() {
+                if w.told != Some(online) {
+                    w.told = Some(online);
+                    to_tell.push(w.outbox.clone());
+                }
+            }
+        }
+        if to_tell.is_empty() {
+            return 0;
+        }
+        let ids = [user];
+        let frame = if online {
+            crate::protocol::watchlist_events(&ids, &[])
+        } else {
+            crate::protocol::watchlist_events(&[], &ids)
+        };
+        for outbox in &to_tell {
+            outbox.send(frame.clone());
+        }
+        to_tell.len()
     }
 
     /// One liveness pass over every connection (see [`Outbox::check_liveness`]).
@@ -472,6 +577,10 @@ impl Inbound for Registry {
         if let Some(c) = self.channel(channel) {
             c.deliver_remote_membership(frame, version);
         }
+    }
+
+    fn deliver_status(&self, user_id: &str, online: bool) {
+        self.tell_status(user_id, online);
     }
 
     fn terminate_user(&self, user_id: &str) -> usize {

@@ -16,6 +16,7 @@ use crate::shards::lock;
 pub(crate) struct RecordingInbound {
     pub terminated: Mutex<Vec<String>>,
     pub delivered: Mutex<Vec<(String, String)>>,
+    pub statuses: Mutex<Vec<(String, bool)>>,
 }
 
 impl Inbound for RecordingInbound {
@@ -29,6 +30,9 @@ impl Inbound for RecordingInbound {
     fn terminate_user(&self, user_id: &str) -> usize {
         lock(&self.terminated).push(user_id.into());
         1
+    }
+    fn deliver_status(&self, user_id: &str, online: bool) {
+        lock(&self.statuses).push((user_id.into(), online));
     }
 }
 
@@ -65,6 +69,75 @@ pub(crate) async fn run_all(make: impl Fn(Arc<RecordingInbound>) -> Arc<dyn Back
     let inbound = Arc::new(RecordingInbound::default());
     terminate_reaches_the_node(&*make(inbound.clone()), &inbound).await;
     channel_store(&*make(Default::default())).await;
+    user_status(&*make(Default::default())).await;
+}
+
+/// Online is per user across connections; presence channels, info and location are
+/// reported while online, `last_seen` after.
+async fn user_status(b: &dyn Backend) {
+    let (s1, s2) = (SocketId::generate(), SocketId::generate());
+    let info = RawValue::from_string(r#"{"name":"Ann"}"#.into()).unwrap();
+    assert!(!b.user_status("ann").await.unwrap().online);
+    assert!(b.user_connected("ann", s1, Some(&info)).await.unwrap());
+    assert!(
+        !b.user_connected("ann", s2, None).await.unwrap(),
+        "second one"
+    );
+    let a = member("ann");
+    b.join("presence-p", s2, Some(&a), 100).await.unwrap();
+    b.join("presence-a", s2, Some(&a), 100).await.unwrap();
+    assert!(b.set_location("ann", Some("Projects")).await.unwrap());
+    assert!(!b.set_location("bob", Some("Projects")).await.unwrap());
+    let s = b.user_status("ann").await.unwrap();
+    assert!(s.online && s.connections == 2 && s.last_seen.is_none());
+    assert_eq!(
+        s.channels.iter().map(|c| &**c).collect::<Vec<_>>(),
+        ["presence-a", "presence-p"]
+    );
+    assert_eq!(s.location.as_deref(), Some("Projects"));
+    assert_eq!(s.info.unwrap().get(), r#"{"name":"Ann"}"#);
+    assert!(b
+        .user_connected("bob", SocketId::generate(), None)
+        .await
+        .unwrap());
+    let names: Vec<Arc<str>> = vec!["bob".into(), "ann".into(), "eve".into()];
+    assert_eq!(b.users_online(&names).await.unwrap(), [true, true, false]);
+    let page = b.online_users("", 1).await.unwrap();
+    assert_eq!(&*page.users[0].id, "ann");
+    assert_eq!(page.users[0].connections, 2);
+    let page = b
+        .online_users(page.next.as_deref().unwrap(), 1)
+        .await
+        .unwrap();
+    assert_eq!(&*page.users[0].id, "bob");
+    assert!(page.next.is_none());
+
+    b.leave("presence-p", s2, Some("ann")).await.unwrap();
+    assert!(b.user_disconnected("ann", s1).await.unwrap().is_none());
+    let s = b.user_status("ann").await.unwrap();
+    assert_eq!(
+        s.channels.iter().map(|c| &**c).collect::<Vec<_>>(),
+        ["presence-a"]
+    );
+    assert_eq!(s.connections, 1);
+    let when = b.user_disconnected("ann", s2).await.unwrap();
+    assert!(when.is_some(), "last one");
+    assert!(
+        b.user_disconnected("ann", s2).await.unwrap().is_none(),
+        "told twice"
+    );
+    b.leave("presence-a", s2, Some("ann")).await.unwrap();
+    let s = b.user_status("ann").await.unwrap();
+    assert!(!s.online && s.connections == 0 && s.channels.is_empty());
+    assert!(s.location.is_none() && s.info.is_none());
+    let seen = s.last_seen.expect("last_seen after the last connection");
+    assert_eq!(Some(seen), when);
+    assert!(seen.abs_diff(super::user_book::now_ms()) < 60_000);
+    assert!(
+        b.user_connected("ann", s1, None).await.unwrap(),
+        "online again"
+    );
+    assert!(b.user_status("ann").await.unwrap().last_seen.is_none());
 }
 
 async fn presence_is_per_user(b: &dyn Backend) {

@@ -15,14 +15,16 @@ use futures_util::future::{self, BoxFuture, FutureExt};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::user_book::UserBook;
 use super::{Backend, BackendError, JoinError, Joined, Left, Receipt, SharedInbound, Version};
 use crate::app::channel_store::ChannelStore;
+use crate::config::UserStatusOptions;
 use crate::protocol::frames::event_data;
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::shards::{read, write, Sharded};
-use crate::views::{CachedEvent, ChannelInfo, Member};
+use crate::views::{CachedEvent, ChannelInfo, Member, OnlineUsers, UserStatus};
 
 pub(crate) struct LocalBackend {
     /// Where terminate requests go: this node is the whole cluster.
@@ -32,6 +34,7 @@ pub(crate) struct LocalBackend {
     store: ChannelStore,
     /// The last [`Version`] given to a presence change.
     version: AtomicU64,
+    users: UserBook,
 }
 
 #[derive(Default)]
@@ -62,13 +65,22 @@ impl ChannelState {
 }
 
 impl LocalBackend {
-    pub fn new(inbound: SharedInbound, cache_ttl: Duration, cache_max_bytes: usize) -> Self {
+    pub fn new(
+        inbound: SharedInbound,
+        cache_ttl: Duration,
+        cache_max_bytes: usize,
+        users: &UserStatusOptions,
+    ) -> Self {
         LocalBackend {
             inbound,
             channels: Sharded::default(),
             connections: AtomicUsize::new(0),
             store: ChannelStore::new(cache_ttl, cache_max_bytes),
             version: AtomicU64::new(0),
+            users: UserBook::new(
+                Duration::from_secs(users.last_seen_ttl),
+                users.last_seen_max,
+            ),
         }
     }
 
@@ -111,6 +123,7 @@ impl LocalBackend {
                             },
                         );
                         joined.member_added = true;
+                        self.users.member_of(&m.user_id, channel, true);
                     }
                 }
             }
@@ -141,7 +154,9 @@ impl LocalBackend {
             if let Some(m) = state.members.get_mut(user) {
                 m.sockets.retain(|s| *s != socket);
                 if m.sockets.is_empty() {
-                    state.members.remove(user);
+                    if let Some((user, _)) = state.members.remove_entry(user) {
+                        self.users.member_of(&user, channel, false);
+                    }
                     left.member_removed = true;
                     left.version = self.next_version();
                 }
@@ -291,8 +306,59 @@ impl Backend for LocalBackend {
         future::ready(Ok(kept)).boxed()
     }
 
+    fn user_connected(
+        &self,
+        user: &str,
+        socket: SocketId,
+        info: Option<&RawValue>,
+    ) -> BoxFuture<'static, Result<bool, BackendError>> {
+        future::ready(Ok(self.users.connected(user, socket, info))).boxed()
+    }
+
+    fn user_disconnected(
+        &self,
+        user: &str,
+        socket: SocketId,
+    ) -> BoxFuture<'static, Result<Option<u64>, BackendError>> {
+        future::ready(Ok(self.users.disconnected(user, socket))).boxed()
+    }
+
+    fn users_online<'a>(
+        &'a self,
+        users: &'a [Arc<str>],
+    ) -> BoxFuture<'a, Result<Vec<bool>, BackendError>> {
+        let online = users.iter().map(|u| self.users.is_online(u)).collect();
+        future::ready(Ok(online)).boxed()
+    }
+
+    fn user_status<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<UserStatus, BackendError>> {
+        future::ready(Ok(self.users.status(user))).boxed()
+    }
+
+    fn online_users<'a>(
+        &'a self,
+        after: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<OnlineUsers, BackendError>> {
+        future::ready(Ok(self.users.online_users(after, limit))).boxed()
+    }
+
+    fn set_location<'a>(
+        &'a self,
+        user: &'a str,
+        location: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        future::ready(Ok(self.users.set_location(user, location))).boxed()
+    }
+
+    fn broadcast_status(&self, _user: &str, _online: bool) -> Result<(), BackendError> {
+        // No other node.
+        Ok(())
+    }
+
     fn maintain(&self) {
         self.store.purge();
+        self.users.purge();
     }
 }
 
@@ -304,7 +370,12 @@ mod tests {
     #[tokio::test]
     async fn local_backend_passes_the_conformance_suite() {
         conformance::run_all(|inbound| {
-            Arc::new(LocalBackend::new(inbound, Duration::from_secs(60), 1 << 20))
+            Arc::new(LocalBackend::new(
+                inbound,
+                Duration::from_secs(60),
+                1 << 20,
+                &UserStatusOptions::default(),
+            ))
         })
         .await;
     }

@@ -17,6 +17,7 @@
 
 pub(crate) mod local;
 pub(crate) mod redis;
+pub(crate) mod user_book;
 
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -24,12 +25,13 @@ pub(crate) mod conformance;
 use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt};
+use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::socket_id::SocketId;
-use crate::views::{ChannelInfo, Member};
+use crate::views::{ChannelInfo, Member, OnlineUsers, UserStatus};
 
 /// The backend could not decide or answer (unreachable, timed out).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +128,9 @@ pub(crate) trait Inbound: Send + Sync + 'static {
     fn deliver_membership(&self, channel: &str, frame: &Utf8Bytes, version: Version);
     /// Closes (4009) this node's connections signed in as, or present as, `user_id`.
     fn terminate_user(&self, user_id: &str) -> usize;
+    /// Tells this node's watchers of `user_id` that the user came online or went
+    /// offline (each is told a status only when it differs from the last one told).
+    fn deliver_status(&self, user_id: &str, online: bool);
 }
 
 /// The cluster decisions of one app. Every method may be called from any thread and
@@ -227,6 +232,50 @@ pub(crate) trait Backend: Send + Sync + 'static {
         &'a self,
         channel: &'a str,
     ) -> BoxFuture<'a, Result<Option<Utf8Bytes>, BackendError>>;
+
+    /// `socket` (of this node) is now known as `user`: signed in as them, or a member
+    /// of a presence channel as them, and it was neither before. `info` is its
+    /// `user_info`. Resolves to whether that made the user online cluster-wide. Taken
+    /// in when called, not when polled (the future borrows nothing), so one node's
+    /// changes of a user apply in the order it made them.
+    fn user_connected(
+        &self,
+        user: &str,
+        socket: SocketId,
+        info: Option<&RawValue>,
+    ) -> BoxFuture<'static, Result<bool, BackendError>>;
+    /// `socket` is no longer known as `user` (its last sign-in or membership as them
+    /// ended). Resolves, when that made the user offline cluster-wide, to the
+    /// `last_seen` it recorded (which a later offline of the same user replaces).
+    /// Taken in when called, like [`Backend::user_connected`].
+    fn user_disconnected(
+        &self,
+        user: &str,
+        socket: SocketId,
+    ) -> BoxFuture<'static, Result<Option<u64>, BackendError>>;
+    /// Whether each of `users` is online, in their order.
+    fn users_online<'a>(
+        &'a self,
+        users: &'a [Arc<str>],
+    ) -> BoxFuture<'a, Result<Vec<bool>, BackendError>>;
+    /// One user's status.
+    fn user_status<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<UserStatus, BackendError>>;
+    /// Online users with an id after `after`, sorted by id, at most `limit`.
+    fn online_users<'a>(
+        &'a self,
+        after: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<OnlineUsers, BackendError>>;
+    /// Sets (or, with `None`, clears) the location of an online user; it is forgotten
+    /// when they go offline. Returns whether the user was online.
+    fn set_location<'a>(
+        &'a self,
+        user: &'a str,
+        location: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, BackendError>>;
+    /// Tells the other nodes' watchers that `user` came online or went offline, like
+    /// [`Backend::broadcast`].
+    fn broadcast_status(&self, user: &str, online: bool) -> Result<(), BackendError>;
 
     /// Periodic upkeep (purging expired entries, leases), run by the server's sweep.
     fn maintain(&self);

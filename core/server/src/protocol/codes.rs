@@ -17,6 +17,7 @@ pub enum ErrorCode {
     Reconnect = 4200,
     PongTimeout = 4201,
     ClientEventRejected = 4301,
+    WatchlistLimit = 4302,
 }
 
 impl ErrorCode {

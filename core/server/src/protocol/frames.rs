@@ -239,6 +239,33 @@ pub fn cache_miss(channel: &str) -> Utf8Bytes {
         .into()
 }
 
+/// `pusher_internal:watchlist_events` (no channel): the watched users that came online
+/// and went offline, one group each, empty groups left out. pusher-js emits each group
+/// on `pusher.user.watchlist` as `{name, user_ids}`.
+pub fn watchlist_events<S: AsRef<str>>(online: &[S], offline: &[S]) -> Utf8Bytes {
+    let mut data = String::from("{\"events\":[");
+    for (name, ids) in [("online", online), ("offline", offline)] {
+        if ids.is_empty() {
+            continue;
+        }
+        if !data.ends_with('[') {
+            data.push(',');
+        }
+        data.push_str("{\"name\":\"");
+        data.push_str(name);
+        data.push_str("\",\"user_ids\":[");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                data.push(',');
+            }
+            push_json_str(&mut data, id.as_ref());
+        }
+        data.push_str("]}");
+    }
+    data.push_str("]}");
+    internal("pusher_internal:watchlist_events", None, &data)
+}
+
 pub fn signin_success(user_data: &str) -> Utf8Bytes {
     serde_json::json!({"event": "pusher:signin_success", "data": {"user_data": user_data}})
         .to_string()
@@ -251,6 +278,22 @@ mod tests {
 
     fn json(b: &Utf8Bytes) -> Value {
         serde_json::from_str(b.as_str()).unwrap()
+    }
+
+    #[test]
+    fn watchlist_events_have_pushers_shape() {
+        let f = watchlist_events(&["2", "a\"b"], &[] as &[&str]);
+        assert_eq!(
+            f.as_str(),
+            r#"{"event":"pusher_internal:watchlist_events","data":"{\"events\":[{\"name\":\"online\",\"user_ids\":[\"2\",\"a\\\"b\"]}]}"}"#
+        );
+        let v = json(&watchlist_events(&["1"], &["3"]));
+        let data: Value = serde_json::from_str(v["data"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            data,
+            serde_json::json!({"events":[{"name":"online","user_ids":["1"]},{"name":"offline","user_ids":["3"]}]})
+        );
+        assert!(v.get("channel").is_none());
     }
 
     #[test]

@@ -104,21 +104,33 @@ pub struct SignedInUser {
     /// Shared as presence `user_info` when the socket joins a presence channel without
     /// `channel_data`.
     pub info: Option<Arc<RawValue>>,
+    /// The user ids whose online status this connection follows (Pusher's watchlist),
+    /// deduplicated, in the order given, at most [`MAX_WATCHLIST`].
+    pub watchlist: Vec<Arc<str>>,
+    /// The watchlist had more than [`MAX_WATCHLIST`] ids: the rest were dropped, which
+    /// the client is told (4302).
+    pub watchlist_truncated: bool,
 }
 
+/// Pusher's bound on a watchlist; ids past it are dropped with a 4302 error.
+pub const MAX_WATCHLIST: usize = 100;
+
 impl SignedInUser {
-    /// Parses sign-in `user_data`: a non-empty string `id` (pusher-js rejects a number)
-    /// and optional `user_info`.
+    /// Parses sign-in `user_data`: a non-empty string `id` (pusher-js rejects a number),
+    /// optional `user_info` and optional `watchlist` (an array of user ids, strings or
+    /// numbers kept as their decimal text, like presence `user_id`).
     pub fn from_user_data(user_data: &str) -> Result<SignedInUser, &'static str> {
         #[derive(Deserialize)]
         struct UserData {
             id: Value,
             user_info: Option<Box<RawValue>>,
+            watchlist: Option<Vec<Value>>,
         }
         const BAD: &str = "user_data must be JSON with a non-empty string id";
         let Ok(UserData {
             id: Value::String(id),
             user_info,
+            watchlist,
         }) = serde_json::from_str::<UserData>(user_data)
         else {
             return Err(BAD);
@@ -129,11 +141,45 @@ impl SignedInUser {
         check_user_id(&id).map_err(|_| "user_data id must not contain control characters")?;
         check_depth(user_info.as_deref())
             .map_err(|_| "user_data user_info must not be nested more than 32 levels deep")?;
+        let (watchlist, watchlist_truncated) = parse_watchlist(watchlist.unwrap_or_default())?;
         Ok(SignedInUser {
             id: id.into(),
             info: user_info.map(Arc::from),
+            watchlist,
+            watchlist_truncated,
         })
     }
+}
+
+/// The first [`MAX_WATCHLIST`] distinct ids of a watchlist, and whether any were
+/// dropped. A duplicate does not count against the bound.
+fn parse_watchlist(entries: Vec<Value>) -> Result<(Vec<Arc<str>>, bool), &'static str> {
+    const BAD: &str = "user_data watchlist entries must be user ids (non-empty strings or \
+                       numbers of at most 128 characters, no control characters)";
+    let mut seen = std::collections::HashSet::new();
+    let mut ids: Vec<Arc<str>> = Vec::new();
+    let mut truncated = false;
+    for entry in entries {
+        let id = match entry {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            _ => return Err(BAD),
+        };
+        if id.is_empty() || id.chars().count() > MAX_USER_ID_LENGTH || check_user_id(&id).is_err() {
+            return Err(BAD);
+        }
+        if seen.contains(id.as_str()) {
+            continue;
+        }
+        if ids.len() == MAX_WATCHLIST {
+            truncated = true;
+            continue;
+        }
+        let id: Arc<str> = id.into();
+        seen.insert(id.clone());
+        ids.push(id);
+    }
+    Ok((ids, truncated))
 }
 
 #[cfg(test)]
@@ -209,5 +255,39 @@ mod tests {
         assert!(
             SignedInUser::from_user_data(&format!(r#"{{"id":"a","user_info":{deep}}}"#)).is_err()
         );
+    }
+
+    #[test]
+    fn watchlists_are_deduplicated_and_bounded() {
+        let u = SignedInUser::from_user_data(r#"{"id":"1"}"#).unwrap();
+        assert!(u.watchlist.is_empty() && !u.watchlist_truncated);
+        let u = SignedInUser::from_user_data(r#"{"id":"1","watchlist":["2",3,"2","x"]}"#).unwrap();
+        let ids: Vec<&str> = u.watchlist.iter().map(|s| &**s).collect();
+        assert_eq!(ids, ["2", "3", "x"]);
+        assert!(!u.watchlist_truncated);
+        let many: Vec<String> = (0..101).map(|i| format!("\"{i}\"")).collect();
+        let u = SignedInUser::from_user_data(&format!(
+            r#"{{"id":"1","watchlist":[{}]}}"#,
+            many.join(",")
+        ))
+        .unwrap();
+        assert_eq!(u.watchlist.len(), MAX_WATCHLIST);
+        assert_eq!(&*u.watchlist[99], "99");
+        assert!(u.watchlist_truncated);
+        // Exactly 100 distinct ids, with repeats, is not truncated.
+        let hundred: Vec<String> = (0..100).chain(0..5).map(|i| i.to_string()).collect();
+        let u = SignedInUser::from_user_data(&format!(
+            r#"{{"id":"1","watchlist":[{}]}}"#,
+            hundred.join(",")
+        ))
+        .unwrap();
+        assert!(!u.watchlist_truncated);
+        for bad in [r#"[true]"#, r#"[""]"#, r#"["a\nb"]"#, r#""2""#] {
+            assert!(
+                SignedInUser::from_user_data(&format!(r#"{{"id":"1","watchlist":{bad}}}"#))
+                    .is_err(),
+                "{bad}"
+            );
+        }
     }
 }

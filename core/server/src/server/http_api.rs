@@ -62,6 +62,9 @@ enum Route {
     Users(String),
     Terminate(String),
     Connections,
+    OnlineUsers,
+    UserStatus(String),
+    UserLocation(String),
 }
 
 fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
@@ -74,6 +77,9 @@ fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
         ["channels", name, "users"] => (Route::Users(decode(name)), Method::GET),
         ["users", id, "terminate_connections"] => (Route::Terminate(decode(id)), Method::POST),
         ["connections"] => (Route::Connections, Method::GET),
+        ["users"] => (Route::OnlineUsers, Method::GET),
+        ["users", id] => (Route::UserStatus(decode(id)), Method::GET),
+        ["users", id, "location"] => (Route::UserLocation(decode(id)), Method::POST),
         _ => return Err(Error::RouteNotFound),
     };
     if *method != wanted {
@@ -93,6 +99,9 @@ fn route_label(rest: &str) -> &'static str {
         ["channels", _, "users"] => "channel_users",
         ["users", _, "terminate_connections"] => "terminate_connections",
         ["connections"] => "connections",
+        ["users"] => "users",
+        ["users", _] => "user",
+        ["users", _, "location"] => "user_location",
         _ => "unknown",
     }
 }
@@ -183,6 +192,33 @@ async fn handle_inner(
             Ok(json!({}))
         }
         Route::Connections => Ok(json!({ "connections": service.connection_count().await? })),
+        Route::OnlineUsers => {
+            let limit = match param("limit") {
+                None => 100,
+                Some(v) => v.parse().map_err(|_| {
+                    Error::InvalidParameter(format!("limit must be a number, not {v:?}"))
+                })?,
+            };
+            let page = service
+                .online_users(param("after").unwrap_or(""), limit)
+                .await?;
+            Ok(serde_json::to_value(page).unwrap_or_default())
+        }
+        Route::UserStatus(user_id) => {
+            let status = service.user_status(&user_id).await?;
+            Ok(serde_json::to_value(status).unwrap_or_default())
+        }
+        Route::UserLocation(user_id) => {
+            #[derive(Deserialize)]
+            struct Body {
+                location: Option<String>,
+            }
+            let body: Body = parse_body(&body)?;
+            let online = service
+                .set_user_location(&user_id, body.location.as_deref())
+                .await?;
+            Ok(json!({ "online": online }))
+        }
     }
 }
 

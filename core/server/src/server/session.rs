@@ -797,8 +797,16 @@ impl Session {
                 return;
             }
         } else {
-            self.app.sign_in(self.socket_id, &user.id);
+            self.outbox.send(protocol::signin_success(user_data));
+            if user.watchlist_truncated {
+                self.error(
+                    ErrorCode::WatchlistLimit,
+                    "Watchlist limit exceeded. Only the first 100 user IDs are accepted.",
+                );
+            }
+            self.app.sign_in(&self.outbox, &user);
             self.user = Some(user);
+            return;
         }
         self.outbox.send(protocol::signin_success(user_data));
     }
@@ -882,7 +890,7 @@ impl Drop for Session {
         if let Some(op) = self.op.take() {
             subscriptions.push(op.channel);
         }
-        let signed_in_as = self.user.take().map(|u| u.id);
+        let signed_in_as = self.user.take();
         let (app, socket) = (self.app.clone(), self.socket_id);
         // Shutdown waits for the cleanup too: its lifecycle events come before `stop`
         // returns.

@@ -9,6 +9,7 @@
 mod publish;
 mod query;
 mod subscribe;
+mod users;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
@@ -22,7 +23,6 @@ use crate::config::AppConfig;
 use crate::lifecycle::stream::Lifecycle;
 use crate::lifecycle::EventKind;
 use crate::metrics::AppMetrics;
-use crate::protocol::socket_id::SocketId;
 use crate::protocol::ErrorCode;
 
 pub(crate) use subscribe::SubscribeError;
@@ -50,6 +50,7 @@ impl AppService {
             inbound,
             Duration::from_secs(app.cache_ttl),
             app.cache_max_bytes,
+            &app.user_status,
         );
         let service = AppService::detached(app, registry, lifecycle);
         service.attach(Arc::new(backend));
@@ -202,11 +203,6 @@ impl AppService {
                 true
             }
         }
-    }
-
-    /// Records a signed-in connection (for the user channel and terminate).
-    pub fn sign_in(&self, socket: SocketId, user_id: &Arc<str>) {
-        self.registry.add_user(user_id, socket);
     }
 
     /// Connections of this app on this node.

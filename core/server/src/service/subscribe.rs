@@ -8,7 +8,7 @@ use super::AppService;
 use crate::app::outbox::Outbox;
 use crate::cluster::{BackendError, ClusterChange, JoinError};
 use crate::lifecycle::EventKind;
-use crate::protocol::identity::PresenceMember;
+use crate::protocol::identity::{PresenceMember, SignedInUser};
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::protocol::{self, PresenceEntry};
@@ -64,7 +64,7 @@ impl AppService {
         let delivered_before = ch.add(outbox, succeeded, joined.version);
         if joined.new_subscription {
             if let Some(m) = member {
-                self.registry.add_user(&m.user_id, socket);
+                self.user_added(&m.user_id, socket, m.user_info.as_deref());
             }
         }
         if channel_type(channel).cache {
@@ -134,7 +134,7 @@ impl AppService {
             }
         };
         if let (true, Some(user)) = (was_here, presence_user) {
-            self.registry.remove_user(user, socket);
+            self.user_removed(user, socket);
         }
         if let (true, Some(user)) = (left.member_removed, presence_user) {
             let frame = protocol::member_removed(channel, user);
@@ -219,19 +219,20 @@ impl AppService {
         &self,
         socket: SocketId,
         subscriptions: Vec<(Arc<str>, Option<Arc<str>>)>,
-        signed_in_as: Option<Arc<str>>,
+        signed_in_as: Option<SignedInUser>,
     ) {
         for (channel, user) in subscriptions {
             self.unsubscribe(socket, &channel, user.as_deref()).await;
         }
-        self.forget_connection(socket, signed_in_as.as_deref());
+        self.forget_connection(socket, signed_in_as.as_ref());
     }
 
     /// The part of [`AppService::disconnect`] that needs no channel: also what is left
     /// to do when no runtime can run the rest.
-    pub fn forget_connection(&self, socket: SocketId, signed_in_as: Option<&str>) {
+    pub fn forget_connection(&self, socket: SocketId, signed_in_as: Option<&SignedInUser>) {
         if let Some(user) = signed_in_as {
-            self.registry.remove_user(user, socket);
+            self.unwatch(socket, user);
+            self.user_removed(&user.id, socket);
         }
         if self.registry.disconnect(socket) {
             if let Ok(backend) = self.backend() {

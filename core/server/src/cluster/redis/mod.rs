@@ -62,7 +62,7 @@ use crate::protocol::frames::event_data;
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
-use crate::views::{CachedEvent, ChannelInfo, Member};
+use crate::views::{CachedEvent, ChannelInfo, Member, OnlineUsers, UserStatus};
 use bus::{deliver_bus_message, envelope, membership_envelope, HookReceiver};
 use lease::{remove_nodes, LeaseKeeper};
 use ledger::{Entry, Ledger, Unrecorded};
@@ -107,6 +107,11 @@ pub(crate) struct RedisBackend {
     /// The webhook events of the channels this node owns, until the webhook
     /// dispatcher takes them (see [`bus::HookReceiver`]).
     hook_feed: std::sync::Mutex<Option<mpsc::Receiver<crate::lifecycle::LifecycleEvent>>>,
+}
+
+/// User status in Redis is not built yet: answered with this readable error.
+fn not_shared() -> BackendError {
+    BackendError("user status is not yet shared between cluster nodes".into())
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> BackendError {
@@ -664,6 +669,57 @@ impl Backend for RedisBackend {
             Ok(kept.map(Utf8Bytes::from))
         }
         .boxed()
+    }
+
+    fn user_connected(
+        &self,
+        _user: &str,
+        _socket: SocketId,
+        _info: Option<&RawValue>,
+    ) -> BoxFuture<'static, Result<bool, BackendError>> {
+        futures_util::future::ready(Err(not_shared())).boxed()
+    }
+
+    fn user_disconnected(
+        &self,
+        _user: &str,
+        _socket: SocketId,
+    ) -> BoxFuture<'static, Result<Option<u64>, BackendError>> {
+        futures_util::future::ready(Err(not_shared())).boxed()
+    }
+
+    fn users_online<'a>(
+        &'a self,
+        _users: &'a [Arc<str>],
+    ) -> BoxFuture<'a, Result<Vec<bool>, BackendError>> {
+        futures_util::future::ready(Err(not_shared())).boxed()
+    }
+
+    fn user_status<'a>(
+        &'a self,
+        _user: &'a str,
+    ) -> BoxFuture<'a, Result<UserStatus, BackendError>> {
+        futures_util::future::ready(Err(not_shared())).boxed()
+    }
+
+    fn online_users<'a>(
+        &'a self,
+        _after: &'a str,
+        _limit: usize,
+    ) -> BoxFuture<'a, Result<OnlineUsers, BackendError>> {
+        futures_util::future::ready(Err(not_shared())).boxed()
+    }
+
+    fn set_location<'a>(
+        &'a self,
+        _user: &'a str,
+        _location: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        futures_util::future::ready(Err(not_shared())).boxed()
+    }
+
+    fn broadcast_status(&self, _user: &str, _online: bool) -> Result<(), BackendError> {
+        Err(not_shared())
     }
 
     fn maintain(&self) {

@@ -1,0 +1,214 @@
+//! Who is online: the connections known as a user (signed in, or presence members as
+//! them), the cluster's answer of whether that makes the user online, the watchers
+//! told of it, and the user-status queries.
+//!
+//! A user comes online with their first such connection anywhere and goes offline
+//! with their last. Watchers are told `online` at once; `offline` only once the user
+//! has stayed offline for `user_status.offline_delay` (the webhooks' reload grace),
+//! and a watcher is never told a status twice in a row, so a page reload tells it
+//! nothing.
+
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+
+use super::AppService;
+use crate::app::outbox::Outbox;
+use crate::cluster::{Backend, BackendError};
+use crate::error::Error;
+use crate::limits::MAX_USER_ID_LENGTH;
+use crate::protocol::identity::SignedInUser;
+use crate::protocol::socket_id::SocketId;
+use crate::views::{OnlineUsers, UserStatus};
+
+/// The most online users one page lists.
+pub const MAX_ONLINE_USERS_PAGE: usize = 1000;
+
+/// Bytes of an app-set location at most.
+pub const MAX_LOCATION_LENGTH: usize = 256;
+
+fn unavailable(e: BackendError) -> Error {
+    Error::Backend(e.0)
+}
+
+/// A user id as clients may sign in with: 1 to 128 characters, no control characters.
+fn check_user_id(user: &str) -> Result<(), Error> {
+    let n = user.chars().count();
+    if n == 0 || n > MAX_USER_ID_LENGTH || user.chars().any(char::is_control) {
+        return Err(Error::InvalidParameter(format!(
+            "user id must be 1 to {MAX_USER_ID_LENGTH} characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs `task` on the current runtime; without one (it is being torn down) there is
+/// nobody left to tell.
+fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(task);
+    }
+}
+
+impl AppService {
+    /// Records a signed-in connection (for the user channel, terminate and user
+    /// status) and makes it a watcher of its watchlist, sending it the current status
+    /// of the list.
+    pub fn sign_in(&self, outbox: &Outbox, user: &SignedInUser) {
+        let socket = outbox.socket_id();
+        self.user_added(&user.id, socket, user.info.as_deref());
+        if user.watchlist.is_empty() {
+            return;
+        }
+        self.registry.watch(outbox, &user.watchlist);
+        let Ok(backend) = self.backend().cloned() else {
+            return;
+        };
+        let (registry, ids, app_id) = (
+            self.registry.clone(),
+            user.watchlist.clone(),
+            self.app_id.clone(),
+        );
+        spawn(async move {
+            match backend.users_online(&ids).await {
+                Ok(online) => {
+                    let statuses: Vec<(Arc<str>, bool)> = ids.into_iter().zip(online).collect();
+                    registry.tell_initial(socket, &statuses);
+                }
+                Err(e) => tracing::warn!(
+                    "app {app_id}: watchlist status of {socket} not known: {}",
+                    e.0
+                ),
+            }
+        });
+    }
+
+    /// `socket` is known as `user` once more (a sign-in, a presence membership).
+    pub(super) fn user_added(&self, user: &Arc<str>, socket: SocketId, info: Option<&RawValue>) {
+        if !self.registry.add_user(user, socket) {
+            return;
+        }
+        let Ok(backend) = self.backend().cloned() else {
+            return;
+        };
+        let came_online = backend.user_connected(user, socket, info);
+        let (registry, user, app_id) = (self.registry.clone(), user.clone(), self.app_id.clone());
+        spawn(async move {
+            match came_online.await {
+                Ok(true) => announce(&*backend, &registry, &user, true),
+                Ok(false) => {}
+                Err(e) => tracing::debug!("app {app_id}: {user:?} online not recorded: {}", e.0),
+            }
+        });
+    }
+
+    /// `socket` is known as `user` for one reason less (a membership ended, the
+    /// connection closed). When that was the user's last connection anywhere and they
+    /// are still offline after the offline delay, watchers are told.
+    pub(super) fn user_removed(&self, user: &str, socket: SocketId) {
+        if !self.registry.remove_user(user, socket) {
+            return;
+        }
+        let Ok(backend) = self.backend().cloned() else {
+            return;
+        };
+        let went_offline = backend.user_disconnected(user, socket);
+        let delay = self.app.user_status.offline_delay();
+        let (registry, user, app_id) = (
+            self.registry.clone(),
+            Arc::<str>::from(user),
+            self.app_id.clone(),
+        );
+        spawn(async move {
+            let since = match went_offline.await {
+                Ok(Some(since)) => since,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::debug!("app {app_id}: {user:?} offline not recorded: {}", e.0);
+                    return;
+                }
+            };
+            tokio::time::sleep(delay).await;
+            // Back online, or offline again since (whose own timer tells): nothing.
+            match backend.user_status(&user).await {
+                Ok(s) if !s.online && s.last_seen.is_none_or(|t| t == since) => {
+                    announce(&*backend, &registry, &user, false)
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    "app {app_id}: watchers of {user:?} not told it went offline: {}",
+                    e.0
+                ),
+            }
+        });
+    }
+
+    /// Stops `socket` watching its watchlist (the connection closed).
+    pub(super) fn unwatch(&self, socket: SocketId, user: &SignedInUser) {
+        self.registry.unwatch(socket, &user.watchlist);
+    }
+
+    /// One user's status, cluster-wide.
+    pub async fn user_status(&self, user: &str) -> Result<UserStatus, Error> {
+        check_user_id(user)?;
+        let backend = self.backend().map_err(unavailable)?;
+        backend.user_status(user).await.map_err(unavailable)
+    }
+
+    /// The app's online users after `after` ("" from the start), sorted by id, at most
+    /// `limit` (1 to [`MAX_ONLINE_USERS_PAGE`]).
+    pub async fn online_users(&self, after: &str, limit: usize) -> Result<OnlineUsers, Error> {
+        if !(1..=MAX_ONLINE_USERS_PAGE).contains(&limit) {
+            return Err(Error::InvalidParameter(format!(
+                "limit must be between 1 and {MAX_ONLINE_USERS_PAGE}, not {limit}"
+            )));
+        }
+        let backend = self.backend().map_err(unavailable)?;
+        backend
+            .online_users(after, limit)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Sets (`None`: clears) an online user's location, shown in their status until
+    /// they go offline. Returns whether the user was online (an offline user's
+    /// location is not kept).
+    pub async fn set_user_location(
+        &self,
+        user: &str,
+        location: Option<&str>,
+    ) -> Result<bool, Error> {
+        check_user_id(user)?;
+        if let Some(l) = location {
+            if l.len() > MAX_LOCATION_LENGTH || l.chars().any(char::is_control) {
+                return Err(Error::InvalidParameter(format!(
+                    "location must be at most {MAX_LOCATION_LENGTH} bytes without control characters"
+                )));
+            }
+        }
+        let backend = self.backend().map_err(unavailable)?;
+        backend
+            .set_location(user, location)
+            .await
+            .map_err(unavailable)
+    }
+}
+
+/// Tells this node's watchers and the other nodes'.
+fn announce(
+    backend: &dyn Backend,
+    registry: &crate::app::registry::Registry,
+    user: &str,
+    online: bool,
+) {
+    registry.tell_status(user, online);
+    if backend.spans_nodes() {
+        if let Err(e) = backend.broadcast_status(user, online) {
+            tracing::warn!(
+                "watchers of {user:?} on other nodes not told it is {}: {}",
+                if online { "online" } else { "offline" },
+                e.0
+            );
+        }
+    }
+}
