@@ -108,6 +108,9 @@ pub(crate) struct ClusterChange {
     pub channel_vacated: bool,
     /// The [`Version`] of its `member_added` or `member_removed`.
     pub version: Version,
+    /// Not a channel's change but a user's: came online (true; their connections were
+    /// restored) or went offline (their last connections were on a vanished node).
+    pub status: Option<(String, bool)>,
 }
 
 /// A presence member a [`ClusterChange`] adds back.

@@ -142,6 +142,7 @@ impl ServerState {
                 node.clone(),
                 &app.id,
                 Duration::from_secs(app.cache_ttl),
+                &app.user_status,
                 // The scripts publish webhook events for the apps that send them.
                 app.has_webhooks()
                     || self.config.lifecycle_events == crate::config::LifecycleEvents::Webhook

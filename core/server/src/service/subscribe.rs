@@ -176,6 +176,10 @@ impl AppService {
     /// [`ClusterChange`]): it handed it to this node alone, so this node tells its own
     /// subscribers and the other nodes, and emits the lifecycle events.
     pub async fn announce(&self, change: ClusterChange) {
+        if let Some((user, online)) = &change.status {
+            self.announce_status(user, *online);
+            return;
+        }
         let channel = change.channel.as_str();
         let guard = self.registry.lock_membership(channel).await;
         let ch = &guard.channel;

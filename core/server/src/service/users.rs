@@ -143,6 +143,15 @@ impl AppService {
         });
     }
 
+    /// Announces a user's status change the backend found on its own (a vanished
+    /// node's users, connections restored after Redis lost them): at once, since a
+    /// vanished node's users have been gone for its whole lease already.
+    pub(super) fn announce_status(&self, user: &str, online: bool) {
+        if let Ok(backend) = self.backend() {
+            announce(&**backend, &self.registry, user, online);
+        }
+    }
+
     /// Stops `socket` watching its watchlist (the connection closed).
     pub(super) fn unwatch(&self, socket: SocketId, user: &SignedInUser) {
         self.registry.unwatch(socket, &user.watchlist);

@@ -64,6 +64,7 @@ pub(super) fn deliver_bus_message(node: &str, inbound: &dyn Inbound, payload: &[
         "T" => {
             inbound.terminate_user(subject);
         }
+        "S" => inbound.deliver_status(subject, frame == "1"),
         _ => {}
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::int;
 use super::ledger::Ledger;
-use super::scripts::{join_call, leave_call, Keys};
+use super::scripts::{join_call, leave_call, user_off_call, user_on_call, Keys, LastSeenBounds};
 use super::writer::Applied;
 use crate::cluster::{AddedMember, ClusterChange};
 
@@ -41,6 +41,9 @@ pub(super) struct LeaseKeeper {
     pub(super) reap: Script,
     pub(super) join: Script,
     pub(super) leave: Script,
+    pub(super) user_on: Script,
+    pub(super) user_off: Script,
+    pub(super) last_seen: LastSeenBounds,
     /// See [`super::RedisBackend`]'s `webhooks`.
     pub(super) webhooks: bool,
 }
@@ -70,7 +73,16 @@ impl LeaseKeeper {
     }
 
     async fn reap(&self) -> ::redis::RedisResult<()> {
-        for change in remove_nodes(&self.conn, &self.keys, &self.reap, "", self.webhooks).await? {
+        let removed = remove_nodes(
+            &self.conn,
+            &self.keys,
+            &self.reap,
+            "",
+            self.webhooks,
+            self.last_seen,
+        )
+        .await?;
+        for change in removed {
             self.announce(change);
         }
         Ok(())
@@ -125,10 +137,36 @@ impl LeaseKeeper {
                 }
             }
         }
+        let users = self.ledger.users();
+        for batch in users.chunks(REREGISTER_BATCH) {
+            let mut pipe = ::redis::pipe();
+            pipe.load_script(&self.user_on).ignore();
+            for (user, socket, info) in batch {
+                pipe.invoke_script(&user_on_call(
+                    &self.user_on,
+                    &self.keys,
+                    &self.node,
+                    user,
+                    *socket,
+                    info,
+                ));
+            }
+            let replies: Vec<i64> = pipe.query_async(&mut conn).await?;
+            for ((user, _, _), came_online) in batch.iter().zip(replies) {
+                // Told offline when the cluster removed them: online again now.
+                if announce && came_online == 1 {
+                    self.announce(ClusterChange {
+                        status: Some((user.to_string(), true)),
+                        ..ClusterChange::default()
+                    });
+                }
+            }
+        }
         tracing::warn!(
-            "Redis backend: node {} registered its {} subscriptions again ({})",
+            "Redis backend: node {} registered its {} subscriptions and {} users again ({})",
             self.node,
             subscriptions.len(),
+            users.len(),
             if announce {
                 "the cluster had removed them"
             } else {
@@ -179,6 +217,33 @@ impl LeaseKeeper {
                     version: reply.get(3).map_or(0, |&v| v.max(0) as u64),
                     ..ClusterChange::default()
                 });
+            }
+        }
+        let mut users = self.ledger.take_unrecorded_users();
+        while let Some((user, socket)) = users.pop() {
+            let reply: ::redis::RedisResult<i64> = user_off_call(
+                &self.user_off,
+                &self.keys,
+                &self.node,
+                &user,
+                socket,
+                &self.last_seen,
+            )
+            .invoke_async(&mut conn)
+            .await;
+            match reply {
+                Ok(went_offline) if went_offline > 0 => self.announce(ClusterChange {
+                    status: Some((user.to_string(), false)),
+                    ..ClusterChange::default()
+                }),
+                Ok(_) => {}
+                Err(e) => {
+                    users.push((user, socket));
+                    for (user, socket) in users {
+                        self.ledger.unrecorded_user(user, socket);
+                    }
+                    return Err(e);
+                }
             }
         }
         Ok(())
@@ -239,22 +304,25 @@ pub(super) async fn remove_nodes(
     reap: &Script,
     only: &str,
     webhooks: bool,
+    last_seen: LastSeenBounds,
 ) -> ::redis::RedisResult<Vec<ClusterChange>> {
     let mut conn = conn.clone();
-    let changes: Vec<Value> = reap
+    let (changes, offline): (Vec<Value>, Vec<String>) = reap
         .key(keys.nodes())
         .key(keys.channels())
         .key(keys.conns())
         .arg(&keys.base)
         .arg(only)
         .arg(if webhooks { "1" } else { "0" })
+        .arg(last_seen.ttl_ms)
+        .arg(last_seen.max)
         .invoke_async(&mut conn)
         .await?;
     let text = |v: Option<&Value>| match v {
         Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     };
-    Ok(changes
+    let mut out: Vec<ClusterChange> = changes
         .chunks(4)
         .map(|change| ClusterChange {
             channel: text(change.first()),
@@ -263,5 +331,10 @@ pub(super) async fn remove_nodes(
             version: int(change.get(3)).max(0) as u64,
             ..ClusterChange::default()
         })
-        .collect())
+        .collect();
+    out.extend(offline.into_iter().map(|user| ClusterChange {
+        status: Some((user, false)),
+        ..ClusterChange::default()
+    }));
+    Ok(out)
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::protocol::socket_id::SocketId;
 use crate::shards::lock;
@@ -34,6 +34,11 @@ pub(super) struct Unrecorded {
 #[derive(Default)]
 pub(super) struct Ledger {
     subscriptions: Mutex<HashMap<(String, SocketId), Entry>>,
+    /// This node's connections known as a user, with their `user_info` (empty for
+    /// none): restored in Redis with the subscriptions.
+    users: Mutex<HashMap<(Arc<str>, SocketId), String>>,
+    /// Users' connections whose end Redis did not record, settled with the leaves.
+    unrecorded_users: Mutex<Vec<(Arc<str>, SocketId)>>,
     connections: AtomicI64,
     unrecorded: Mutex<Vec<Unrecorded>>,
     dropped_leaves: AtomicU64,
@@ -58,6 +63,35 @@ impl Ledger {
             .iter()
             .map(|((c, s), e)| (c.clone(), *s, e.clone()))
             .collect()
+    }
+
+    pub fn user_on(&self, user: &Arc<str>, socket: SocketId, info: &str) {
+        lock(&self.users).insert((user.clone(), socket), info.to_string());
+    }
+
+    pub fn user_off(&self, user: &Arc<str>, socket: SocketId) {
+        lock(&self.users).remove(&(user.clone(), socket));
+    }
+
+    pub fn users(&self) -> Vec<(Arc<str>, SocketId, String)> {
+        lock(&self.users)
+            .iter()
+            .map(|((u, s), i)| (u.clone(), *s, i.clone()))
+            .collect()
+    }
+
+    pub fn unrecorded_user(&self, user: Arc<str>, socket: SocketId) {
+        let mut pending = lock(&self.unrecorded_users);
+        if pending.len() < MAX_UNRECORDED_LEAVES {
+            pending.push((user, socket));
+            return;
+        }
+        let n = self.dropped_leaves.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!("Redis backend: {n} unrecorded leaves dropped (too many kept for settling)");
+    }
+
+    pub fn take_unrecorded_users(&self) -> Vec<(Arc<str>, SocketId)> {
+        std::mem::take(&mut *lock(&self.unrecorded_users))
     }
 
     pub fn connection_opened(&self) {

@@ -39,6 +39,7 @@ mod bus;
 mod lease;
 mod ledger;
 mod scripts;
+mod users;
 mod writer;
 
 use std::collections::HashMap;
@@ -57,7 +58,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{
     Backend, BackendError, ClusterChange, JoinError, Joined, Left, Receipt, SharedInbound, Version,
 };
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, UserStatusOptions};
 use crate::protocol::frames::event_data;
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
@@ -66,8 +67,10 @@ use crate::views::{CachedEvent, ChannelInfo, Member, OnlineUsers, UserStatus};
 use bus::{deliver_bus_message, envelope, membership_envelope, HookReceiver};
 use lease::{remove_nodes, LeaseKeeper};
 use ledger::{Entry, Ledger, Unrecorded};
-use scripts::{join_call, leave_call, Keys, HEARTBEAT, JOIN, LEAVE, REAP};
-use writer::{write_in_order, Applied, Write, MAX_QUEUED_WRITES};
+use scripts::{
+    join_call, leave_call, Keys, LastSeenBounds, HEARTBEAT, JOIN, LEAVE, REAP, USER_OFF, USER_ON,
+};
+use writer::{write_in_order, Applied, UserScripts, Write, MAX_QUEUED_WRITES};
 
 /// How long one Redis command may take before the backend reports it unavailable.
 pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -107,11 +110,8 @@ pub(crate) struct RedisBackend {
     /// The webhook events of the channels this node owns, until the webhook
     /// dispatcher takes them (see [`bus::HookReceiver`]).
     hook_feed: std::sync::Mutex<Option<mpsc::Receiver<crate::lifecycle::LifecycleEvent>>>,
-}
-
-/// User status in Redis is not built yet: answered with this readable error.
-fn not_shared() -> BackendError {
-    BackendError("user status is not yet shared between cluster nodes".into())
+    /// How long and how many `last_seen` entries are kept.
+    last_seen: LastSeenBounds,
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> BackendError {
@@ -126,9 +126,14 @@ impl RedisBackend {
         node: Arc<str>,
         app_id: &str,
         cache_ttl: Duration,
+        users: &UserStatusOptions,
         webhooks: bool,
         inbound: SharedInbound,
     ) -> Result<RedisBackend, BackendError> {
+        let last_seen = LastSeenBounds {
+            ttl_ms: users.last_seen_ttl.saturating_mul(1000).max(1),
+            max: users.last_seen_max.max(1),
+        };
         let client = ::redis::Client::open(cluster.redis_url.as_str()).map_err(unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
@@ -212,6 +217,9 @@ impl RedisBackend {
             applied: applied.clone(),
             heartbeat: Script::new(HEARTBEAT),
             reap: Script::new(REAP),
+            user_on: Script::new(USER_ON),
+            user_off: Script::new(USER_OFF),
+            last_seen,
             webhooks,
         };
         lease_keeper.beat().await.map_err(unavailable)?;
@@ -227,6 +235,11 @@ impl RedisBackend {
             queue,
             applied.clone(),
             ledger.clone(),
+            UserScripts {
+                on: Script::new(USER_ON),
+                off: Script::new(USER_OFF),
+                last_seen,
+            },
         ));
         Ok(RedisBackend {
             conn,
@@ -247,6 +260,7 @@ impl RedisBackend {
             reap: Script::new(REAP),
             webhooks,
             hook_feed: std::sync::Mutex::new(Some(hooks_rx)),
+            last_seen,
         })
     }
 
@@ -673,53 +687,50 @@ impl Backend for RedisBackend {
 
     fn user_connected(
         &self,
-        _user: &str,
-        _socket: SocketId,
-        _info: Option<&RawValue>,
+        user: &str,
+        socket: SocketId,
+        info: Option<&RawValue>,
     ) -> BoxFuture<'static, Result<bool, BackendError>> {
-        futures_util::future::ready(Err(not_shared())).boxed()
+        self.user_connected_now(user, socket, info)
     }
 
     fn user_disconnected(
         &self,
-        _user: &str,
-        _socket: SocketId,
+        user: &str,
+        socket: SocketId,
     ) -> BoxFuture<'static, Result<Option<u64>, BackendError>> {
-        futures_util::future::ready(Err(not_shared())).boxed()
+        self.user_disconnected_now(user, socket)
     }
 
     fn users_online<'a>(
         &'a self,
-        _users: &'a [Arc<str>],
+        users: &'a [Arc<str>],
     ) -> BoxFuture<'a, Result<Vec<bool>, BackendError>> {
-        futures_util::future::ready(Err(not_shared())).boxed()
+        self.users_online_now(users).boxed()
     }
 
-    fn user_status<'a>(
-        &'a self,
-        _user: &'a str,
-    ) -> BoxFuture<'a, Result<UserStatus, BackendError>> {
-        futures_util::future::ready(Err(not_shared())).boxed()
+    fn user_status<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<UserStatus, BackendError>> {
+        self.user_status_now(user).boxed()
     }
 
     fn online_users<'a>(
         &'a self,
-        _after: &'a str,
-        _limit: usize,
+        after: &'a str,
+        limit: usize,
     ) -> BoxFuture<'a, Result<OnlineUsers, BackendError>> {
-        futures_util::future::ready(Err(not_shared())).boxed()
+        self.online_users_now(after, limit).boxed()
     }
 
     fn set_location<'a>(
         &'a self,
-        _user: &'a str,
-        _location: Option<&'a str>,
+        user: &'a str,
+        location: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        futures_util::future::ready(Err(not_shared())).boxed()
+        self.set_location_now(user, location).boxed()
     }
 
-    fn broadcast_status(&self, _user: &str, _online: bool) -> Result<(), BackendError> {
-        Err(not_shared())
+    fn broadcast_status(&self, user: &str, online: bool) -> Result<(), BackendError> {
+        self.broadcast_status_now(user, online)
     }
 
     fn maintain(&self) {
@@ -749,6 +760,7 @@ impl Backend for RedisBackend {
                     &self.reap,
                     &self.node,
                     self.webhooks,
+                    self.last_seen,
                 ),
             )
             .await

@@ -39,10 +39,34 @@ end
     };
 }
 
+/// The Lua function that takes a user offline: out of the online users, their info
+/// and location forgotten, `last_seen` recorded (bounded in age and count).
+macro_rules! user_offline_lua {
+    () => {
+        r#"
+-- Returns the last_seen recorded (Redis's clock, ms).
+local function user_offline(base, user, ttl_ms, max)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZREM', base .. ':online', user)
+  redis.call('HDEL', base .. ':uinfo', user)
+  redis.call('HDEL', base .. ':uloc', user)
+  local seen = base .. ':lastseen'
+  redis.call('ZADD', seen, now, user)
+  redis.call('ZREMRANGEBYSCORE', seen, '-inf', now - ttl_ms)
+  local n = redis.call('ZCARD', seen)
+  if n > max then redis.call('ZREMRANGEBYRANK', seen, 0, n - max - 1) end
+  return now
+end
+"#
+    };
+}
+
 pub(super) const JOIN: &str = concat!(
     next_version_lua!(),
     r#"
--- KEYS: subs, members, info, channels, node subs, version, webhook events channel, nodes
+-- KEYS: subs, members, info, channels, node subs, version, webhook events channel, nodes,
+--       the user's presence channels
 -- ARGV: socket, node, channel, user ('' outside presence), info, limit, presence ('1'/'0'),
 --       webhooks ('1': publish the decisions' webhook events)
 local new_sub = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
@@ -55,6 +79,7 @@ if new_sub then
       end
       added = 1
       redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+      redis.call('SADD', KEYS[9], ARGV[3])
     end
     redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
   end
@@ -83,7 +108,8 @@ return {new_sub and 1 or 0, occupied, added, members, version, redis.call('HLEN'
 pub(super) const LEAVE: &str = concat!(
     next_version_lua!(),
     r#"
--- KEYS: subs, members, info, channels, node subs, version, webhook events channel, nodes
+-- KEYS: subs, members, info, channels, node subs, version, webhook events channel, nodes,
+--       the user's presence channels
 -- ARGV: socket, channel, user ('' outside presence), settle ('1'/'0'), webhooks ('1':
 --       publish the decisions' webhook events)
 local function hooks(removed, vacated)
@@ -103,6 +129,7 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then
     removed = 1
     version = next_version(KEYS[6])
+    redis.call('SREM', KEYS[9], ARGV[2])
   end
   local left = redis.call('HLEN', KEYS[1])
   if left == 0 then
@@ -118,6 +145,7 @@ if ARGV[3] ~= '' then
   if n <= 0 then
     redis.call('HDEL', KEYS[2], ARGV[3])
     redis.call('HDEL', KEYS[3], ARGV[3])
+    redis.call('SREM', KEYS[9], ARGV[2])
     removed = 1
     version = next_version(KEYS[6])
   end
@@ -147,12 +175,15 @@ if known then return 1 else return 0 end
 
 pub(super) const REAP: &str = concat!(
     next_version_lua!(),
+    user_offline_lua!(),
     r#"
 -- KEYS: nodes, channels, conns; ARGV: the app's key base, a node id or '', webhooks
--- ('1': publish the removals' webhook events, see LEAVE).
+-- ('1': publish the removals' webhook events, see LEAVE), last_seen ttl (ms), last_seen
+-- max.
 -- Removes the given node (its goodbye), or else every node whose lease ran out, with
--- everything it added; returns (channel, removed user or '', vacated 0/1, version of
--- the removal or 0) for each change others must hear of.
+-- everything it added; returns {changes, users}: (channel, removed user or '', vacated
+-- 0/1, version of the removal or 0) for each change others must hear of, and the
+-- users that went offline with it.
 local gone
 if ARGV[2] ~= '' then
   gone = {ARGV[2]}
@@ -161,8 +192,18 @@ else
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
 end
-local out = {}
+local out, offline = {}, {}
 for _, node in ipairs(gone) do
+  local node_users = ARGV[1] .. ':node:' .. node .. ':users'
+  for _, entry in ipairs(redis.call('SMEMBERS', node_users)) do
+    local user, socket = string.match(entry, '^(.*)\n(.-)$')
+    local key = ARGV[1] .. ':user:' .. user
+    if user and redis.call('HDEL', key, socket) == 1 and redis.call('HLEN', key) == 0 then
+      user_offline(ARGV[1], user, tonumber(ARGV[4]), tonumber(ARGV[5]))
+      table.insert(offline, user)
+    end
+  end
+  redis.call('DEL', node_users)
   local node_subs = ARGV[1] .. ':node:' .. node .. ':subs'
   for _, entry in ipairs(redis.call('SMEMBERS', node_subs)) do
     local ch, socket, user = string.match(entry, '^(.-)\n(.-)\n(.*)$')
@@ -173,6 +214,7 @@ for _, node in ipairs(gone) do
         if redis.call('HINCRBY', base .. ':members', user, -1) <= 0 then
           redis.call('HDEL', base .. ':members', user)
           redis.call('HDEL', base .. ':info', user)
+          redis.call('SREM', ARGV[1] .. ':uch:' .. user, ch)
           removed = user
           version = next_version(ARGV[1] .. ':version')
         end
@@ -202,9 +244,51 @@ for _, node in ipairs(gone) do
   redis.call('HDEL', KEYS[3], node)
   redis.call('ZREM', KEYS[1], node)
 end
-return out
+return {out, offline}
 "#
 );
+
+pub(super) const USER_ON: &str = r#"
+-- KEYS: the user's connections, online users, user infos, last_seen, node users
+-- ARGV: socket, node, user, info ('' for none)
+-- Returns 1 when the user came online (their first connection anywhere).
+local before = redis.call('HLEN', KEYS[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[3] .. '\n' .. ARGV[1])
+if ARGV[4] ~= '' then redis.call('HSETNX', KEYS[3], ARGV[3], ARGV[4]) end
+if before == 0 then
+  redis.call('ZADD', KEYS[2], 0, ARGV[3])
+  redis.call('ZREM', KEYS[4], ARGV[3])
+  return 1
+end
+return 0
+"#;
+
+pub(super) const USER_OFF: &str = concat!(
+    user_offline_lua!(),
+    r#"
+-- KEYS: the user's connections, node users
+-- ARGV: socket, user, base, last_seen ttl (ms), last_seen max
+-- Returns the last_seen recorded when the user went offline (their last connection
+-- anywhere), else 0.
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[2] .. '\n' .. ARGV[1])
+if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
+return user_offline(ARGV[3], ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
+"#
+);
+
+pub(super) const SET_LOCATION: &str = r#"
+-- KEYS: the user's connections, locations; ARGV: user, location, set ('1') or clear
+-- Returns 1 when the user is online (only then is a location kept).
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+else
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+return 1
+"#;
 
 /// The key names of one app under one prefix.
 pub(super) struct Keys {
@@ -245,14 +329,43 @@ impl Keys {
     pub fn hooks(&self) -> String {
         format!("{}:hooks", self.base)
     }
+    /// Hash, socket → node: the connections known as `user` (signed in or present).
+    pub fn user(&self, user: &str) -> String {
+        format!("{}:user:{user}", self.base)
+    }
+    /// Set of the presence channels `user` is a member of.
+    pub fn user_channels(&self, user: &str) -> String {
+        format!("{}:uch:{user}", self.base)
+    }
+    /// Sorted set (score 0, by id) of the online users.
+    pub fn online(&self) -> String {
+        format!("{}:online", self.base)
+    }
+    /// Hash, user → the `user_info` of their first connection.
+    pub fn user_infos(&self) -> String {
+        format!("{}:uinfo", self.base)
+    }
+    /// Hash, user → the location the app set.
+    pub fn locations(&self) -> String {
+        format!("{}:uloc", self.base)
+    }
+    /// Sorted set, user → when their last connection closed (ms).
+    pub fn last_seen(&self) -> String {
+        format!("{}:lastseen", self.base)
+    }
+    /// Set of `user\nsocket` this node added, for removing a dead node's users.
+    pub fn node_users(&self, node: &str) -> String {
+        format!("{}:node:{node}:users", self.base)
+    }
 }
 
-/// The keys JOIN and LEAVE take, for `channel` and this node.
+/// The keys JOIN and LEAVE take, for `channel`, presence `user` and this node.
 fn membership_call<'s>(
     script: &'s Script,
     keys: &Keys,
     node: &str,
     channel: &str,
+    user: &str,
 ) -> ScriptInvocation<'s> {
     let mut call = script.prepare_invoke();
     call.key(keys.channel(channel, "subs"))
@@ -262,7 +375,8 @@ fn membership_call<'s>(
         .key(keys.node_subs(node))
         .key(keys.version())
         .key(keys.hooks())
-        .key(keys.nodes());
+        .key(keys.nodes())
+        .key(keys.user_channels(user));
     call
 }
 
@@ -281,7 +395,7 @@ pub(super) fn join_call<'s>(
     with_members: bool,
     webhooks: bool,
 ) -> ScriptInvocation<'s> {
-    let mut call = membership_call(script, keys, node, channel);
+    let mut call = membership_call(script, keys, node, channel, user);
     call.arg(socket.to_string())
         .arg(node)
         .arg(channel)
@@ -291,6 +405,55 @@ pub(super) fn join_call<'s>(
         .arg(if with_members { "1" } else { "0" })
         .arg(if webhooks { "1" } else { "0" });
     call
+}
+
+/// A USER_ON: `socket` of `node` is known as `user`.
+pub(super) fn user_on_call<'s>(
+    script: &'s Script,
+    keys: &Keys,
+    node: &str,
+    user: &str,
+    socket: SocketId,
+    info: &str,
+) -> ScriptInvocation<'s> {
+    let mut call = script.prepare_invoke();
+    call.key(keys.user(user))
+        .key(keys.online())
+        .key(keys.user_infos())
+        .key(keys.last_seen())
+        .key(keys.node_users(node))
+        .arg(socket.to_string())
+        .arg(node)
+        .arg(user)
+        .arg(info);
+    call
+}
+
+/// A USER_OFF: `socket` of `node` is no longer known as `user`.
+pub(super) fn user_off_call<'s>(
+    script: &'s Script,
+    keys: &Keys,
+    node: &str,
+    user: &str,
+    socket: SocketId,
+    last_seen: &LastSeenBounds,
+) -> ScriptInvocation<'s> {
+    let mut call = script.prepare_invoke();
+    call.key(keys.user(user))
+        .key(keys.node_users(node))
+        .arg(socket.to_string())
+        .arg(user)
+        .arg(&keys.base)
+        .arg(last_seen.ttl_ms)
+        .arg(last_seen.max);
+    call
+}
+
+/// How long and how many `last_seen` entries are kept.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LastSeenBounds {
+    pub ttl_ms: u64,
+    pub max: usize,
 }
 
 /// A LEAVE of `socket` from `channel`; `settle` for a leave Redis missed earlier.
@@ -305,7 +468,7 @@ pub(super) fn leave_call<'s>(
     settle: bool,
     webhooks: bool,
 ) -> ScriptInvocation<'s> {
-    let mut call = membership_call(script, keys, node, channel);
+    let mut call = membership_call(script, keys, node, channel, user);
     call.arg(socket.to_string())
         .arg(channel)
         .arg(user)

@@ -30,6 +30,7 @@ async fn node_with_lease(
         RedisBackend::new_node_id(),
         app,
         Duration::from_secs(60),
+        &crate::config::UserStatusOptions::default(),
         false,
         inbound.clone(),
     )
@@ -73,6 +74,7 @@ async fn events_reach_the_other_nodes_in_order_and_only_them() {
         .collect();
     let want: Vec<String> = (0..100).map(|i| i.to_string()).collect();
     assert_eq!(data, want, "in the order node a published them");
+    a.broadcast_status("7", true).unwrap();
     a.terminate_user("42").await.unwrap();
     tokio::time::timeout(Duration::from_secs(15), async {
         while crate::shards::lock(&b_in.terminated).is_empty() {
@@ -81,6 +83,12 @@ async fn events_reach_the_other_nodes_in_order_and_only_them() {
     })
     .await
     .expect("terminate reached node b");
+    // Sent before the terminate, on the same bus: there already.
+    assert_eq!(
+        *crate::shards::lock(&b_in.statuses),
+        [("7".to_string(), true)]
+    );
+    assert!(crate::shards::lock(&c_in.statuses).is_empty());
     // The publishing node delivered locally already; another app never hears.
     assert!(crate::shards::lock(&a_in.delivered).is_empty());
     assert!(crate::shards::lock(&c_in.delivered).is_empty());
@@ -167,6 +175,9 @@ async fn a_vanished_node_is_removed_once_within_its_lease() {
     a.join("presence-room", s2, Some(&ub), 100).await.unwrap();
     b.join("presence-room", s3, Some(&ub), 100).await.unwrap();
     a.join("orders", s4, None, 100).await.unwrap();
+    assert!(a.user_connected("a", s1, None).await.unwrap());
+    assert!(a.user_connected("b", s2, None).await.unwrap());
+    assert!(!b.user_connected("b", s3, None).await.unwrap());
     assert_eq!(b.connection_count().await.unwrap(), 4);
 
     // Node a vanishes without a goodbye: no leave, no count update.
@@ -175,7 +186,7 @@ async fn a_vanished_node_is_removed_once_within_its_lease() {
     let mut changes = [b.changes().unwrap(), c.changes().unwrap()];
     let mut seen = Vec::new();
     let started = std::time::Instant::now();
-    while seen.len() < 2 {
+    while seen.len() < 3 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "removed in time: {seen:?}"
@@ -201,6 +212,10 @@ async fn a_vanished_node_is_removed_once_within_its_lease() {
         seen,
         [
             ClusterChange {
+                status: Some(("a".into(), false)),
+                ..ClusterChange::default()
+            },
+            ClusterChange {
                 channel: "orders".into(),
                 member_removed: None,
                 channel_vacated: true,
@@ -223,6 +238,11 @@ async fn a_vanished_node_is_removed_once_within_its_lease() {
     );
     assert!(!b.channel("orders").await.unwrap().occupied);
     assert_eq!(b.connection_count().await.unwrap(), 1);
+    let gone = b.user_status("a").await.unwrap();
+    assert!(!gone.online && gone.channels.is_empty() && gone.last_seen.is_some());
+    let still = b.user_status("b").await.unwrap();
+    assert_eq!((still.online, still.connections), (true, 1));
+    assert_eq!(&*still.channels[0], "presence-room");
     // Nothing of node a is left to be removed (or announced) again.
     let mut conn = b.conn.clone();
     let lease: Option<f64> = ::redis::cmd("ZSCORE")
@@ -259,6 +279,7 @@ async fn redis_backend_passes_the_conformance_suite() {
                     RedisBackend::new_node_id(),
                     &app,
                     Duration::from_secs(60),
+                    &crate::config::UserStatusOptions::default(),
                     false,
                     inbound,
                 ))

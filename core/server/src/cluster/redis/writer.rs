@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::ledger::Ledger;
-use super::scripts::Keys;
+use super::scripts::{user_off_call, user_on_call, Keys, LastSeenBounds};
 use crate::shards::lock;
 
 /// Writes queued for the writer task at most; past it they are dropped and counted.
@@ -26,6 +26,25 @@ pub(super) enum Write {
         frame: Utf8Bytes,
     },
     Publish(String),
+    /// A user-status change, whose answer the caller waits for.
+    User(UserWrite),
+}
+
+/// A connection became, or stopped being, known as a user; `reply` gets the script's
+/// answer (see USER_ON and USER_OFF in [`super::scripts`]).
+pub(super) struct UserWrite {
+    pub user: Arc<str>,
+    pub socket: crate::protocol::socket_id::SocketId,
+    /// `Some(info)` (empty for none) for USER_ON, `None` for USER_OFF.
+    pub on: Option<String>,
+    pub reply: tokio::sync::oneshot::Sender<Result<i64, crate::cluster::BackendError>>,
+}
+
+/// The user scripts the writer runs, and the `last_seen` bounds they keep.
+pub(super) struct UserScripts {
+    pub on: ::redis::Script,
+    pub off: ::redis::Script,
+    pub last_seen: LastSeenBounds,
 }
 
 /// Writes sent to Redis in one pipeline at most: under load the writer sends what has
@@ -87,6 +106,7 @@ impl Applied {
 
 /// Applies queued writes in order, as many as have queued (up to [`MAX_BATCH`]) in
 /// one pipeline; a failed batch is logged and remembered, and the rest go on.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn write_in_order(
     mut conn: ConnectionManager,
     keys: Arc<Keys>,
@@ -95,37 +115,87 @@ pub(super) async fn write_in_order(
     mut queue: mpsc::Receiver<(u64, Write)>,
     applied: Arc<Applied>,
     ledger: Arc<Ledger>,
+    users: UserScripts,
 ) {
     let ttl_ms = cache_ttl.as_millis().max(1) as u64;
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut waiting = Vec::new();
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let first = batch.first().map_or(0, |(n, _)| *n);
+        let last = batch.last().map_or(0, |(n, _)| *n);
         let mut pipe = ::redis::pipe();
-        for (_, write) in &batch {
+        if batch.iter().any(|(_, w)| matches!(w, Write::User(_))) {
+            // EVALSHA needs the scripts loaded (Redis may have restarted meanwhile).
+            pipe.load_script(&users.on).ignore();
+            pipe.load_script(&users.off).ignore();
+        }
+        for (_, write) in batch.drain(..) {
             match write {
                 Write::Connections => pipe.hset(keys.conns(), &*node, ledger.connections()),
                 Write::Publish(payload) => pipe.publish(keys.bus(), payload),
                 Write::StoreLast { channel, frame } => {
-                    pipe.pset_ex(keys.cache(channel), frame.as_str(), ttl_ms)
+                    pipe.pset_ex(keys.cache(&channel), frame.as_str(), ttl_ms)
+                }
+                Write::User(w) => {
+                    let call = match &w.on {
+                        Some(info) => {
+                            user_on_call(&users.on, &keys, &node, &w.user, w.socket, info)
+                        }
+                        None => user_off_call(
+                            &users.off,
+                            &keys,
+                            &node,
+                            &w.user,
+                            w.socket,
+                            &users.last_seen,
+                        ),
+                    };
+                    pipe.invoke_script(&call);
+                    waiting.push(w);
+                    continue;
                 }
             }
             .ignore();
         }
-        let sent =
-            tokio::time::timeout(super::COMMAND_TIMEOUT, pipe.query_async::<()>(&mut conn)).await;
+        let sent = tokio::time::timeout(
+            super::COMMAND_TIMEOUT,
+            pipe.query_async::<Vec<i64>>(&mut conn),
+        )
+        .await;
+        let answers = match &sent {
+            Ok(Ok(answers)) if answers.len() == waiting.len() => Some(answers.clone()),
+            _ => None,
+        };
+        for (i, w) in waiting.drain(..).enumerate() {
+            let answer = match &answers {
+                Some(a) => Ok(a[i]),
+                None => {
+                    if w.on.is_none() {
+                        // Settled by the lease keeper once Redis answers again.
+                        ledger.unrecorded_user(w.user.clone(), w.socket);
+                    }
+                    Err(super::unavailable("user status not recorded by Redis"))
+                }
+            };
+            let _ = w.reply.send(answer);
+        }
         let ok = match sent {
-            Ok(Ok(())) => true,
+            Ok(Ok(_)) => true,
             Ok(Err(e)) => {
-                tracing::warn!("Redis backend: {} writes not applied: {e}", batch.len());
+                tracing::warn!(
+                    "Redis backend: {} writes not applied: {e}",
+                    last + 1 - first
+                );
                 false
             }
             Err(_) => {
-                tracing::warn!("Redis backend: {} writes not applied in time", batch.len());
+                tracing::warn!(
+                    "Redis backend: {} writes not applied in time",
+                    last + 1 - first
+                );
                 false
             }
         };
-        let first = batch.first().map_or(0, |(n, _)| *n);
-        let last = batch.last().map_or(0, |(n, _)| *n);
         applied.done(first, last, ok);
-        batch.clear();
     }
 }
