@@ -29,7 +29,7 @@ use crate::error::Error;
 use crate::lifecycle::{EventReceiver, LifecycleEvent};
 use crate::protocol::ErrorCode;
 use crate::shards::lock;
-use crate::views::{ChannelInfo, Member};
+use crate::views::{ChannelInfo, Member, OnlineUsers, UserStatus};
 use state::ServerState;
 
 /// An embeddable pushbus server: build it from a [`Config`], [`start`](Server::start) it
@@ -274,6 +274,41 @@ impl Server {
         user_id: &str,
     ) -> Result<usize, Error> {
         self.state.app_by_id(app_id)?.terminate_user(user_id).await
+    }
+
+    /// One user's status: online (signed in, or a presence member, on any connection),
+    /// connection count, presence channels, `last_seen` once offline, location, info.
+    pub async fn user_status(&self, app_id: &str, user_id: &str) -> Result<UserStatus, Error> {
+        self.state.app_by_id(app_id)?.user_status(user_id).await
+    }
+
+    /// The app's online users with an id after `after` ("" from the first), sorted by
+    /// id, at most `limit` (1 to 1000); `next` is the `after` of the next page.
+    pub async fn online_users(
+        &self,
+        app_id: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<OnlineUsers, Error> {
+        self.state
+            .app_by_id(app_id)?
+            .online_users(after, limit)
+            .await
+    }
+
+    /// Sets (`None`: clears) the location of an online user (the seed's
+    /// `setOnline($user, 'Projects')`), shown in their status until they go offline.
+    /// Returns whether the user was online: an offline user's location is not kept.
+    pub async fn set_user_location(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        location: Option<&str>,
+    ) -> Result<bool, Error> {
+        self.state
+            .app_by_id(app_id)?
+            .set_user_location(user_id, location)
+            .await
     }
 
     /// Live connections of an app.
