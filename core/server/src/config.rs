@@ -205,6 +205,8 @@ pub struct AppConfig {
     pub webhook_options: WebhookOptions,
     /// Who is online: watchlist timing and how long `last_seen` is kept.
     pub user_status: UserStatusOptions,
+    /// The ring of recently published events (the seed's `realtime_events`).
+    pub delivery_log: DeliveryLogOptions,
     /// Logs every frame of the app's connections, both ways, at `info` (target
     /// `pushbus::frames`), with their opening and closing: the server's side of
     /// `Pusher.logToConsole`. Frames hold what clients send; not for production.
@@ -271,6 +273,49 @@ pub const WEBHOOK_DEFAULT_EVENTS: [&str; 5] = [
 pub struct WebhookFilter {
     pub channel_name_starts_with: String,
     pub channel_name_ends_with: String,
+}
+
+/// What the delivery log keeps: per app, the most recent published events with how
+/// many connections each reached (on a cluster, in Redis, counted by every node).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryLogOptions {
+    /// Events kept at most, the oldest dropped first; 0 turns the log off (nothing is
+    /// recorded, nothing costs).
+    pub size: usize,
+    /// Bytes the kept records may take at most (on a single node; a cluster bounds
+    /// them by `size`, each record by the app's `max_event_data`).
+    pub max_bytes: usize,
+    /// What of an event's data is kept: `digest` (its SHA-256, the default: payloads
+    /// may be sensitive) or `payload` (the data itself).
+    pub payloads: LoggedPayload,
+    /// Also log client events (`client-…`, typing indicators and the like), which
+    /// would otherwise crowd the published ones out.
+    pub client_events: bool,
+    /// Also emit each logged event to embedders, as the lifecycle event
+    /// `event_logged` (with this node's delivered count), for an app that writes its
+    /// own `realtime_events` rows.
+    pub events: bool,
+}
+
+/// See [`DeliveryLogOptions::payloads`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoggedPayload {
+    Digest,
+    Payload,
+}
+
+impl Default for DeliveryLogOptions {
+    fn default() -> Self {
+        DeliveryLogOptions {
+            size: 1000,
+            max_bytes: 4 << 20,
+            payloads: LoggedPayload::Digest,
+            client_events: false,
+            events: false,
+        }
+    }
 }
 
 /// How user status (online, `last_seen`, watchlists) behaves.
@@ -373,6 +418,7 @@ impl Default for AppConfig {
             webhooks: Vec::new(),
             webhook_options: WebhookOptions::default(),
             user_status: UserStatusOptions::default(),
+            delivery_log: DeliveryLogOptions::default(),
         }
     }
 }
@@ -799,6 +845,11 @@ fn validate_webhooks(name: &str, app: &AppConfig) -> Result<(), ConfigError> {
     if !(u.offline_delay >= 0.0 && u.offline_delay <= 3600.0) {
         return Err(err(format!(
             "{name}: user_status.offline_delay must be between 0 and 3600 seconds"
+        )));
+    }
+    if app.delivery_log.size > 1_000_000 {
+        return Err(err(format!(
+            "{name}: delivery_log.size must be at most 1000000"
         )));
     }
     if u.last_seen_max == 0 || u.last_seen_ttl == 0 {

@@ -54,7 +54,9 @@ pub use lifecycle::{EventKind, EventReceiver, LifecycleEvent};
 pub use protocol::names;
 pub use protocol::ErrorCode;
 pub use server::Server;
-pub use views::{CachedEvent, ChannelInfo, Member, OnlineUser, OnlineUsers, UserStatus};
+pub use views::{
+    CachedEvent, ChannelInfo, DeliveryRecord, Member, OnlineUser, OnlineUsers, UserStatus,
+};
 pub use webhooks::WebhookStats;
 
 /// The parsers of outside input, for the fuzzer (`core/fuzz`); not part of the API.

@@ -84,6 +84,38 @@ pub struct OnlineUsers {
     pub next: Option<Arc<str>>,
 }
 
+/// One published event in the delivery log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DeliveryRecord {
+    /// Unique within the app (on a cluster: the publishing node's id, a dash, its
+    /// count).
+    pub id: Arc<str>,
+    /// When it was published, in milliseconds since the Unix epoch.
+    pub time: u64,
+    pub channel: Arc<str>,
+    pub event: Arc<str>,
+    /// Bytes of its data.
+    pub size: usize,
+    /// The data, when the log keeps payloads.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub data: Option<Arc<str>>,
+    /// The data's SHA-256 (hex), when the log keeps digests.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub digest: Option<Arc<str>>,
+    /// Connections it was delivered to, cluster-wide.
+    pub delivered: usize,
+    /// Nodes that delivered it to at least one connection.
+    pub nodes: usize,
+    /// The socket the publisher excluded (`socket_id`), if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub except: Option<Arc<str>>,
+    /// `api` (the HTTP API or an embedder) or `client` (a client event).
+    pub source: Arc<str>,
+    /// A client event's sender, on presence channels.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_id: Option<Arc<str>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

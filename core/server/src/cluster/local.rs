@@ -15,16 +15,17 @@ use futures_util::future::{self, BoxFuture, FutureExt};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::delivery_ring::DeliveryRing;
 use super::user_book::UserBook;
 use super::{Backend, BackendError, JoinError, Joined, Left, Receipt, SharedInbound, Version};
 use crate::app::channel_store::ChannelStore;
-use crate::config::UserStatusOptions;
+use crate::config::AppConfig;
 use crate::protocol::frames::event_data;
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::shards::{read, write, Sharded};
-use crate::views::{CachedEvent, ChannelInfo, Member, OnlineUsers, UserStatus};
+use crate::views::{CachedEvent, ChannelInfo, DeliveryRecord, Member, OnlineUsers, UserStatus};
 
 pub(crate) struct LocalBackend {
     /// Where terminate requests go: this node is the whole cluster.
@@ -35,6 +36,9 @@ pub(crate) struct LocalBackend {
     /// The last [`Version`] given to a presence change.
     version: AtomicU64,
     users: UserBook,
+    deliveries: DeliveryRing,
+    /// The last delivery-log id given.
+    log_id: AtomicU64,
 }
 
 #[derive(Default)]
@@ -65,22 +69,21 @@ impl ChannelState {
 }
 
 impl LocalBackend {
-    pub fn new(
-        inbound: SharedInbound,
-        cache_ttl: Duration,
-        cache_max_bytes: usize,
-        users: &UserStatusOptions,
-    ) -> Self {
+    /// The backend of `app` on this node alone.
+    pub fn new(inbound: SharedInbound, app: &AppConfig) -> Self {
+        let users = &app.user_status;
         LocalBackend {
             inbound,
             channels: Sharded::default(),
             connections: AtomicUsize::new(0),
-            store: ChannelStore::new(cache_ttl, cache_max_bytes),
+            store: ChannelStore::new(Duration::from_secs(app.cache_ttl), app.cache_max_bytes),
             version: AtomicU64::new(0),
             users: UserBook::new(
                 Duration::from_secs(users.last_seen_ttl),
                 users.last_seen_max,
             ),
+            deliveries: DeliveryRing::new(app.delivery_log.size, app.delivery_log.max_bytes),
+            log_id: AtomicU64::new(0),
         }
     }
 
@@ -356,6 +359,23 @@ impl Backend for LocalBackend {
         Ok(())
     }
 
+    fn next_log_id(&self) -> Arc<str> {
+        (self.log_id.fetch_add(1, Ordering::Relaxed) + 1)
+            .to_string()
+            .into()
+    }
+
+    fn log_delivery(&self, record: &DeliveryRecord) {
+        self.deliveries.push(record.clone());
+    }
+
+    fn delivery_log(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryRecord>, BackendError>> {
+        future::ready(Ok(self.deliveries.newest(limit))).boxed()
+    }
+
     fn maintain(&self) {
         self.store.purge();
         self.users.purge();
@@ -370,12 +390,12 @@ mod tests {
     #[tokio::test]
     async fn local_backend_passes_the_conformance_suite() {
         conformance::run_all(|inbound| {
-            Arc::new(LocalBackend::new(
-                inbound,
-                Duration::from_secs(60),
-                1 << 20,
-                &UserStatusOptions::default(),
-            ))
+            let app = AppConfig {
+                cache_ttl: 60,
+                cache_max_bytes: 1 << 20,
+                ..AppConfig::default()
+            };
+            Arc::new(LocalBackend::new(inbound, &app))
         })
         .await;
     }

@@ -15,6 +15,7 @@
 //! (broadcast, connection counts, cache stores) are fire-and-forget so that publishing
 //! never waits on the network.
 
+pub(crate) mod delivery_ring;
 pub(crate) mod local;
 pub(crate) mod redis;
 pub(crate) mod user_book;
@@ -31,7 +32,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::socket_id::SocketId;
-use crate::views::{ChannelInfo, Member, OnlineUsers, UserStatus};
+use crate::views::{ChannelInfo, DeliveryRecord, Member, OnlineUsers, UserStatus};
 
 /// The backend could not decide or answer (unreachable, timed out).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -279,6 +280,28 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Tells the other nodes' watchers that `user` came online or went offline, like
     /// [`Backend::broadcast`].
     fn broadcast_status(&self, user: &str, online: bool) -> Result<(), BackendError>;
+
+    /// A new id for a delivery-log record, unique within the app.
+    fn next_log_id(&self) -> Arc<str>;
+    /// Keeps `record` (this node's deliveries counted in it) in the delivery log,
+    /// without waiting.
+    fn log_delivery(&self, record: &DeliveryRecord);
+    /// [`Backend::broadcast`] of an event logged as record `log_id`: the other nodes
+    /// count their deliveries of it into the record.
+    fn broadcast_logged(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+        _log_id: &str,
+    ) -> Result<Receipt, BackendError> {
+        self.broadcast(channel, frame, except)
+    }
+    /// The newest records of the delivery log, newest first, at most `limit`.
+    fn delivery_log(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryRecord>, BackendError>>;
 
     /// Periodic upkeep (purging expired entries, leases), run by the server's sweep.
     fn maintain(&self);

@@ -68,6 +68,19 @@ pub enum EventKind {
         channel: Arc<str>,
         subscription_count: usize,
     },
+    /// A user came online: their first connection signed in, or joined a presence
+    /// channel as them, anywhere.
+    UserOnline {
+        user_id: Arc<str>,
+    },
+    /// A user went offline: their last connection ended, and they stayed away for the
+    /// app's `user_status.offline_delay`.
+    UserOffline {
+        user_id: Arc<str>,
+    },
+    /// An event was published and recorded in the delivery log (with
+    /// `delivery_log.events`): the record, with this node's deliveries.
+    EventLogged(crate::views::DeliveryRecord),
 }
 
 impl EventKind {
@@ -83,13 +96,20 @@ impl EventKind {
             EventKind::ClientEvent { .. } => "client_event",
             EventKind::CacheMiss { .. } => "cache_miss",
             EventKind::SubscriptionCount { .. } => "subscription_count",
+            EventKind::UserOnline { .. } => "user_online",
+            EventKind::UserOffline { .. } => "user_offline",
+            EventKind::EventLogged(_) => "event_logged",
         }
     }
 
     /// The channel the event is about, if any (the ordered path keeps order per channel).
     pub fn channel(&self) -> Option<&str> {
         match self {
-            EventKind::ConnectionOpened { .. } | EventKind::ConnectionClosed { .. } => None,
+            EventKind::ConnectionOpened { .. }
+            | EventKind::ConnectionClosed { .. }
+            | EventKind::UserOnline { .. }
+            | EventKind::UserOffline { .. } => None,
+            EventKind::EventLogged(record) => Some(&record.channel),
             EventKind::ChannelOccupied { channel }
             | EventKind::ChannelVacated { channel }
             | EventKind::MemberAdded { channel, .. }
@@ -107,6 +127,7 @@ impl EventKind {
                 Some(user_id)
             }
             EventKind::ClientEvent { user_id, .. } => user_id.as_deref(),
+            EventKind::UserOnline { user_id } | EventKind::UserOffline { user_id } => Some(user_id),
             _ => None,
         }
     }

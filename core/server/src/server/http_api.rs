@@ -65,6 +65,7 @@ enum Route {
     OnlineUsers,
     UserStatus(String),
     UserLocation(String),
+    DeliveryLog,
 }
 
 fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
@@ -80,6 +81,7 @@ fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
         ["users"] => (Route::OnlineUsers, Method::GET),
         ["users", id] => (Route::UserStatus(decode(id)), Method::GET),
         ["users", id, "location"] => (Route::UserLocation(decode(id)), Method::POST),
+        ["delivery_log"] => (Route::DeliveryLog, Method::GET),
         _ => return Err(Error::RouteNotFound),
     };
     if *method != wanted {
@@ -102,6 +104,7 @@ fn route_label(rest: &str) -> &'static str {
         ["users"] => "users",
         ["users", _] => "user",
         ["users", _, "location"] => "user_location",
+        ["delivery_log"] => "delivery_log",
         _ => "unknown",
     }
 }
@@ -203,6 +206,17 @@ async fn handle_inner(
                 .online_users(param("after").unwrap_or(""), limit)
                 .await?;
             Ok(serde_json::to_value(page).unwrap_or_default())
+        }
+        Route::DeliveryLog => {
+            let size = service.app.delivery_log.size;
+            let limit = match param("limit") {
+                None => size.clamp(1, 100),
+                Some(v) => v.parse().map_err(|_| {
+                    Error::InvalidParameter(format!("limit must be a number, not {v:?}"))
+                })?,
+            };
+            let events = service.delivery_log(limit).await?;
+            Ok(json!({ "events": events }))
         }
         Route::UserStatus(user_id) => {
             let status = service.user_status(&user_id).await?;

@@ -29,7 +29,7 @@ use crate::error::Error;
 use crate::lifecycle::{EventReceiver, LifecycleEvent};
 use crate::protocol::ErrorCode;
 use crate::shards::lock;
-use crate::views::{ChannelInfo, Member, OnlineUsers, UserStatus};
+use crate::views::{ChannelInfo, DeliveryRecord, Member, OnlineUsers, UserStatus};
 use state::ServerState;
 
 /// An embeddable pushbus server: build it from a [`Config`], [`start`](Server::start) it
@@ -309,6 +309,16 @@ impl Server {
             .app_by_id(app_id)?
             .set_user_location(user_id, location)
             .await
+    }
+
+    /// The newest records of the app's delivery log, newest first, at most `limit` (1
+    /// to `delivery_log.size`); each with the connections it reached, cluster-wide.
+    pub async fn delivery_log(
+        &self,
+        app_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, Error> {
+        self.state.app_by_id(app_id)?.delivery_log(limit).await
     }
 
     /// Live connections of an app.

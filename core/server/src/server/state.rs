@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::body::BodyBudget;
 use crate::cluster::redis::RedisBackend;
@@ -140,9 +139,7 @@ impl ServerState {
             let backend = RedisBackend::connect(
                 cluster,
                 node.clone(),
-                &app.id,
-                Duration::from_secs(app.cache_ttl),
-                &app.user_status,
+                app,
                 // The scripts publish webhook events for the apps that send them.
                 app.has_webhooks()
                     || self.config.lifecycle_events == crate::config::LifecycleEvents::Webhook

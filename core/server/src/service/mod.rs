@@ -13,7 +13,6 @@ mod users;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use crate::app::outbox::Outbox;
 use crate::app::registry::Registry;
@@ -46,12 +45,7 @@ impl AppService {
     pub fn local(app: AppConfig, lifecycle: Arc<Lifecycle>) -> AppService {
         let registry = Arc::new(Registry::default());
         let inbound: SharedInbound = registry.clone();
-        let backend = LocalBackend::new(
-            inbound,
-            Duration::from_secs(app.cache_ttl),
-            app.cache_max_bytes,
-            &app.user_status,
-        );
+        let backend = LocalBackend::new(inbound, &app);
         let service = AppService::detached(app, registry, lifecycle);
         service.attach(Arc::new(backend));
         service

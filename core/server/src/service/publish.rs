@@ -9,11 +9,13 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::AppService;
 use crate::cluster::{BackendError, Receipt};
+use crate::config::LoggedPayload;
 use crate::error::Error;
 use crate::lifecycle::EventKind;
 use crate::protocol;
 use crate::protocol::names::{self, ChannelKind};
 use crate::protocol::socket_id::SocketId;
+use crate::views::DeliveryRecord;
 
 impl AppService {
     /// Validates and publishes one event to `channels` (PROTOCOL.md §3.1, §6.2). All
@@ -92,13 +94,19 @@ impl AppService {
         let mut receipt = Receipt::default();
         for channel in channels {
             let frame = protocol::channel_event(event, channel, data, None);
-            self.deliver_local(channel, &frame, except);
+            let delivered = self.deliver_local(channel, &frame, except);
             // Kept after delivery: a subscriber joining meanwhile either got the event
             // or finds it kept (see `subscribe`).
             if names::channel_type(channel).cache {
                 backend.store_last(channel, &frame);
             }
-            match backend.broadcast(channel, &frame, except) {
+            let logged =
+                self.log_delivery(&**backend, channel, event, data, delivered, except, None);
+            let sent = match &logged {
+                Some(id) => backend.broadcast_logged(channel, &frame, except, id),
+                None => backend.broadcast(channel, &frame, except),
+            };
+            match sent {
                 Ok(r) => receipt = receipt.max(r),
                 Err(e) => unreached = Some(e),
             }
@@ -144,8 +152,27 @@ impl AppService {
         presence_user: Option<Arc<str>>,
     ) {
         let frame = protocol::channel_event(&event, channel, &data, presence_user.as_deref());
-        self.deliver_local(channel, &frame, Some(sender));
-        self.broadcast(channel, &frame, Some(sender));
+        let delivered = self.deliver_local(channel, &frame, Some(sender));
+        let logged = match self.backend() {
+            Ok(backend) if self.app.delivery_log.client_events => self.log_delivery(
+                &**backend,
+                channel,
+                &event,
+                &data,
+                delivered,
+                Some(sender),
+                Some(presence_user.clone()),
+            ),
+            _ => None,
+        };
+        match (logged, self.backend()) {
+            (Some(id), Ok(backend)) => {
+                if let Err(e) = backend.broadcast_logged(channel, &frame, Some(sender), &id) {
+                    tracing::warn!("{channel:?}: not sent to the other nodes: {}", e.0);
+                }
+            }
+            _ => self.broadcast(channel, &frame, Some(sender)),
+        }
         self.emit(EventKind::ClientEvent {
             channel: channel.clone(),
             event,
@@ -153,6 +180,72 @@ impl AppService {
             socket_id: sender.to_string(),
             user_id: presence_user,
         });
+    }
+
+    /// Records a published event in the delivery log (unless the app has none);
+    /// returns its id. `client` is the sender's presence user for a client event
+    /// (`Some(None)` outside presence), `None` for a published one.
+    #[allow(clippy::too_many_arguments)]
+    fn log_delivery(
+        &self,
+        backend: &dyn crate::cluster::Backend,
+        channel: &str,
+        event: &str,
+        data: &str,
+        delivered: usize,
+        except: Option<SocketId>,
+        client: Option<Option<Arc<str>>>,
+    ) -> Option<Arc<str>> {
+        let options = &self.app.delivery_log;
+        if options.size == 0 {
+            return None;
+        }
+        let (kept, digest) = match options.payloads {
+            LoggedPayload::Payload => (Some(data.into()), None),
+            LoggedPayload::Digest => {
+                use sha2::Digest;
+                (None, Some(hex::encode(sha2::Sha256::digest(data)).into()))
+            }
+        };
+        let id = backend.next_log_id();
+        let record = DeliveryRecord {
+            id: id.clone(),
+            time: crate::cluster::user_book::now_ms(),
+            channel: channel.into(),
+            event: event.into(),
+            size: data.len(),
+            data: kept,
+            digest,
+            delivered,
+            nodes: usize::from(delivered > 0),
+            except: except.map(|s| s.to_string().into()),
+            source: if client.is_some() { "client" } else { "api" }.into(),
+            user_id: client.flatten(),
+        };
+        backend.log_delivery(&record);
+        if options.events {
+            self.emit(EventKind::EventLogged(record));
+        }
+        Some(id)
+    }
+
+    /// The newest records of the delivery log, newest first, at most `limit` (1 to
+    /// the log's size).
+    pub async fn delivery_log(&self, limit: usize) -> Result<Vec<DeliveryRecord>, Error> {
+        let size = self.app.delivery_log.size;
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        if limit == 0 || limit > size {
+            return Err(Error::InvalidParameter(format!(
+                "limit must be between 1 and {size} (the delivery log's size), not {limit}"
+            )));
+        }
+        let backend = self.backend().map_err(|e| Error::Backend(e.0))?;
+        backend
+            .delivery_log(limit)
+            .await
+            .map_err(|e| Error::Backend(e.0))
     }
 
     fn deliver_local(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {

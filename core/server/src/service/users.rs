@@ -14,8 +14,11 @@ use serde_json::value::RawValue;
 
 use super::AppService;
 use crate::app::outbox::Outbox;
+use crate::app::registry::Registry;
 use crate::cluster::{Backend, BackendError};
 use crate::error::Error;
+use crate::lifecycle::stream::Lifecycle;
+use crate::lifecycle::EventKind;
 use crate::limits::MAX_USER_ID_LENGTH;
 use crate::protocol::identity::SignedInUser;
 use crate::protocol::socket_id::SocketId;
@@ -88,16 +91,18 @@ impl AppService {
         if !self.registry.add_user(user, socket) {
             return;
         }
-        let Ok(backend) = self.backend().cloned() else {
+        let Some(to) = self.announcer() else {
             return;
         };
-        let came_online = backend.user_connected(user, socket, info);
-        let (registry, user, app_id) = (self.registry.clone(), user.clone(), self.app_id.clone());
+        let came_online = to.backend.user_connected(user, socket, info);
+        let user = user.clone();
         spawn(async move {
             match came_online.await {
-                Ok(true) => announce(&*backend, &registry, &user, true),
+                Ok(true) => to.announce(&user, true),
                 Ok(false) => {}
-                Err(e) => tracing::debug!("app {app_id}: {user:?} online not recorded: {}", e.0),
+                Err(e) => {
+                    tracing::debug!("app {}: {user:?} online not recorded: {}", to.app_id, e.0)
+                }
             }
         });
     }
@@ -109,34 +114,31 @@ impl AppService {
         if !self.registry.remove_user(user, socket) {
             return;
         }
-        let Ok(backend) = self.backend().cloned() else {
+        let Some(to) = self.announcer() else {
             return;
         };
-        let went_offline = backend.user_disconnected(user, socket);
+        let went_offline = to.backend.user_disconnected(user, socket);
         let delay = self.app.user_status.offline_delay();
-        let (registry, user, app_id) = (
-            self.registry.clone(),
-            Arc::<str>::from(user),
-            self.app_id.clone(),
-        );
+        let user = Arc::<str>::from(user);
         spawn(async move {
             let since = match went_offline.await {
                 Ok(Some(since)) => since,
                 Ok(None) => return,
                 Err(e) => {
-                    tracing::debug!("app {app_id}: {user:?} offline not recorded: {}", e.0);
+                    tracing::debug!("app {}: {user:?} offline not recorded: {}", to.app_id, e.0);
                     return;
                 }
             };
             tokio::time::sleep(delay).await;
             // Back online, or offline again since (whose own timer tells): nothing.
-            match backend.user_status(&user).await {
+            match to.backend.user_status(&user).await {
                 Ok(s) if !s.online && s.last_seen.is_none_or(|t| t == since) => {
-                    announce(&*backend, &registry, &user, false)
+                    to.announce(&user, false)
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(
-                    "app {app_id}: watchers of {user:?} not told it went offline: {}",
+                    "app {}: watchers of {user:?} not told it went offline: {}",
+                    to.app_id,
                     e.0
                 ),
             }
@@ -147,9 +149,19 @@ impl AppService {
     /// node's users, connections restored after Redis lost them): at once, since a
     /// vanished node's users have been gone for its whole lease already.
     pub(super) fn announce_status(&self, user: &str, online: bool) {
-        if let Ok(backend) = self.backend() {
-            announce(&**backend, &self.registry, user, online);
+        if let Some(to) = self.announcer() {
+            to.announce(user, online);
         }
+    }
+
+    /// What a task needs to announce a user's status after this call returned.
+    fn announcer(&self) -> Option<Announcer> {
+        Some(Announcer {
+            backend: self.backend().ok()?.clone(),
+            registry: self.registry.clone(),
+            lifecycle: self.lifecycle.clone(),
+            app_id: self.app_id.clone(),
+        })
     }
 
     /// Stops `socket` watching its watchlist (the connection closed).
@@ -203,21 +215,33 @@ impl AppService {
     }
 }
 
-/// Tells this node's watchers and the other nodes'.
-fn announce(
-    backend: &dyn Backend,
-    registry: &crate::app::registry::Registry,
-    user: &str,
-    online: bool,
-) {
-    registry.tell_status(user, online);
-    if backend.spans_nodes() {
-        if let Err(e) = backend.broadcast_status(user, online) {
-            tracing::warn!(
-                "watchers of {user:?} on other nodes not told it is {}: {}",
-                if online { "online" } else { "offline" },
-                e.0
-            );
+/// Announces user status changes: to this node's watchers, the other nodes' and the
+/// lifecycle stream.
+struct Announcer {
+    backend: Arc<dyn Backend>,
+    registry: Arc<Registry>,
+    lifecycle: Arc<Lifecycle>,
+    app_id: Arc<str>,
+}
+
+impl Announcer {
+    fn announce(&self, user: &str, online: bool) {
+        self.registry.tell_status(user, online);
+        if self.backend.spans_nodes() {
+            if let Err(e) = self.backend.broadcast_status(user, online) {
+                tracing::warn!(
+                    "watchers of {user:?} on other nodes not told it is {}: {}",
+                    if online { "online" } else { "offline" },
+                    e.0
+                );
+            }
         }
+        let user_id = user.into();
+        let kind = if online {
+            EventKind::UserOnline { user_id }
+        } else {
+            EventKind::UserOffline { user_id }
+        };
+        self.lifecycle.emit(&self.app_id, kind);
     }
 }

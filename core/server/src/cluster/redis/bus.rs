@@ -31,13 +31,31 @@ pub(super) fn membership_envelope(
     format!("{node}\nM\n{channel}\n{version}\n{frame}")
 }
 
+/// A logged event (see [`crate::cluster::Backend::broadcast_logged`]):
+/// `{node}\nL\n{channel}\n{log id} {except}\n{frame}`.
+pub(super) fn logged_envelope(
+    node: &str,
+    channel: &str,
+    except: Option<SocketId>,
+    log_id: &str,
+    frame: &str,
+) -> String {
+    let except = except.map(|s| s.to_string()).unwrap_or_default();
+    format!("{node}\nL\n{channel}\n{log_id} {except}\n{frame}")
+}
+
 /// Delivers one message another node published on the bus. Called by the bus
 /// connection for each message as it reads it, in the order Redis sent them: delivery
 /// only queues frames (and close requests), so it never holds up the connection, and
-/// no queue or task sits between Redis and the subscribers.
-pub(super) fn deliver_bus_message(node: &str, inbound: &dyn Inbound, payload: &[u8]) {
+/// no queue or task sits between Redis and the subscribers. Returns, for a logged
+/// event, its log id and how many connections here it reached.
+pub(super) fn deliver_bus_message<'p>(
+    node: &str,
+    inbound: &dyn Inbound,
+    payload: &'p [u8],
+) -> Option<(&'p str, usize)> {
     let Ok(text) = std::str::from_utf8(payload) else {
-        return;
+        return None;
     };
     let mut parts = text.splitn(5, '\n');
     let (Some(from), Some(kind), Some(subject), Some(except), Some(frame)) = (
@@ -48,14 +66,19 @@ pub(super) fn deliver_bus_message(node: &str, inbound: &dyn Inbound, payload: &[
         parts.next(),
     ) else {
         tracing::warn!("Redis backend: a bus message that is not ours was ignored");
-        return;
+        return None;
     };
     if from == node {
-        return;
+        return None;
     }
     match kind {
         "D" => {
             inbound.deliver(subject, &Utf8Bytes::from(frame), SocketId::parse(except));
+        }
+        "L" => {
+            let (id, except) = except.split_once(' ').unwrap_or((except, ""));
+            let n = inbound.deliver(subject, &Utf8Bytes::from(frame), SocketId::parse(except));
+            return Some((id, n));
         }
         "M" => {
             let version = except.parse().unwrap_or(0);
@@ -67,6 +90,7 @@ pub(super) fn deliver_bus_message(node: &str, inbound: &dyn Inbound, payload: &[
         "S" => inbound.deliver_status(subject, frame == "1"),
         _ => {}
     }
+    None
 }
 
 /// Takes the webhook events the scripts publish (`name\nchannel\nuser\ntime_ms\nowner`)

@@ -58,19 +58,48 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{
     Backend, BackendError, ClusterChange, JoinError, Joined, Left, Receipt, SharedInbound, Version,
 };
-use crate::config::{ClusterConfig, UserStatusOptions};
+use crate::config::{AppConfig, ClusterConfig};
 use crate::protocol::frames::event_data;
 use crate::protocol::identity::PresenceMember;
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
-use crate::views::{CachedEvent, ChannelInfo, Member, OnlineUsers, UserStatus};
-use bus::{deliver_bus_message, envelope, membership_envelope, HookReceiver};
+use crate::views::{CachedEvent, ChannelInfo, DeliveryRecord, Member, OnlineUsers, UserStatus};
+use bus::{deliver_bus_message, envelope, logged_envelope, membership_envelope, HookReceiver};
 use lease::{remove_nodes, LeaseKeeper};
 use ledger::{Entry, Ledger, Unrecorded};
 use scripts::{
-    join_call, leave_call, Keys, LastSeenBounds, HEARTBEAT, JOIN, LEAVE, REAP, USER_OFF, USER_ON,
+    join_call, leave_call, Keys, LastSeenBounds, HEARTBEAT, JOIN, LEAVE, LOG_ADD, LOG_COUNT, REAP,
+    USER_OFF, USER_ON,
 };
-use writer::{write_in_order, Applied, UserScripts, Write, MAX_QUEUED_WRITES};
+use writer::{write_in_order, Applied, Write, WriterScripts, MAX_QUEUED_WRITES};
+
+/// Other nodes' delivery counts of logged events queued for Redis at most; past it they
+/// are dropped and counted (the log then shows fewer deliveries).
+const MAX_QUEUED_COUNTS: usize = 65_536;
+
+/// Adds other nodes' delivery counts to the delivery log's records, as many per round
+/// trip as have queued.
+async fn count_deliveries(
+    mut conn: ConnectionManager,
+    keys: Arc<Keys>,
+    mut counted: mpsc::Receiver<(Arc<str>, usize)>,
+) {
+    let script = Script::new(LOG_COUNT);
+    let mut batch = Vec::with_capacity(256);
+    while counted.recv_many(&mut batch, 256).await > 0 {
+        let mut pipe = ::redis::pipe();
+        pipe.load_script(&script).ignore();
+        for (id, n) in batch.drain(..) {
+            let mut call = script.prepare_invoke();
+            call.key(keys.delivery_counts()).arg(&*id).arg(n);
+            pipe.invoke_script(&call).ignore();
+        }
+        let sent = tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async::<()>(&mut conn)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::warn!("Redis backend: delivery counts not recorded (Redis unreachable)");
+        }
+    }
+}
 
 /// How long one Redis command may take before the backend reports it unavailable.
 pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -112,6 +141,10 @@ pub(crate) struct RedisBackend {
     hook_feed: std::sync::Mutex<Option<mpsc::Receiver<crate::lifecycle::LifecycleEvent>>>,
     /// How long and how many `last_seen` entries are kept.
     last_seen: LastSeenBounds,
+    /// The last delivery-log id given (after the node id: unique cluster-wide).
+    log_id: AtomicU64,
+    /// Other nodes' delivery counts dropped (a full queue), since the start.
+    dropped_counts: Arc<AtomicU64>,
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> BackendError {
@@ -124,12 +157,13 @@ impl RedisBackend {
     pub async fn connect(
         cluster: &ClusterConfig,
         node: Arc<str>,
-        app_id: &str,
-        cache_ttl: Duration,
-        users: &UserStatusOptions,
+        app: &AppConfig,
         webhooks: bool,
         inbound: SharedInbound,
     ) -> Result<RedisBackend, BackendError> {
+        let app_id = app.id.as_str();
+        let cache_ttl = Duration::from_secs(app.cache_ttl);
+        let users = &app.user_status;
         let last_seen = LastSeenBounds {
             ttl_ms: users.last_seen_ttl.saturating_mul(1000).max(1),
             max: users.last_seen_max.max(1),
@@ -154,6 +188,9 @@ impl RedisBackend {
         // subscribed again by the client crate whenever it reconnects; each message is
         // delivered as the connection reads it.
         let (bus_node, bus_inbound) = (node.clone(), inbound.clone());
+        let (counts, counted) = mpsc::channel(MAX_QUEUED_COUNTS);
+        let dropped_counts = Arc::new(AtomicU64::new(0));
+        let dropped = dropped_counts.clone();
         let (hooks_tx, hooks_rx) = mpsc::channel(MAX_QUEUED_CHANGES);
         let hooks = HookReceiver {
             node: node.clone(),
@@ -170,7 +207,17 @@ impl RedisBackend {
                     if channel.as_slice() == hooks.channel.as_bytes() {
                         hooks.take(payload);
                     } else {
-                        deliver_bus_message(&bus_node, &*bus_inbound, payload);
+                        let logged = deliver_bus_message(&bus_node, &*bus_inbound, payload);
+                        if let Some((id, n)) = logged.filter(|(_, n)| *n > 0) {
+                            if counts.try_send((Arc::<str>::from(id), n)).is_err() {
+                                let n = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                                if n.is_power_of_two() {
+                                    tracing::warn!(
+                                        "Redis backend: {n} delivery counts dropped (Redis is behind)"
+                                    );
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -235,12 +282,15 @@ impl RedisBackend {
             queue,
             applied.clone(),
             ledger.clone(),
-            UserScripts {
+            WriterScripts {
                 on: Script::new(USER_ON),
                 off: Script::new(USER_OFF),
                 last_seen,
+                log_add: Script::new(LOG_ADD),
+                log_size: app.delivery_log.size,
             },
         ));
+        tokio::spawn(count_deliveries(conn.clone(), keys.clone(), counted));
         Ok(RedisBackend {
             conn,
             _bus: bus,
@@ -261,6 +311,8 @@ impl RedisBackend {
             webhooks,
             hook_feed: std::sync::Mutex::new(Some(hooks_rx)),
             last_seen,
+            log_id: AtomicU64::new(0),
+            dropped_counts,
         })
     }
 
@@ -625,7 +677,9 @@ impl Backend for RedisBackend {
             cache_bytes: 0,
             redis_rtt: (rtt != 0).then(|| Duration::from_micros(rtt)),
             queued_writes: queued.saturating_sub(applied),
-            dropped_writes: self.dropped_writes.load(Ordering::Relaxed),
+            // Other nodes' delivery counts are writes to Redis too.
+            dropped_writes: self.dropped_writes.load(Ordering::Relaxed)
+                + self.dropped_counts.load(Ordering::Relaxed),
         }
     }
 
@@ -731,6 +785,49 @@ impl Backend for RedisBackend {
 
     fn broadcast_status(&self, user: &str, online: bool) -> Result<(), BackendError> {
         self.broadcast_status_now(user, online)
+    }
+
+    fn next_log_id(&self) -> Arc<str> {
+        let n = self.log_id.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{}-{n}", self.node).into()
+    }
+
+    fn log_delivery(&self, record: &DeliveryRecord) {
+        if let Ok(json) = serde_json::to_string(record) {
+            self.queue(Write::Log {
+                id: record.id.clone(),
+                record: json,
+                delivered: record.delivered,
+            });
+        }
+    }
+
+    fn broadcast_logged(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+        log_id: &str,
+    ) -> Result<Receipt, BackendError> {
+        if !self.applied.reachable.load(Ordering::Acquire) {
+            return Err(unavailable(
+                "unreachable since the last write; the other nodes did not get this event",
+            ));
+        }
+        self.queue(Write::Publish(logged_envelope(
+            &self.node, channel, except, log_id, frame,
+        )))
+        .map(Receipt)
+        .ok_or_else(|| {
+            unavailable("too many writes queued; the other nodes did not get this event")
+        })
+    }
+
+    fn delivery_log(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryRecord>, BackendError>> {
+        self.delivery_log_now(limit).boxed()
     }
 
     fn maintain(&self) {

@@ -278,6 +278,32 @@ return user_offline(ARGV[3], ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
 "#
 );
 
+pub(super) const LOG_ADD: &str = r#"
+-- KEYS: the delivery log, its counts; ARGV: id, record (JSON), delivered on this node,
+-- records kept at most.
+-- Newest first; counts are `id` → connections and `id:n` → nodes that delivered.
+redis.call('LPUSH', KEYS[1], ARGV[1] .. '\n' .. ARGV[2])
+local here = tonumber(ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], here, ARGV[1] .. ':n', here > 0 and 1 or 0)
+local size = tonumber(ARGV[4])
+while redis.call('LLEN', KEYS[1]) > size do
+  local old = redis.call('RPOP', KEYS[1])
+  local id = string.match(old, '^(.-)\n')
+  if id then redis.call('HDEL', KEYS[2], id, id .. ':n') end
+end
+return 0
+"#;
+
+pub(super) const LOG_COUNT: &str = r#"
+-- KEYS: the delivery log's counts; ARGV: id, delivered on a node.
+-- A record already dropped from the log is not counted (nor its entry recreated).
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':n', 1)
+end
+return 0
+"#;
+
 pub(super) const SET_LOCATION: &str = r#"
 -- KEYS: the user's connections, locations; ARGV: user, location, set ('1') or clear
 -- Returns 1 when the user is online (only then is a location kept).
@@ -352,6 +378,14 @@ impl Keys {
     /// Sorted set, user → when their last connection closed (ms).
     pub fn last_seen(&self) -> String {
         format!("{}:lastseen", self.base)
+    }
+    /// List of `id\nrecord` of the delivery log, newest first.
+    pub fn delivery_log(&self) -> String {
+        format!("{}:dlog", self.base)
+    }
+    /// Hash of the delivery log's counts (see LOG_ADD).
+    pub fn delivery_counts(&self) -> String {
+        format!("{}:dlog:counts", self.base)
     }
     /// Set of `user\nsocket` this node added, for removing a dead node's users.
     pub fn node_users(&self, node: &str) -> String {

@@ -7,6 +7,15 @@ mod redis_server;
 use super::*;
 use crate::cluster::conformance;
 
+/// An app `id` as the tests configure it.
+fn test_app(id: &str) -> crate::config::AppConfig {
+    crate::config::AppConfig {
+        id: id.into(),
+        cache_ttl: 60,
+        ..Default::default()
+    }
+}
+
 async fn node(
     redis: &redis_server::RedisServer,
     app: &str,
@@ -28,9 +37,7 @@ async fn node_with_lease(
     let backend = RedisBackend::connect(
         &cluster,
         RedisBackend::new_node_id(),
-        app,
-        Duration::from_secs(60),
-        &crate::config::UserStatusOptions::default(),
+        &test_app(app),
         false,
         inbound.clone(),
     )
@@ -277,9 +284,7 @@ async fn redis_backend_passes_the_conformance_suite() {
                 handle.block_on(RedisBackend::connect(
                     &cluster,
                     RedisBackend::new_node_id(),
-                    &app,
-                    Duration::from_secs(60),
-                    &crate::config::UserStatusOptions::default(),
+                    &test_app(&app),
                     false,
                     inbound,
                 ))

@@ -221,6 +221,49 @@ impl RedisBackend {
         Ok(online == 1)
     }
 
+    /// The newest delivery-log records, with every node's deliveries counted.
+    pub(super) async fn delivery_log_now(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<crate::views::DeliveryRecord>, BackendError> {
+        self.flushed().await?;
+        let mut conn = self.conn.clone();
+        let limit = limit.max(1);
+        let entries: Vec<String> = ::redis::cmd("LRANGE")
+            .arg(self.keys.delivery_log())
+            .arg(0)
+            .arg(limit - 1)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let mut records: Vec<crate::views::DeliveryRecord> = entries
+            .iter()
+            .filter_map(|e| e.split_once('\n'))
+            .filter_map(|(_, json)| serde_json::from_str(json).ok())
+            .collect();
+        if records.is_empty() {
+            return Ok(records);
+        }
+        let mut fields = Vec::with_capacity(records.len() * 2);
+        for r in &records {
+            fields.push(r.id.to_string());
+            fields.push(format!("{}:n", r.id));
+        }
+        let counts: Vec<Option<usize>> = ::redis::cmd("HMGET")
+            .arg(self.keys.delivery_counts())
+            .arg(&fields)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        for (r, c) in records.iter_mut().zip(counts.chunks(2)) {
+            if let [Some(delivered), Some(nodes)] = c {
+                r.delivered = *delivered;
+                r.nodes = *nodes;
+            }
+        }
+        Ok(records)
+    }
+
     pub(super) fn broadcast_status_now(
         &self,
         user: &str,

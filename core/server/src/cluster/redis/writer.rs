@@ -28,6 +28,12 @@ pub(super) enum Write {
     Publish(String),
     /// A user-status change, whose answer the caller waits for.
     User(UserWrite),
+    /// A delivery-log record, with this node's deliveries.
+    Log {
+        id: Arc<str>,
+        record: String,
+        delivered: usize,
+    },
 }
 
 /// A connection became, or stopped being, known as a user; `reply` gets the script's
@@ -40,11 +46,14 @@ pub(super) struct UserWrite {
     pub reply: tokio::sync::oneshot::Sender<Result<i64, crate::cluster::BackendError>>,
 }
 
-/// The user scripts the writer runs, and the `last_seen` bounds they keep.
-pub(super) struct UserScripts {
+/// The scripts the writer runs, and the bounds they keep.
+pub(super) struct WriterScripts {
     pub on: ::redis::Script,
     pub off: ::redis::Script,
     pub last_seen: LastSeenBounds,
+    pub log_add: ::redis::Script,
+    /// Delivery-log records kept at most.
+    pub log_size: usize,
 }
 
 /// Writes sent to Redis in one pipeline at most: under load the writer sends what has
@@ -115,7 +124,7 @@ pub(super) async fn write_in_order(
     mut queue: mpsc::Receiver<(u64, Write)>,
     applied: Arc<Applied>,
     ledger: Arc<Ledger>,
-    users: UserScripts,
+    users: WriterScripts,
 ) {
     let ttl_ms = cache_ttl.as_millis().max(1) as u64;
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -129,12 +138,30 @@ pub(super) async fn write_in_order(
             pipe.load_script(&users.on).ignore();
             pipe.load_script(&users.off).ignore();
         }
+        if batch.iter().any(|(_, w)| matches!(w, Write::Log { .. })) {
+            pipe.load_script(&users.log_add).ignore();
+        }
         for (_, write) in batch.drain(..) {
             match write {
                 Write::Connections => pipe.hset(keys.conns(), &*node, ledger.connections()),
                 Write::Publish(payload) => pipe.publish(keys.bus(), payload),
                 Write::StoreLast { channel, frame } => {
                     pipe.pset_ex(keys.cache(&channel), frame.as_str(), ttl_ms)
+                }
+                Write::Log {
+                    id,
+                    record,
+                    delivered,
+                } => {
+                    let mut call = users.log_add.prepare_invoke();
+                    call.key(keys.delivery_log())
+                        .key(keys.delivery_counts())
+                        .arg(&*id)
+                        .arg(record)
+                        .arg(delivered)
+                        .arg(users.log_size);
+                    pipe.invoke_script(&call).ignore();
+                    continue;
                 }
                 Write::User(w) => {
                     let call = match &w.on {
