@@ -131,6 +131,16 @@ enum pushbus_event_kind
   // The subscriptions of a non-presence channel changed (`channel`, `count`); only
   // for apps with a webhook target that asks for `subscription_count`.
   PUSHBUS_EVENT_KIND_SUBSCRIPTION_COUNT = 9,
+  // A user came online: their first connection signed in or joined a presence
+  // channel as them (`user_id`).
+  PUSHBUS_EVENT_KIND_USER_ONLINE = 10,
+  // A user went offline: their last connection ended and they stayed away for the
+  // app's `user_status.offline_delay` (`user_id`).
+  PUSHBUS_EVENT_KIND_USER_OFFLINE = 11,
+  // A published event was recorded in the delivery log, with `delivery_log.events`
+  // (`channel`, `event`, and in `data` the record as JSON: id, time, size, digest or
+  // data, delivered, nodes, except, source).
+  PUSHBUS_EVENT_KIND_EVENT_LOGGED = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -207,9 +217,11 @@ typedef struct pushbus_event {
   const char *user_id;
   // Connection events and client events.
   const char *socket_id;
-  // Client events: the event name (`"client-typing"`).
+  // Client events: the event name (`"client-typing"`); `event_logged`: the logged
+  // event's name.
   const char *event;
-  // Client events: the data string as sent (it may hold NUL bytes: use `data_len`).
+  // Client events: the data string as sent (it may hold NUL bytes: use `data_len`);
+  // `event_logged`: the record as JSON.
   const char *data;
   // Length of `data` in bytes (0 when `data` is NULL).
   size_t data_len;

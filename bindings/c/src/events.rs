@@ -43,6 +43,16 @@ pub enum pushbus_event_kind {
     /// The subscriptions of a non-presence channel changed (`channel`, `count`); only
     /// for apps with a webhook target that asks for `subscription_count`.
     SubscriptionCount = 9,
+    /// A user came online: their first connection signed in or joined a presence
+    /// channel as them (`user_id`).
+    UserOnline = 10,
+    /// A user went offline: their last connection ended and they stayed away for the
+    /// app's `user_status.offline_delay` (`user_id`).
+    UserOffline = 11,
+    /// A published event was recorded in the delivery log, with `delivery_log.events`
+    /// (`channel`, `event`, and in `data` the record as JSON: id, time, size, digest or
+    /// data, delivered, nodes, except, source).
+    EventLogged = 12,
 }
 
 impl pushbus_event_kind {
@@ -57,6 +67,9 @@ impl pushbus_event_kind {
             EventKind::ClientEvent { .. } => pushbus_event_kind::ClientEvent,
             EventKind::CacheMiss { .. } => pushbus_event_kind::CacheMiss,
             EventKind::SubscriptionCount { .. } => pushbus_event_kind::SubscriptionCount,
+            EventKind::UserOnline { .. } => pushbus_event_kind::UserOnline,
+            EventKind::UserOffline { .. } => pushbus_event_kind::UserOffline,
+            EventKind::EventLogged(_) => pushbus_event_kind::EventLogged,
         }
     }
 }
@@ -78,9 +91,11 @@ pub struct pushbus_event {
     pub user_id: *const c_char,
     /// Connection events and client events.
     pub socket_id: *const c_char,
-    /// Client events: the event name (`"client-typing"`).
+    /// Client events: the event name (`"client-typing"`); `event_logged`: the logged
+    /// event's name.
     pub event: *const c_char,
-    /// Client events: the data string as sent (it may hold NUL bytes: use `data_len`).
+    /// Client events: the data string as sent (it may hold NUL bytes: use `data_len`);
+    /// `event_logged`: the record as JSON.
     pub data: *const c_char,
     /// Length of `data` in bytes (0 when `data` is NULL).
     pub data_len: usize,
@@ -117,7 +132,12 @@ impl OwnedEvent {
         let channel = keep_opt(event.kind.channel());
         let user_id = keep_opt(event.kind.user_id());
         let socket_id = keep_opt(event.kind.socket_id());
-        let client = event.kind.client_event();
+        let record = event.kind.record();
+        let record_json = record.and_then(|r| serde_json::to_string(r).ok());
+        let client = event
+            .kind
+            .client_event()
+            .or_else(|| Some((&*record?.event, record_json.as_deref()?)));
         let ev = keep_opt(client.map(|(e, _)| e));
         let data = keep_opt(client.map(|(_, d)| d));
         let data_len = client.map_or(0, |(_, d)| d.len());

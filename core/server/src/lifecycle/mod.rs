@@ -152,6 +152,14 @@ impl EventKind {
         }
     }
 
+    /// An `event_logged` event's record.
+    pub fn record(&self) -> Option<&crate::views::DeliveryRecord> {
+        match self {
+            EventKind::EventLogged(record) => Some(record),
+            _ => None,
+        }
+    }
+
     /// A client event's name and data string.
     pub fn client_event(&self) -> Option<(&str, &str)> {
         match self {
