@@ -237,3 +237,41 @@ test('bad user-status requests get 400 with a readable error', { timeout: 15000 
   await refused(sdk.get({ path: `/users/${'x'.repeat(200)}` }), /user id/);
   await refused(sdk.post({ path: '/users/1/location', body: { location: 'a\nb' } }), /location/);
 });
+
+test('a location set from the server reaches only presence subscribers that enabled locations', { timeout: 30000 }, async (t) => {
+  const channel = uid('presence-project.');
+  const viewer = uid('viewer-');
+  const join = async (name, userId, enable) => {
+    const c = await connectRaw(server.wsUrl(), { name }, t);
+    if (enable) {
+      c.send({ event: 'pushbus:enable', data: { features: ['locations', 'not-a-feature'] } });
+      const ok = await c.waitForEvent('pushbus:enabled');
+      assert.deepEqual(ok.data, { features: ['locations'] });
+    }
+    const { auth, channel_data } = sdk.authorizeChannel(c.socketId, channel, { user_id: userId });
+    const s = await c.subscribe(channel, { auth, channel_data });
+    assert.equal(s.event, 'pusher_internal:subscription_succeeded', s.__raw);
+    return c;
+  };
+  const opted = await join('opted in', uid('u-'), true);
+  const plain = await join('unmodified', uid('u-'), false);
+  const member = await join('the viewer', viewer, false);
+  await untilOnline(viewer, true);
+
+  const res = await sdk.post({ path: `/users/${viewer}/location`, body: { location: 'Invoices' } });
+  assert.deepEqual(await res.json(), { online: true });
+  const f = await opted.waitForEvent('pushbus:location', channel);
+  assert.deepEqual(JSON.parse(f.data), { user_id: viewer, location: 'Invoices' });
+  const cleared = await sdk.post({ path: `/users/${viewer}/location`, body: { location: null } });
+  assert.deepEqual(await cleared.json(), { online: true });
+  const g = await opted.waitFor((x) => x.event === 'pushbus:location' && JSON.parse(x.data).location === null, 5000, 'cleared');
+  assert.equal(g.channel, channel);
+  assert.equal((await get(`/users/${viewer}`)).location, undefined);
+
+  // The others: a marker published after both changes arrives with nothing before it.
+  await sdk.trigger(channel, 'marker', {});
+  for (const c of [plain, member]) {
+    await c.waitForEvent('marker', channel);
+    assert.equal(c.frames.count((x) => x.event.startsWith('pushbus:')), 0, `${c.name} saw no pushbus frame`);
+  }
+});

@@ -59,6 +59,8 @@ struct Inner {
     ping_sent: AtomicU64,
     /// When the current write to the socket began; 0 when not writing.
     writing_since: AtomicU64,
+    /// The pushbus features the client enabled ([`crate::protocol::features`]).
+    features: std::sync::atomic::AtomicU32,
 }
 
 #[derive(Default)]
@@ -87,7 +89,18 @@ impl Outbox {
             last_seen: AtomicU64::new(now),
             ping_sent: AtomicU64::new(0),
             writing_since: AtomicU64::new(0),
+            features: std::sync::atomic::AtomicU32::new(0),
         }))
+    }
+
+    /// Adds `features` to what the client enabled; returns them all.
+    pub fn enable(&self, features: crate::protocol::features::Features) -> u32 {
+        self.0.features.fetch_or(features, Ordering::AcqRel) | features
+    }
+
+    /// Whether the client enabled `feature`.
+    pub fn has(&self, feature: crate::protocol::features::Features) -> bool {
+        self.0.features.load(Ordering::Acquire) & feature != 0
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -221,6 +221,18 @@ impl LocalChannel {
         n
     }
 
+    /// Queues `frame` for the subscribers that enabled `feature` (pushbus's own
+    /// frames, which unmodified clients never get). Returns how many.
+    pub fn deliver_featured(&self, frame: &Utf8Bytes, feature: u32) -> usize {
+        let subs = read(&self.subscribers);
+        let mut n = 0;
+        for s in subs.values().filter(|s| s.outbox.has(feature)) {
+            s.outbox.send(frame.clone());
+            n += 1;
+        }
+        n
+    }
+
     /// Another node's presence change: delivered now, or after the join or leave that
     /// holds the membership lock (see [`LocalChannel::remote`]).
     pub fn deliver_remote_membership(&self, frame: &Utf8Bytes, version: Version) {
@@ -581,6 +593,11 @@ impl Inbound for Registry {
 
     fn deliver_status(&self, user_id: &str, online: bool) {
         self.tell_status(user_id, online);
+    }
+
+    fn deliver_featured(&self, channel: &str, frame: &Utf8Bytes, feature: u32) -> usize {
+        self.channel(channel)
+            .map_or(0, |c| c.deliver_featured(frame, feature))
     }
 
     fn terminate_user(&self, user_id: &str) -> usize {

@@ -34,6 +34,10 @@ impl Inbound for RecordingInbound {
     fn deliver_status(&self, user_id: &str, online: bool) {
         lock(&self.statuses).push((user_id.into(), online));
     }
+    fn deliver_featured(&self, channel: &str, frame: &Utf8Bytes, _feature: u32) -> usize {
+        lock(&self.delivered).push((channel.into(), frame.to_string()));
+        1
+    }
 }
 
 /// A presence member `id` with `user_info` `{"name":"u<id>"}`; shared with other tests.

@@ -135,6 +135,9 @@ pub(crate) trait Inbound: Send + Sync + 'static {
     /// Tells this node's watchers of `user_id` that the user came online or went
     /// offline (each is told a status only when it differs from the last one told).
     fn deliver_status(&self, user_id: &str, online: bool);
+    /// Queues `frame` for this node's subscribers of `channel` that enabled the
+    /// pushbus feature `feature`.
+    fn deliver_featured(&self, channel: &str, frame: &Utf8Bytes, feature: u32) -> usize;
 }
 
 /// The cluster decisions of one app. Every method may be called from any thread and
@@ -277,6 +280,16 @@ pub(crate) trait Backend: Send + Sync + 'static {
         user: &'a str,
         location: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, BackendError>>;
+    /// Sends `frame` to the subscribers of `channel` on the other nodes that enabled
+    /// `feature`, like [`Backend::broadcast`].
+    fn broadcast_featured(
+        &self,
+        _channel: &str,
+        _frame: &Utf8Bytes,
+        _feature: u32,
+    ) -> Result<(), BackendError> {
+        Ok(())
+    }
     /// Tells the other nodes' watchers that `user` came online or went offline, like
     /// [`Backend::broadcast`].
     fn broadcast_status(&self, user: &str, online: bool) -> Result<(), BackendError>;

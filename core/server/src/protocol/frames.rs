@@ -266,6 +266,20 @@ pub fn watchlist_events<S: AsRef<str>>(online: &[S], offline: &[S]) -> Utf8Bytes
     internal("pusher_internal:watchlist_events", None, &data)
 }
 
+/// The answer to `pushbus:enable`: the features the connection now has.
+pub fn features_enabled(names: &[&str]) -> Utf8Bytes {
+    serde_json::json!({"event": "pushbus:enabled", "data": {"features": names}})
+        .to_string()
+        .into()
+}
+
+/// A presence member's app-set location changed (`None`: cleared), for the
+/// subscribers of `channel` that enabled `locations`.
+pub fn location(channel: &str, user_id: &str, location: Option<&str>) -> Utf8Bytes {
+    let data = serde_json::json!({"user_id": user_id, "location": location}).to_string();
+    channel_event("pushbus:location", channel, &data, None)
+}
+
 pub fn signin_success(user_data: &str) -> Utf8Bytes {
     serde_json::json!({"event": "pusher:signin_success", "data": {"user_data": user_data}})
         .to_string()

@@ -4,6 +4,7 @@
 //! Nothing here knows about connections or state: these are pure functions and values.
 
 mod codes;
+pub(crate) mod features;
 pub(crate) mod frames;
 pub(crate) mod identity;
 pub mod names;

@@ -556,6 +556,7 @@ impl Session {
             "pusher:subscribe" => self.subscribe(&frame),
             "pusher:unsubscribe" => self.unsubscribe(&frame),
             "pusher:signin" => self.signin(&frame),
+            "pushbus:enable" => self.enable(&frame),
             #[cfg(test)]
             "pushbus:test-panic" => panic!("test hook: a session panics"),
             e if e.starts_with("client-") => self.client_event(frame),
@@ -809,6 +810,20 @@ impl Session {
             return;
         }
         self.outbox.send(protocol::signin_success(user_data));
+    }
+
+    /// pushbus's opt-in features (see [`protocol::features`]): enabled as asked,
+    /// answered with all the connection has.
+    fn enable(&mut self, frame: &protocol::ClientFrame) {
+        let data = frame.data_object().unwrap_or_default();
+        let asked = data
+            .get("features")
+            .and_then(Value::as_array)
+            .map(|names| protocol::features::parse(names.iter().filter_map(Value::as_str)))
+            .unwrap_or(0);
+        let all = self.outbox.enable(asked);
+        self.outbox
+            .send(protocol::features_enabled(&protocol::features::names(all)));
     }
 
     fn client_event(&mut self, frame: protocol::ClientFrame) {

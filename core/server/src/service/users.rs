@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::lifecycle::stream::Lifecycle;
 use crate::lifecycle::EventKind;
 use crate::limits::MAX_USER_ID_LENGTH;
+use crate::protocol::features::LOCATIONS;
 use crate::protocol::identity::SignedInUser;
 use crate::protocol::socket_id::SocketId;
 use crate::views::{OnlineUsers, UserStatus};
@@ -208,10 +209,37 @@ impl AppService {
             }
         }
         let backend = self.backend().map_err(unavailable)?;
-        backend
+        let online = backend
             .set_location(user, location)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        if online {
+            self.tell_location(&**backend, user, location).await;
+        }
+        Ok(online)
+    }
+
+    /// Tells the subscribers that enabled `locations`, of every presence channel the
+    /// user is a member of (on every node), the user's new location.
+    async fn tell_location(&self, backend: &dyn Backend, user: &str, location: Option<&str>) {
+        let channels = match backend.user_status(user).await {
+            Ok(status) => status.channels,
+            Err(e) => {
+                tracing::warn!(
+                    "app {}: location of {user:?} not told to its channels: {}",
+                    self.app_id,
+                    e.0
+                );
+                return;
+            }
+        };
+        for channel in channels {
+            let frame = crate::protocol::location(&channel, user, location);
+            crate::cluster::Inbound::deliver_featured(&*self.registry, &channel, &frame, LOCATIONS);
+            if let Err(e) = backend.broadcast_featured(&channel, &frame, LOCATIONS) {
+                tracing::warn!("{channel:?}: location not sent to the other nodes: {}", e.0);
+            }
+        }
     }
 }
 

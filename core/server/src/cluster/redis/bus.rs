@@ -88,6 +88,13 @@ pub(super) fn deliver_bus_message<'p>(
             inbound.terminate_user(subject);
         }
         "S" => inbound.deliver_status(subject, frame == "1"),
+        "F" => {
+            inbound.deliver_featured(
+                subject,
+                &Utf8Bytes::from(frame),
+                except.parse().unwrap_or(0),
+            );
+        }
         _ => {}
     }
     None

@@ -783,6 +783,19 @@ impl Backend for RedisBackend {
         self.set_location_now(user, location).boxed()
     }
 
+    fn broadcast_featured(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        feature: u32,
+    ) -> Result<(), BackendError> {
+        // The feature's bits where other kinds carry the excluded socket.
+        let payload = format!("{}\nF\n{channel}\n{feature}\n{frame}", self.node);
+        self.queue(Write::Publish(payload))
+            .map(|_| ())
+            .ok_or_else(|| unavailable("too many writes queued"))
+    }
+
     fn broadcast_status(&self, user: &str, online: bool) -> Result<(), BackendError> {
         self.broadcast_status_now(user, online)
     }
