@@ -17,10 +17,11 @@ const PAYLOAD = app({
   secret: 'payload-secret',
   delivery_log: { size: 5, payloads: 'payload', client_events: true },
 });
+const OFF = app({ id: 'off-app', key: 'off-key', secret: 'off-secret', delivery_log: { size: 0 } });
 let server;
 
 before(async () => {
-  server = await startServer({ apps: [DIGEST, PAYLOAD] });
+  server = await startServer({ apps: [DIGEST, PAYLOAD, OFF] });
 });
 after(async () => {
   await server?.stop();
@@ -99,4 +100,35 @@ test('payload mode keeps the data, the ring keeps its size, client events are lo
     assert.match(String(e.body), /limit/);
     return true;
   });
+});
+
+test('unmodified clients get byte-identical frames whether the delivery log is on or off', { timeout: 30000 }, async (t) => {
+  /** One scripted session against `a`; its frames with ids made comparable. */
+  async function session(a) {
+    const sdk = rest(server, a);
+    const n = uid('');
+    const [pub, room] = [`news.${n}`, `presence-room.${n}`];
+    const c = await connectRaw(server.wsUrl(a.key), { name: `${a.id} client` }, t);
+    await c.subscribe(pub);
+    const { auth, channel_data } = sdk.authorizeChannel(c.socketId, room, { user_id: 'u1', user_info: { name: 'A' } });
+    await c.subscribe(room, { auth, channel_data });
+    const signin = sdk.authenticateUser(c.socketId, { id: 'u1' });
+    c.send({ event: 'pusher:signin', data: signin });
+    await c.waitForEvent('pusher:signin_success');
+    const other = await connectRaw(server.wsUrl(a.key), { name: `${a.id} other` }, t);
+    const o = sdk.authorizeChannel(other.socketId, room, { user_id: 'u2' });
+    await other.subscribe(room, { auth: o.auth, channel_data: o.channel_data });
+    await c.waitForEvent('pusher_internal:member_added', room);
+    await sdk.trigger([pub, room], 'update', { v: 1 });
+    await c.waitFor((f) => f.event === 'update' && f.channel === room, 5000, 'update on the room');
+    await other.closeAndWait();
+    await c.waitForEvent('pusher_internal:member_removed', room);
+    await c.ping();
+    return c.rawFrames.map((f) => f.replaceAll(c.socketId, 'SOCKET').replaceAll(n, 'N'));
+  }
+  const on = await session(DIGEST);
+  const off = await session(OFF);
+  assert.deepEqual(on, off);
+  assert.ok(on.length >= 8, on.join('\n'));
+  assert.ok(!on.some((f) => f.includes('pushbus')), 'no pushbus frame');
 });
