@@ -11,6 +11,7 @@ mod fanout;
 mod idle;
 mod presence;
 mod publish;
+mod users;
 mod whisper;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -28,13 +29,15 @@ use pushbus::config::{DEV_APP_ID, DEV_APP_KEY, DEV_APP_SECRET};
 use pushbus_client::{Client, ClientOptions};
 
 /// The workloads, by name.
-pub const WORKLOADS: [&str; 6] = ["fanout", "idle", "presence", "whisper", "publish", "churn"];
+pub const WORKLOADS: [&str; 7] = [
+    "fanout", "idle", "presence", "whisper", "publish", "churn", "users",
+];
 
 /// `pushbus bench <workload> [options]`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = WORKLOAD_HELP)]
 pub struct BenchArgs {
-    /// fanout, idle, presence, whisper, publish or churn
+    /// fanout, idle, presence, whisper, publish, churn or users
     #[arg(value_parser = parse_workload)]
     pub workload: String,
     #[command(flatten)]
@@ -53,7 +56,10 @@ Workloads:
   churn     N steady subscribers get events at --rate [200] for --duration, calm, then
             as long again while --churners connections connect, subscribe (public,
             private, presence), unsubscribe and close in a loop (at --churn-rate cycles
-            per second in all, or flat out); latency of each phase";
+            per second in all, or flat out); latency of each phase
+  users     N connections sign in as --users U users (with --watchlist ids each);
+            sign-ins/s, then E user-status queries (GET /users/{id}, --publishers
+            in flight) and paging through the online users: latency, answers checked";
 
 fn parse_workload(s: &str) -> Result<String, String> {
     if WORKLOADS.contains(&s) {
@@ -149,6 +155,12 @@ pub struct Options {
     /// Churn cycles per second, over all churners (0: as fast as they go)
     #[arg(long, default_value_t = 0.0)]
     pub churn_rate: f64,
+    /// Distinct users the connections sign in as (users)
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
+    pub users: usize,
+    /// Watchlist ids per signed-in connection, at most 100 (users)
+    #[arg(long, default_value_t = 0)]
+    pub watchlist: usize,
     /// Seconds to hold or send (idle, whisper; each phase of churn)
     #[arg(long, default_value = "10", value_parser = parse_secs)]
     pub duration: Duration,
@@ -173,6 +185,7 @@ pub async fn run(workload: &str, o: Options) -> Result<(), String> {
             "whisper" => whisper::run(&o).await,
             "publish" => publish::run(&o).await,
             "churn" => churn::run(&o).await,
+            "users" => users::run(&o).await,
             _ => Err(format!("unknown workload {workload:?}")),
         }
     };
