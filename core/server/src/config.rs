@@ -540,6 +540,26 @@ impl Config {
             if let Some(v) = get("PUSHBUS_APP_DEBUG") {
                 app.debug = parse_bool("PUSHBUS_APP_DEBUG", v)?;
             }
+            if let Some(v) = get("PUSHBUS_OFFLINE_DELAY") {
+                app.user_status.offline_delay = parse_num("PUSHBUS_OFFLINE_DELAY", v)?;
+            }
+            if let Some(v) = get("PUSHBUS_DELIVERY_LOG_SIZE") {
+                app.delivery_log.size = parse_num("PUSHBUS_DELIVERY_LOG_SIZE", v)?;
+            }
+            if let Some(v) = get("PUSHBUS_DELIVERY_LOG_PAYLOADS") {
+                app.delivery_log.payloads = match v {
+                    "digest" => LoggedPayload::Digest,
+                    "payload" => LoggedPayload::Payload,
+                    _ => {
+                        return Err(ConfigError(format!(
+                            "PUSHBUS_DELIVERY_LOG_PAYLOADS must be digest or payload, not {v:?}"
+                        )))
+                    }
+                };
+            }
+            if let Some(v) = get("PUSHBUS_DELIVERY_LOG_EVENTS") {
+                app.delivery_log.events = parse_bool("PUSHBUS_DELIVERY_LOG_EVENTS", v)?;
+            }
             if let Some(v) = get("PUSHBUS_ALLOWED_ORIGINS") {
                 app.allowed_origins = v.split(',').map(|s| s.trim().to_string()).collect();
             }
@@ -1276,6 +1296,29 @@ mod tests {
         env[3].1 = "maybe";
         let e = Config::default().apply_env(&vars(&env)).unwrap_err();
         assert!(e.0.contains("PUSHBUS_CLIENT_EVENTS_ON_PUBLIC"), "{e}");
+    }
+
+    #[test]
+    fn user_status_and_delivery_log_from_the_environment() {
+        let mut c = Config::default();
+        let mut env = vec![
+            ("REVERB_APP_ID", "1"),
+            ("REVERB_APP_KEY", "k"),
+            ("REVERB_APP_SECRET", "s"),
+            ("PUSHBUS_OFFLINE_DELAY", "0.5"),
+            ("PUSHBUS_DELIVERY_LOG_SIZE", "50"),
+            ("PUSHBUS_DELIVERY_LOG_PAYLOADS", "payload"),
+            ("PUSHBUS_DELIVERY_LOG_EVENTS", "true"),
+        ];
+        c.apply_env(&vars(&env)).unwrap();
+        let app = &c.apps[0];
+        assert_eq!(app.user_status.offline_delay, 0.5);
+        assert_eq!(app.delivery_log.size, 50);
+        assert_eq!(app.delivery_log.payloads, LoggedPayload::Payload);
+        assert!(app.delivery_log.events);
+        env[5].1 = "everything";
+        let e = Config::default().apply_env(&vars(&env)).unwrap_err();
+        assert!(e.0.contains("PUSHBUS_DELIVERY_LOG_PAYLOADS"), "{e}");
     }
 
     #[test]

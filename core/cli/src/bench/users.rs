@@ -16,7 +16,9 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let meter = CpuMeter::start(o);
     let started = Instant::now();
     let conns = connect_many(o, o.connections, |i, mut ws, sid| async move {
-        let list: Vec<String> = (1..=watch).map(|k| format!("u{}", (i + k) % users)).collect();
+        let list: Vec<String> = (1..=watch)
+            .map(|k| format!("u{}", (i + k) % users))
+            .collect();
         let user_data = json!({
             "id": format!("u{}", i % users),
             "user_info": {"n": i},
@@ -24,7 +26,8 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         })
         .to_string();
         let auth = pushbus::auth::authenticate_user(&o.key, &o.secret, &sid, &user_data);
-        let frame = json!({"event": "pusher:signin", "data": {"auth": auth, "user_data": user_data}});
+        let frame =
+            json!({"event": "pusher:signin", "data": {"auth": auth, "user_data": user_data}});
         send_json(&mut ws, &frame).await?;
         loop {
             let f = next_json(&mut ws, Duration::from_secs(30)).await?;
@@ -60,8 +63,12 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let started = Instant::now();
     let mut workers = Vec::new();
     for w in 0..o.publishers {
-        let (client, next, wrong, latencies) =
-            (client.clone(), next.clone(), wrong.clone(), latencies.clone());
+        let (client, next, wrong, latencies) = (
+            client.clone(),
+            next.clone(),
+            wrong.clone(),
+            latencies.clone(),
+        );
         let exact = o.connections % users == 0;
         workers.push(tokio::spawn(async move {
             loop {
