@@ -273,3 +273,88 @@ impl Announcer {
         self.lifecycle.emit(&self.app_id, kind);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{AppConfig, DeliveryLogOptions, UserStatusOptions};
+    use crate::lifecycle::LifecycleEvent;
+
+    fn service() -> (AppService, crate::EventReceiver) {
+        let lifecycle = Lifecycle::new(64);
+        let events = lifecycle.subscribe();
+        let app = AppConfig {
+            id: "1".into(),
+            key: "k".into(),
+            secret: "s".into(),
+            user_status: UserStatusOptions {
+                offline_delay: 0.0,
+                ..Default::default()
+            },
+            delivery_log: DeliveryLogOptions {
+                events: true,
+                ..Default::default()
+            },
+            ..AppConfig::default()
+        };
+        (AppService::local(app, lifecycle), events)
+    }
+
+    async fn next(events: &mut crate::EventReceiver) -> LifecycleEvent {
+        tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event in time")
+            .expect("the stream is open")
+    }
+
+    #[tokio::test]
+    async fn users_come_online_and_go_offline_once_and_published_events_are_logged() {
+        let (s, mut events) = service();
+        let (a, b) = (
+            Outbox::new(SocketId::generate(), 64),
+            Outbox::new(SocketId::generate(), 64),
+        );
+        let user = SignedInUser::from_user_data(r#"{"id":"7"}"#).unwrap();
+        for o in [&a, &b] {
+            s.connect(o).unwrap();
+            s.sign_in(o, &user);
+        }
+        let names = |e: &LifecycleEvent| (e.kind.name(), e.kind.user_id().map(String::from));
+        assert_eq!(names(&next(&mut events).await), ("connection_opened", None));
+        assert_eq!(names(&next(&mut events).await), ("connection_opened", None));
+        assert_eq!(
+            names(&next(&mut events).await),
+            ("user_online", Some("7".into())),
+            "once, for the first connection"
+        );
+        s.forget_connection(a.socket_id(), Some(&user));
+        s.forget_connection(b.socket_id(), Some(&user));
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.push(names(&next(&mut events).await));
+        }
+        assert_eq!(
+            seen.iter().filter(|n| n.0 == "user_offline").count(),
+            1,
+            "{seen:?}"
+        );
+        let status = s.user_status("7").await.unwrap();
+        assert!(!status.online && status.last_seen.is_some());
+
+        s.publish(&["orders".into()], "paid", r#"{"n":1}"#, None)
+            .unwrap();
+        let logged = next(&mut events).await;
+        let record = logged.kind.record().expect("event_logged");
+        assert_eq!(
+            (&*record.channel, &*record.event, record.delivered),
+            ("orders", "paid", 0)
+        );
+        assert!(record.data.is_none() && record.digest.as_deref().is_some_and(|d| d.len() == 64));
+        let log = s.delivery_log(10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].id, record.id);
+        assert!(s.delivery_log(0).await.is_err());
+    }
+}
