@@ -125,6 +125,14 @@ test('the console in chromium: sign in, watch a pusher-js client, publish from t
   assert.deepEqual(got.data, { hello: 'from the console' });
   await page.locator('#events tr', { hasText: 'FromConsole' }).waitFor();
 
+  // The delivery log shows what was published and how many it reached; the online
+  // users, who is here (the presence member, with their user_info).
+  const delivered = page.locator('#deliveries tr', { hasText: 'InvoicePaid' });
+  await delivered.waitFor();
+  assert.equal(await delivered.locator('td.delivered').textContent(), '1');
+  await page.locator('#deliveries tr', { hasText: 'FromConsole' }).waitFor();
+  await page.locator('#online tr', { hasText: 'Ada' }).waitFor();
+
   // The filter hides other channels' rows.
   await page.fill('#filter', presence);
   assert.equal(await page.locator('#events tr:not([hidden])', { hasText: 'InvoicePaid' }).count(), 0);

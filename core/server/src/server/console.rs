@@ -144,6 +144,20 @@ async fn handle(
             let users: Vec<Member> = app.members(&param("channel").unwrap_or_default()).await?;
             Ok(json(StatusCode::OK, &serde_json::json!({ "users": users })))
         }
+        (Method::GET, "delivery_log") => {
+            let app = state.app_by_id(&param("app").unwrap_or_default())?;
+            let limit = app.app.delivery_log.size.clamp(1, 50);
+            let records = app.delivery_log(limit).await?;
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({ "size": app.app.delivery_log.size, "events": records }),
+            ))
+        }
+        (Method::GET, "online_users") => {
+            let app = state.app_by_id(&param("app").unwrap_or_default())?;
+            let page = app.online_users("", 100).await?;
+            Ok(json(StatusCode::OK, &page))
+        }
         (Method::GET, "events") => {
             let after = param("after").and_then(|a| a.parse().ok()).unwrap_or(0);
             Ok(json(StatusCode::OK, &state.console.since(after)))

@@ -64,6 +64,35 @@ async function refresh() {
   if (membersOf) await showMembers(membersOf);
 }
 
+async function refreshUsers() {
+  const a = encodeURIComponent(app());
+  if (!a) return;
+  const [log, online] = await Promise.all([api(`delivery_log?app=${a}`), api(`online_users?app=${a}`)]);
+  const deliveries = log.events.map((r) => {
+    const tr = document.createElement('tr');
+    tr.dataset.channel = r.channel;
+    cell(tr, new Date(r.time).toLocaleTimeString());
+    cell(tr, r.channel);
+    cell(tr, r.event);
+    cell(tr, r.size);
+    cell(tr, r.nodes > 1 ? `${r.delivered} (${r.nodes} nodes)` : r.delivered, 'delivered');
+    cell(tr, r.except || '');
+    return tr;
+  });
+  $('deliveries').tBodies[0].replaceChildren(...deliveries);
+  $('no-deliveries').textContent = log.size === 0 ? 'The delivery log is off for this app.' : 'Nothing published yet.';
+  $('no-deliveries').hidden = deliveries.length > 0;
+  const users = online.users.map((u) => {
+    const tr = document.createElement('tr');
+    cell(tr, u.info === undefined ? u.id : `${u.id} ${JSON.stringify(u.info)}`);
+    cell(tr, u.connections);
+    cell(tr, u.location || '');
+    return tr;
+  });
+  $('online').tBodies[0].replaceChildren(...users);
+  $('no-online').hidden = users.length > 0;
+}
+
 async function showMembers(channel) {
   membersOf = channel;
   const { users } = await api(`members?app=${encodeURIComponent(app())}&channel=${encodeURIComponent(channel)}`);
@@ -119,6 +148,7 @@ async function pollEvents() {
 async function tick() {
   try {
     await Promise.all([refresh(), pollEvents()]);
+    await refreshUsers();
   } catch (err) {
     if (err.unauthorized) return signOut(err.message);
     $('status').textContent = `cannot reach the server: ${err.message}`;
