@@ -314,6 +314,14 @@ impl Client {
         self.execute(&self.online_users_request(after, limit)).await
     }
 
+    /// `GET /delivery_log` (pushbus): the newest records of the app's delivery log,
+    /// newest first, at most `limit` (`None`: the server's default, 100), as
+    /// `{"events": [{"id", "time", "channel", "event", "size", "digest" or "data",
+    /// "delivered", "nodes", "except", "source"}, ...]}`.
+    pub async fn delivery_log(&self, limit: Option<usize>) -> Result<Value, ClientError> {
+        self.execute(&self.delivery_log_request(limit)).await
+    }
+
     /// `POST /users/{user_id}/location` (pushbus): sets (`None`: clears) an online
     /// user's location; the answer `{"online": bool}` says whether they were online
     /// (an offline user's location is not kept).
@@ -458,6 +466,14 @@ impl Client {
             params.push(("limit".to_string(), l.to_string()));
         }
         ApiRequest::get("users".into(), params)
+    }
+
+    /// What `delivery_log` asks.
+    pub fn delivery_log_request(&self, limit: Option<usize>) -> ApiRequest {
+        let params = limit
+            .map(|l| vec![("limit".to_string(), l.to_string())])
+            .unwrap_or_default();
+        ApiRequest::get("delivery_log".into(), params)
     }
 
     /// What `set_user_location` sends: `{"location": "..."}`, or `{"location": null}`.

@@ -236,3 +236,42 @@ async fn user_status_online_users_and_location() {
     ));
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn delivery_log_of_published_events() {
+    let server = server();
+    let port = server.start().await.unwrap().port();
+    let c = client(port, "secret");
+    let (mut ws, _) = connect_async(format!("ws://127.0.0.1:{port}/app/key"))
+        .await
+        .unwrap();
+    next_frame(&mut ws).await;
+    let sub = json!({"event": "pusher:subscribe", "data": {"channel": "orders"}});
+    ws.send(Message::Text(sub.to_string().into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_frame(&mut ws).await["event"],
+        "pusher_internal:subscription_succeeded"
+    );
+    c.trigger(&["orders".into()], "paid", r#"{"n":1}"#, None)
+        .await
+        .unwrap();
+    c.trigger(&["orders".into()], "shipped", r#"{"n":2}"#, None)
+        .await
+        .unwrap();
+    let log = c.delivery_log(Some(1)).await.unwrap();
+    let events = log["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["event"], "shipped");
+    assert_eq!(events[0]["delivered"], 1);
+    assert_eq!(events[0]["digest"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        c.delivery_log(None).await.unwrap()["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    server.shutdown().await.unwrap();
+}
