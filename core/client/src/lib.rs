@@ -1,5 +1,6 @@
 //! A client of the Pusher HTTP API, for pushbus or any Pusher-compatible server: trigger
-//! events, batches, user events, channel queries and connection termination.
+//! events, batches, user events, channel queries, connection termination and (pushbus's
+//! own) user status: who is online, and their location.
 //!
 //! It keeps its connections open between requests (HTTP keep-alive, one pool per
 //! `Client`), which is what makes a broadcast from PHP or Node cheap: no new TCP (or TLS)
@@ -294,6 +295,37 @@ impl Client {
         self.execute(&request).await.map(drop)
     }
 
+    /// `GET /users/{user_id}` (pushbus): the user's status, `{"id", "online",
+    /// "connections", "channels"}` plus `last_seen` (ms) while offline and `location`,
+    /// `info` while online.
+    pub async fn user_status(&self, user_id: &str) -> Result<Value, ClientError> {
+        self.execute(&self.user_status_request(user_id)?).await
+    }
+
+    /// `GET /users` (pushbus): a page of the app's online users, sorted by id, after
+    /// `after` (`None`: from the first), at most `limit` (1 to 1000; `None`: the
+    /// server's default, 100): `{"users": [...], "next": ...}`, `next` absent on the
+    /// last page.
+    pub async fn online_users(
+        &self,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Value, ClientError> {
+        self.execute(&self.online_users_request(after, limit)).await
+    }
+
+    /// `POST /users/{user_id}/location` (pushbus): sets (`None`: clears) an online
+    /// user's location; the answer `{"online": bool}` says whether they were online
+    /// (an offline user's location is not kept).
+    pub async fn set_user_location(
+        &self,
+        user_id: &str,
+        location: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        self.execute(&self.user_location_request(user_id, location)?)
+            .await
+    }
+
     /// What `trigger` sends. The arguments are checked here (`InvalidArgument`), at
     /// once, so a caller that queues its triggers learns of a bad one immediately;
     /// events of encrypted channels are encrypted here.
@@ -404,6 +436,42 @@ impl Client {
         }
         let route = format!("users/{}/terminate_connections", segment(user_id));
         Ok(ApiRequest::post(route, "{}".into()))
+    }
+
+    /// What `user_status` asks. The user id is percent-encoded into the path: any
+    /// non-empty id is sent as it is (the server checks it).
+    pub fn user_status_request(&self, user_id: &str) -> Result<ApiRequest, ClientError> {
+        check_user_id(user_id)?;
+        Ok(ApiRequest::get(
+            format!("users/{}", segment(user_id)),
+            Vec::new(),
+        ))
+    }
+
+    /// What `online_users` asks.
+    pub fn online_users_request(&self, after: Option<&str>, limit: Option<usize>) -> ApiRequest {
+        let mut params = Vec::new();
+        if let Some(a) = after {
+            params.push(("after".to_string(), a.to_string()));
+        }
+        if let Some(l) = limit {
+            params.push(("limit".to_string(), l.to_string()));
+        }
+        ApiRequest::get("users".into(), params)
+    }
+
+    /// What `set_user_location` sends: `{"location": "..."}`, or `{"location": null}`.
+    pub fn user_location_request(
+        &self,
+        user_id: &str,
+        location: Option<&str>,
+    ) -> Result<ApiRequest, ClientError> {
+        check_user_id(user_id)?;
+        let body = json!({ "location": location }).to_string();
+        Ok(ApiRequest::post(
+            format!("users/{}/location", segment(user_id)),
+            body,
+        ))
     }
 
     /// Checks a trigger's arguments; its data, encrypted for a `private-encrypted-`
@@ -612,6 +680,14 @@ fn check_channel(name: &str) -> Result<ChannelKind, ClientError> {
         .map_err(|e| ClientError::InvalidArgument(format!("invalid channel name {name:?}: {e}")))
 }
 
+/// An empty id would name another route (`/users/`); the server checks the rest.
+fn check_user_id(user_id: &str) -> Result<(), ClientError> {
+    if user_id.is_empty() {
+        return Err(ClientError::InvalidArgument("the user id is empty".into()));
+    }
+    Ok(())
+}
+
 /// hyper's errors say little at the top ("client error (Connect)"); the cause says why.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -684,6 +760,42 @@ mod tests {
             c.trigger_request(&["bad name".into()], "e", "d", None),
             Err(ClientError::InvalidArgument(_))
         ));
+    }
+
+    #[test]
+    fn user_status_requests() {
+        let c = client();
+        let r = c.user_status_request("ann b/é").unwrap();
+        assert_eq!(
+            (r.method, r.route.as_str()),
+            ("GET", "users/ann%20b%2F%C3%A9")
+        );
+        assert!(r.params.is_empty() && r.body.is_empty());
+        assert!(matches!(
+            c.user_status_request(""),
+            Err(ClientError::InvalidArgument(_))
+        ));
+
+        let r = c.online_users_request(Some("a b"), Some(2));
+        assert_eq!((r.method, r.route.as_str()), ("GET", "users"));
+        assert_eq!(
+            r.params,
+            [("after".into(), "a b".into()), ("limit".into(), "2".into())]
+        );
+        assert!(c.online_users_request(None, None).params.is_empty());
+
+        let r = c.user_location_request("7", Some("Projects")).unwrap();
+        assert_eq!((r.method, r.route.as_str()), ("POST", "users/7/location"));
+        assert_eq!(
+            serde_json::from_str::<Value>(&r.body).unwrap(),
+            json!({"location": "Projects"})
+        );
+        let r = c.user_location_request("7", None).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&r.body).unwrap(),
+            json!({"location": null})
+        );
+        assert!(c.user_location_request("", None).is_err());
     }
 
     #[test]

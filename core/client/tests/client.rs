@@ -136,3 +136,103 @@ async fn trigger_batch_and_queries() {
         .unwrap_err();
     assert!(matches!(err, ClientError::Connect(_)), "{err:?}");
 }
+
+/// A WebSocket signed in as `user_data` (`pusher:signin`, signed as an auth endpoint
+/// would), after its `pusher:signin_success`.
+async fn signed_in(
+    port: u16,
+    user_data: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let (mut ws, _) = connect_async(format!("ws://127.0.0.1:{port}/app/key"))
+        .await
+        .unwrap();
+    let hello = next_frame(&mut ws).await;
+    let data: Value = serde_json::from_str(hello["data"].as_str().unwrap()).unwrap();
+    let socket_id = data["socket_id"].as_str().unwrap();
+    let auth = pushbus::auth::authenticate_user("key", "secret", socket_id, user_data);
+    let signin = json!({"event": "pusher:signin", "data": {"auth": auth, "user_data": user_data}});
+    ws.send(Message::Text(signin.to_string().into()))
+        .await
+        .unwrap();
+    assert_eq!(next_frame(&mut ws).await["event"], "pusher:signin_success");
+    ws
+}
+
+#[tokio::test]
+async fn user_status_online_users_and_location() {
+    let server = server();
+    let port = server.start().await.unwrap().port();
+    let c = client(port, "secret");
+    // An id with a space, a slash and a non-ASCII letter: percent-encoded in the path,
+    // signed as sent.
+    let ann = "ann b/é";
+    let ann_ws = signed_in(
+        port,
+        &json!({"id": ann, "user_info": {"name": "Ann"}}).to_string(),
+    )
+    .await;
+    let _bob_ws = signed_in(port, r#"{"id":"bob"}"#).await;
+
+    assert_eq!(
+        c.user_status(ann).await.unwrap(),
+        json!({"id": ann, "online": true, "connections": 1, "channels": [], "info": {"name": "Ann"}})
+    );
+    assert_eq!(
+        c.set_user_location(ann, Some("Projects")).await.unwrap(),
+        json!({"online": true})
+    );
+    assert_eq!(c.user_status(ann).await.unwrap()["location"], "Projects");
+
+    let first = c.online_users(None, Some(1)).await.unwrap();
+    assert_eq!(
+        first,
+        json!({"users": [{"id": ann, "connections": 1, "location": "Projects", "info": {"name": "Ann"}}], "next": ann})
+    );
+    let second = c.online_users(Some(ann), Some(1)).await.unwrap();
+    assert_eq!(second, json!({"users": [{"id": "bob", "connections": 1}]}));
+    assert_eq!(
+        c.online_users(None, None).await.unwrap()["users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    assert_eq!(
+        c.set_user_location(ann, None).await.unwrap(),
+        json!({"online": true})
+    );
+    assert_eq!(c.user_status(ann).await.unwrap().get("location"), None);
+
+    // Gone: offline, with when it was last seen.
+    drop(ann_ws);
+    let gone = timeout(WAIT, async {
+        loop {
+            let s = c.user_status(ann).await.unwrap();
+            if s["online"] == false {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("offline in time");
+    assert_eq!(gone["connections"], 0);
+    assert!(gone["last_seen"].as_u64().unwrap() > 0, "{gone}");
+    assert_eq!(
+        c.set_user_location(ann, Some("Projects")).await.unwrap(),
+        json!({"online": false})
+    );
+
+    // The server's checks come back as its 400.
+    let err = c.online_users(None, Some(0)).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Status { status: 400, body } if body.contains("limit")),
+        "{err:?}"
+    );
+    assert!(matches!(
+        c.user_status("").await,
+        Err(ClientError::InvalidArgument(_))
+    ));
+    server.shutdown().await.unwrap();
+}
