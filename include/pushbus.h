@@ -545,6 +545,69 @@ pushbus_result pushbus_server_terminate_user_connections(const struct pushbus_se
                                                          size_t user_id_len,
                                                          size_t *out_count);
 
+// Reports one user's status as JSON (cluster-wide), in the shape every face reports
+// it: `{"id":"7","online":true,"connections":2,"channels":["presence-chat.1"],"location":"Projects","info":{"name":"Ada"}}`.
+// A user is online while at least one connection is signed in as them or is a member
+// of a presence channel as them; `connections` counts those, `channels` lists the
+// user's presence channels (sorted). `location` (set by
+// `pushbus_server_set_user_location`) and `info` (the `user_info` the user first
+// connected with) appear while online, when there is one; `last_seen` while offline:
+// when their last connection closed, in milliseconds since the Unix epoch, as long as
+// it is kept (`user_status.last_seen_ttl`). A user never seen is offline with 0
+// connections and no `last_seen`.
+//
+// `server` is borrowed, not NULL; `app_id` and `user_id` are pointer + length, UTF-8,
+// borrowed, not NULL. On success writes to `*out_json` a string the caller frees with
+// `pushbus_string_free`; on failure leaves it untouched. Errors: `NULL_PARAMETER`,
+// `INVALID_UTF8`, `UNKNOWN_APP`, `INVALID_ARGUMENT` (a user id empty, longer than 128
+// characters or with control characters), `FORKED`. Threads: any; does not block.
+pushbus_result pushbus_server_user_status(const struct pushbus_server *server,
+                                          const char *app_id,
+                                          size_t app_id_len,
+                                          const char *user_id,
+                                          size_t user_id_len,
+                                          char **out_json);
+
+// Lists a page of the app's online users as JSON (cluster-wide), sorted by id, in the
+// shape every face reports it:
+// `{"users":[{"id":"7","connections":2,"location":"Projects","info":{"name":"Ada"}},{"id":"8","connections":1}],"next":"8"}`
+// (`location` and `info` as in `pushbus_server_user_status`, when there is one).
+// `next` is there when more users follow: pass it as `after` for the next page.
+//
+// `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
+// NULL; `after` is NULL (or empty) for the first page, or the id after which to
+// start (pointer + length, UTF-8, borrowed). `limit` is the most users listed, 1 to
+// 1000. On success writes to `*out_json` a string the caller frees with
+// `pushbus_string_free`; on failure leaves it untouched. Errors: `NULL_PARAMETER`,
+// `INVALID_UTF8`, `UNKNOWN_APP`, `INVALID_ARGUMENT` (`limit` out of range), `FORKED`.
+// Threads: any; does not block.
+pushbus_result pushbus_server_online_users(const struct pushbus_server *server,
+                                           const char *app_id,
+                                           size_t app_id_len,
+                                           const char *after,
+                                           size_t after_len,
+                                           size_t limit,
+                                           char **out_json);
+
+// Sets the location of an online user (the page or section of the app they are on,
+// say), shown in their status and in the online users until they go offline; NULL
+// `location` clears it. An offline user's location is not kept.
+//
+// `server` is borrowed, not NULL; `app_id` and `user_id` are pointer + length, UTF-8,
+// borrowed, not NULL; `location` is NULL to clear, or pointer + length (UTF-8, at most
+// 256 bytes, no control characters), borrowed. `out_online` is NULL or receives
+// whether the user was online (and so whether the location was kept), on success
+// only. Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `UNKNOWN_APP`, `INVALID_ARGUMENT`
+// (the user id or the location), `FORKED`. Threads: any; does not block.
+pushbus_result pushbus_server_set_user_location(const struct pushbus_server *server,
+                                                const char *app_id,
+                                                size_t app_id_len,
+                                                const char *user_id,
+                                                size_t user_id_len,
+                                                const char *location,
+                                                size_t location_len,
+                                                bool *out_online);
+
 // Reads the TLS certificate and key files again (after a renewal): new connections
 // get the new certificate, open ones keep theirs. On an error the certificate in use
 // stays and the message says why (a file missing, unreadable, or key and certificate
@@ -820,6 +883,53 @@ pushbus_result pushbus_client_users(const struct pushbus_client *client,
 pushbus_result pushbus_client_terminate_user_connections(const struct pushbus_client *client,
                                                          const char *user_id,
                                                          size_t user_id_len);
+
+// Reports one user's status (pushbus's `GET /apps/{id}/users/{user_id}`): writes the
+// server's JSON answer, in the shape of `pushbus_server_user_status`, e.g.
+// `{"id":"7","online":true,"connections":1,"channels":[],"info":{"name":"Ada"}}`.
+//
+// `client` is borrowed, not NULL; `user_id` is pointer + length, UTF-8, borrowed, not
+// NULL (percent-encoded into the path). On success writes to `*out_json` a string the
+// caller frees with `pushbus_string_free`; on failure leaves it untouched. Errors: as
+// `pushbus_client_channels` (`INVALID_ARGUMENT` for an empty user id; `HTTP_STATUS`
+// 400 for one the server refuses). Threads: any; blocks.
+pushbus_result pushbus_client_user_status(const struct pushbus_client *client,
+                                          const char *user_id,
+                                          size_t user_id_len,
+                                          char **out_json);
+
+// Lists a page of the app's online users (pushbus's `GET /apps/{id}/users`): writes
+// the server's JSON answer, in the shape of `pushbus_server_online_users`, e.g.
+// `{"users":[{"id":"7","connections":1}],"next":"7"}` (`next`: the `after` of the
+// next page, absent on the last one).
+//
+// `client` is borrowed, not NULL; `after` is NULL for the first page, or the id after
+// which to start (pointer + length, UTF-8, borrowed). `limit` is the most users
+// listed, 1 to 1000 (sent as it is: the server refuses others with a 400). On success
+// writes to `*out_json` a string the caller frees with `pushbus_string_free`; on
+// failure leaves it untouched. Errors: as `pushbus_client_channels`. Threads: any;
+// blocks.
+pushbus_result pushbus_client_online_users(const struct pushbus_client *client,
+                                           const char *after,
+                                           size_t after_len,
+                                           size_t limit,
+                                           char **out_json);
+
+// Sets (or, with `location` NULL, clears) the location of an online user (pushbus's
+// `POST /apps/{id}/users/{user_id}/location`), as `pushbus_server_set_user_location`.
+//
+// `client` is borrowed, not NULL; `user_id` is pointer + length, UTF-8, borrowed, not
+// NULL; `location` is NULL to clear, or pointer + length, UTF-8, borrowed.
+// `out_online` is NULL or receives whether the user was online (the answer's
+// `online`), on success only. Errors: as `pushbus_client_channels` (`HTTP_STATUS` 400
+// for a location the server refuses; `INVALID_RESPONSE` for an answer without
+// `online`). Threads: any; blocks.
+pushbus_result pushbus_client_set_user_location(const struct pushbus_client *client,
+                                                const char *user_id,
+                                                size_t user_id_len,
+                                                const char *location,
+                                                size_t location_len,
+                                                bool *out_online);
 
 // Frees a client and closes its connections.
 //

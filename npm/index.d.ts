@@ -1,9 +1,9 @@
 // Types of the public API (index.js). Hand-written; the shapes the native addon returns
 // come from the generated native.d.ts, so the two cannot drift apart silently.
 import { EventEmitter } from 'node:events';
-import type { ChannelAuth, ChannelInfo, Member, ServerAddress, UserAuth } from './native';
+import type { ChannelAuth, ChannelInfo, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus } from './native';
 
-export type { ChannelAuth, ChannelInfo, Member, ServerAddress, UserAuth };
+export type { ChannelAuth, ChannelInfo, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus };
 
 /**
  * The version of pushbus, e.g. `"0.1.0"`: the number the `pushbus` binary, the C library
@@ -164,6 +164,12 @@ export interface PublishOptions extends AppSelector {
   exceptSocketId?: string;
 }
 
+/** Which page of the online users: after the id `after`, at most `limit` (1 to 1000, default 100). */
+export interface OnlineUsersOptions {
+  after?: string;
+  limit?: number;
+}
+
 /** Channel names: one, or an array (at most 100 per event). */
 export type Channels = string | string[];
 
@@ -266,6 +272,22 @@ export declare class Server extends EventEmitter {
   /** Closes every connection of `userId` (4009); resolves with how many. */
   terminateUserConnections(userId: string, options?: AppSelector): Promise<number>;
   connectionCount(options?: AppSelector): Promise<number>;
+  /**
+   * One user's status, cluster-wide: online while a connection is signed in or present
+   * as the user; `location` and `info` while online, `last_seen` (ms) once offline.
+   * Rejects with `INVALID_ARGUMENT` for a user id the server refuses.
+   */
+  userStatus(userId: string, options?: AppSelector): Promise<UserStatus>;
+  /**
+   * A page of the online users, sorted by id. `after`: the previous page's `next`
+   * (default: from the first); `limit`: 1 to 1000, default 100.
+   */
+  onlineUsers(options?: OnlineUsersOptions & AppSelector): Promise<OnlineUsers>;
+  /**
+   * Sets (`null`: clears) an online user's location; resolves with whether they were
+   * online (an offline user's location is not kept).
+   */
+  setUserLocation(userId: string, location: string | null, options?: AppSelector): Promise<boolean>;
   /** Counters of the app's webhooks since start (zeros without targets). */
   webhookStats(options?: AppSelector): WebhookStats;
   /**
@@ -332,6 +354,12 @@ export declare class Client {
   /** Ids of a presence channel's members (the HTTP API does not report `user_info`). */
   members(channel: string): Promise<Array<{ id: string }>>;
   terminateUserConnections(userId: string): Promise<void>;
+  /** pushbus's `GET /users/{id}`: as `Server.userStatus`. */
+  userStatus(userId: string): Promise<UserStatus>;
+  /** pushbus's `GET /users`: as `Server.onlineUsers`. */
+  onlineUsers(options?: OnlineUsersOptions): Promise<OnlineUsers>;
+  /** pushbus's `POST /users/{id}/location`: as `Server.setUserLocation`. */
+  setUserLocation(userId: string, location: string | null): Promise<boolean>;
   authorizeChannel(socketId: string, channel: string, presenceData?: PresenceData | string): ChannelAuth;
   authenticateUser(socketId: string, userData: UserData | string): UserAuth;
   verifyWebhook(headers: WebhookHeaders, body: string | Uint8Array): boolean;

@@ -98,6 +98,18 @@ function masterKey(base64) {
   return key;
 }
 
+/** Online users listed per page when no `limit` is given: the HTTP API's default. */
+const DEFAULT_ONLINE_USERS_LIMIT = 100;
+
+/** A page size for `onlineUsers` (its range, 1 to 1000, is the server's to check). */
+function checkLimit(limit) {
+  if (limit === undefined || limit === null) return DEFAULT_ONLINE_USERS_LIMIT;
+  if (!Number.isInteger(limit) || limit < 0 || limit > 2 ** 32 - 1) {
+    throw argumentError(`limit must be a whole number of users, got ${describe(limit)}`);
+  }
+  return limit;
+}
+
 function toBuffer(body, what) {
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
@@ -438,6 +450,40 @@ class Server extends EventEmitter {
     return this.#native.terminateUserConnections(this.#appId(appId), checkString(userId, 'userId'));
   }
 
+  /**
+   * One user's status, cluster-wide: `{ id, online, connections, channels }` (online
+   * while a connection is signed in or present as the user; `channels`: their presence
+   * channels), plus `location` and `info` while online, `last_seen` (ms) once offline.
+   */
+  async userStatus(userId, options) {
+    const { appId } = checkOptions(options, ['appId'], 'userStatus');
+    return this.#native.userStatus(this.#appId(appId), checkString(userId, 'userId'));
+  }
+
+  /**
+   * A page of the online users, sorted by id: `{ users: [{ id, connections, location?,
+   * info? }], next? }`. `after` (default: from the first) is the previous page's
+   * `next`; `limit` is 1 to 1000, default 100.
+   */
+  async onlineUsers(options) {
+    const { after, limit, appId } = checkOptions(options, ['after', 'limit', 'appId'], 'onlineUsers');
+    return this.#native.onlineUsers(this.#appId(appId), optionalString(after, 'after') ?? '', checkLimit(limit));
+  }
+
+  /**
+   * Sets the location of an online user (`null` clears it), shown in their status until
+   * they go offline; resolves with whether they were online (an offline user's location
+   * is not kept).
+   */
+  async setUserLocation(userId, location, options) {
+    const { appId } = checkOptions(options, ['appId'], 'setUserLocation');
+    return this.#native.setUserLocation(
+      this.#appId(appId),
+      checkString(userId, 'userId'),
+      optionalString(location, 'location'),
+    );
+  }
+
   /** Live WebSocket connections. */
   async connectionCount(options) {
     const { appId } = checkOptions(options, ['appId'], 'connectionCount');
@@ -582,6 +628,23 @@ class Client {
   /** Closes every connection of `userId`. */
   async terminateUserConnections(userId) {
     await this.#native.terminateUserConnections(checkString(userId, 'userId'));
+  }
+
+  /** A user's status (pushbus's `GET /users/{id}`), in the shape of `Server.userStatus`. */
+  async userStatus(userId) {
+    return this.#native.userStatus(checkString(userId, 'userId'));
+  }
+
+  /** A page of the online users (pushbus's `GET /users`), as `Server.onlineUsers`. */
+  async onlineUsers(options) {
+    const { after, limit } = checkOptions(options, ['after', 'limit'], 'onlineUsers');
+    return this.#native.onlineUsers(optionalString(after, 'after'), checkLimit(limit));
+  }
+
+  /** Sets (`null`: clears) an online user's location; resolves with whether they were online. */
+  async setUserLocation(userId, location) {
+    const body = await this.#native.setUserLocation(checkString(userId, 'userId'), optionalString(location, 'location'));
+    return body.online === true;
   }
 
   /** `authorizeChannel` with this client's credentials. */

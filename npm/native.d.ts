@@ -13,6 +13,12 @@ export declare class NativeClient {
   channel(name: string, info?: string | undefined | null): Promise<any>
   /** The JSON body of `GET /channels/{name}/users`. */
   users(channel: string): Promise<any>
+  /** The JSON body of `GET /users/{userId}` (pushbus): a `UserStatus`. */
+  userStatus(userId: string): Promise<UserStatus>
+  /** The JSON body of `GET /users` (pushbus): an `OnlineUsers` page. */
+  onlineUsers(after?: string | undefined | null, limit?: number | undefined | null): Promise<OnlineUsers>
+  /** The JSON body of `POST /users/{userId}/location` (pushbus): `{ online }`. */
+  setUserLocation(userId: string, location?: string | undefined | null): Promise<{ online: boolean }>
   terminateUserConnections(userId: string): Promise<void>
 }
 
@@ -44,6 +50,21 @@ export declare class NativeServer {
   members(appId: string, channel: string): Array<Member>
   /** Closes every connection of user `userId` (code 4009); returns how many. */
   terminateUserConnections(appId: string, userId: string): number
+  /**
+   * One user's status (cluster-wide): online, connections, presence channels,
+   * `last_seen` once offline, location and info while online.
+   */
+  userStatus(appId: string, userId: string): UserStatus
+  /**
+   * A page of app `appId`'s online users with an id after `after` ("" from the
+   * first), sorted by id, at most `limit` (1 to 1000).
+   */
+  onlineUsers(appId: string, after: string, limit: number): OnlineUsers
+  /**
+   * Sets (`null`: clears) an online user's location; returns whether the user was
+   * online (an offline user's location is not kept).
+   */
+  setUserLocation(appId: string, userId: string, location?: string | undefined | null): boolean
   /** Counters of app `appId`'s webhooks since the server started. */
   webhookStats(appId: string): WebhookStats
   /**
@@ -129,6 +150,23 @@ export interface NativeClientOptions {
   encryptionMasterKey?: Buffer
 }
 
+/** One online user of a page (`pushbus::OnlineUser`). */
+export interface OnlineUser {
+  id: string
+  connections: number
+  location?: string
+  info?: any
+}
+
+/**
+ * A page of the app's online users, sorted by id (`pushbus::OnlineUsers`); `next` is
+ * the `after` of the next page, absent on the last one.
+ */
+export interface OnlineUsers {
+  users: Array<OnlineUser>
+  next?: string
+}
+
 /** One query parameter of a signed REST request. */
 export interface QueryParam {
   name: string
@@ -173,6 +211,29 @@ export declare function signRequest(key: string, secret: string, method: string,
 export interface UserAuth {
   auth: string
   user_data: string
+}
+
+/**
+ * One user's status, in the shape every face reports it (`pushbus::UserStatus`, field
+ * for field, with its serde names): online while a connection is signed in or present
+ * as the user.
+ */
+export interface UserStatus {
+  id: string
+  online: boolean
+  /** Connections signed in or present as the user. */
+  connections: number
+  /** The presence channels the user is a member of, sorted. */
+  channels: Array<string>
+  /**
+   * While offline: when the last connection closed, in ms since the Unix epoch (as
+   * long as it is kept).
+   */
+  last_seen?: number
+  /** While online: what the app set (`setUserLocation`). */
+  location?: string
+  /** While online: the `user_info` the user first connected with. */
+  info?: any
 }
 
 /**

@@ -565,6 +565,75 @@ ZEND_METHOD(Pushbus_Client, terminateUserConnections) {
   }
 }
 
+ZEND_METHOD(Pushbus_Client, userStatus) {
+  zend_string *user_id;
+  ZEND_PARSE_PARAMETERS_START(1, 1)
+    Z_PARAM_STR(user_id)
+  ZEND_PARSE_PARAMETERS_END();
+
+  pushbus_client *c = native(CLIENT());
+  if (c == NULL) {
+    RETURN_THROWS();
+  }
+  char *json = NULL;
+  pushbus_result r = pushbus_client_user_status(c, ZSTR_VAL(user_id), ZSTR_LEN(user_id), &json);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  pushbus_return_json(json, return_value);
+}
+
+ZEND_METHOD(Pushbus_Client, onlineUsers) {
+  zend_string *after = NULL;
+  zend_long limit = 100;
+  ZEND_PARSE_PARAMETERS_START(0, 2)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_STR(after)
+    Z_PARAM_LONG(limit)
+  ZEND_PARSE_PARAMETERS_END();
+
+  if (limit < 0) {
+    /* The server checks the range; a negative number has no size_t to pass it as. */
+    pushbus_throw_msg(PUSHBUS_RESULT_INVALID_ARGUMENT, "limit must not be negative, got " ZEND_LONG_FMT, limit);
+    RETURN_THROWS();
+  }
+  pushbus_client *c = native(CLIENT());
+  if (c == NULL) {
+    RETURN_THROWS();
+  }
+  char *json = NULL;
+  pushbus_result r = pushbus_client_online_users(c, after ? ZSTR_VAL(after) : NULL, after ? ZSTR_LEN(after) : 0,
+                                                 (size_t)limit, &json);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  pushbus_return_json(json, return_value);
+}
+
+ZEND_METHOD(Pushbus_Client, setUserLocation) {
+  zend_string *user_id, *location;
+  ZEND_PARSE_PARAMETERS_START(2, 2)
+    Z_PARAM_STR(user_id)
+    Z_PARAM_STR_OR_NULL(location)
+  ZEND_PARSE_PARAMETERS_END();
+
+  pushbus_client *c = native(CLIENT());
+  if (c == NULL) {
+    RETURN_THROWS();
+  }
+  pushbus_str where = pushbus_zstr(location);
+  bool online = false;
+  pushbus_result r =
+      pushbus_client_set_user_location(c, ZSTR_VAL(user_id), ZSTR_LEN(user_id), where.data, where.len, &online);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  RETURN_BOOL(online);
+}
+
 void pushbus_client_minit(zend_class_entry *ce) {
   ce->create_object = client_create;
   memcpy(&client_handlers, zend_get_std_object_handlers(), sizeof client_handlers);

@@ -288,6 +288,24 @@ namespace Pushbus {
 
         /** Closes every connection of the user on the server. */
         public function terminateUserConnections(string $userId): void {}
+
+        /**
+         * GET /users/{id} (pushbus): the user's status, in the shape of
+         * Server::userStatus(): ["id" => "7", "online" => true, "connections" => 1, "channels" => [...], ...].
+         */
+        public function userStatus(string $userId): array {}
+
+        /**
+         * GET /users (pushbus): a page of the online users, as Server::onlineUsers():
+         * ["users" => [["id" => "7", "connections" => 1], ...], "next" => "7"].
+         */
+        public function onlineUsers(string $after = "", int $limit = 100): array {}
+
+        /**
+         * POST /users/{id}/location (pushbus): sets (null: clears) an online user's
+         * location; whether the user was online.
+         */
+        public function setUserLocation(string $userId, ?string $location): bool {}
     }
 
     /**
@@ -352,6 +370,31 @@ namespace Pushbus {
 
         /** Closes every connection of the user; returns how many. */
         public function terminateUserConnections(string $userId, ?string $appId = null): int {}
+
+        /**
+         * One user's status, cluster-wide: ["id" => "7", "online" => true, "connections" => 2,
+         * "channels" => ["presence-chat.1"], "location" => "Projects", "info" => [...]].
+         * Online while a connection is signed in or present in a presence channel as the
+         * user; "channels": their presence channels; "location" and "info" (the user_info
+         * they first connected with) while online, when there is one; "last_seen"
+         * (milliseconds since the epoch) once offline, while it is kept.
+         */
+        public function userStatus(string $userId, ?string $appId = null): array {}
+
+        /**
+         * A page of the app's online users, sorted by id: ["users" => [["id" => "7",
+         * "connections" => 2, "location" => ..., "info" => [...]], ...], "next" => "7"].
+         * $after is the previous page's "next" ("" for the first page), $limit 1 to 1000;
+         * "next" is there only when more users follow.
+         */
+        public function onlineUsers(string $after = "", int $limit = 100, ?string $appId = null): array {}
+
+        /**
+         * Sets (null: clears) the location of an online user, shown in their status
+         * until they go offline. Returns whether the user was online (an offline
+         * user's location is not kept).
+         */
+        public function setUserLocation(string $userId, ?string $location, ?string $appId = null): bool {}
 
         /** Stops gracefully: clients are told to reconnect (4200). */
         public function stop(): void {}

@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: 5d9319c9f42f898029c2a3a988bdfa8db377f5ad */
+ * Stub hash: 66672979e3a23dcb17bad84b731eb48a08b4ff93 */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_Pushbus_version, 0, 0, IS_STRING, 0)
 ZEND_END_ARG_INFO()
@@ -93,6 +93,20 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Client_terminateUs
 	ZEND_ARG_TYPE_INFO(0, userId, IS_STRING, 0)
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Client_userStatus, 0, 1, IS_ARRAY, 0)
+	ZEND_ARG_TYPE_INFO(0, userId, IS_STRING, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Client_onlineUsers, 0, 0, IS_ARRAY, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, after, IS_STRING, 0, "\"\"")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, limit, IS_LONG, 0, "100")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Client_setUserLocation, 0, 2, _IS_BOOL, 0)
+	ZEND_ARG_TYPE_INFO(0, userId, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO(0, location, IS_STRING, 1)
+ZEND_END_ARG_INFO()
+
 ZEND_BEGIN_ARG_INFO_EX(arginfo_class_Pushbus_Server___construct, 0, 0, 1)
 	ZEND_ARG_TYPE_INFO(0, config, IS_ARRAY, 0)
 ZEND_END_ARG_INFO()
@@ -147,6 +161,23 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_terminateUs
 	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_userStatus, 0, 1, IS_ARRAY, 0)
+	ZEND_ARG_TYPE_INFO(0, userId, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_onlineUsers, 0, 0, IS_ARRAY, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, after, IS_STRING, 0, "\"\"")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, limit, IS_LONG, 0, "100")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_setUserLocation, 0, 2, _IS_BOOL, 0)
+	ZEND_ARG_TYPE_INFO(0, userId, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO(0, location, IS_STRING, 1)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
 #define arginfo_class_Pushbus_Server_stop arginfo_class_Pushbus_Server_reloadTls
 
 
@@ -166,6 +197,9 @@ ZEND_METHOD(Pushbus_Client, channels);
 ZEND_METHOD(Pushbus_Client, channel);
 ZEND_METHOD(Pushbus_Client, users);
 ZEND_METHOD(Pushbus_Client, terminateUserConnections);
+ZEND_METHOD(Pushbus_Client, userStatus);
+ZEND_METHOD(Pushbus_Client, onlineUsers);
+ZEND_METHOD(Pushbus_Client, setUserLocation);
 ZEND_METHOD(Pushbus_Server, __construct);
 ZEND_METHOD(Pushbus_Server, start);
 ZEND_METHOD(Pushbus_Server, port);
@@ -179,6 +213,9 @@ ZEND_METHOD(Pushbus_Server, webhookStats);
 ZEND_METHOD(Pushbus_Server, reloadTls);
 ZEND_METHOD(Pushbus_Server, metricsText);
 ZEND_METHOD(Pushbus_Server, terminateUserConnections);
+ZEND_METHOD(Pushbus_Server, userStatus);
+ZEND_METHOD(Pushbus_Server, onlineUsers);
+ZEND_METHOD(Pushbus_Server, setUserLocation);
 ZEND_METHOD(Pushbus_Server, stop);
 
 
@@ -214,6 +251,9 @@ static const zend_function_entry class_Pushbus_Client_methods[] = {
 	ZEND_ME(Pushbus_Client, channel, arginfo_class_Pushbus_Client_channel, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Client, users, arginfo_class_Pushbus_Client_users, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Client, terminateUserConnections, arginfo_class_Pushbus_Client_terminateUserConnections, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Client, userStatus, arginfo_class_Pushbus_Client_userStatus, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Client, onlineUsers, arginfo_class_Pushbus_Client_onlineUsers, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Client, setUserLocation, arginfo_class_Pushbus_Client_setUserLocation, ZEND_ACC_PUBLIC)
 	ZEND_FE_END
 };
 
@@ -232,6 +272,9 @@ static const zend_function_entry class_Pushbus_Server_methods[] = {
 	ZEND_ME(Pushbus_Server, reloadTls, arginfo_class_Pushbus_Server_reloadTls, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, metricsText, arginfo_class_Pushbus_Server_metricsText, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, terminateUserConnections, arginfo_class_Pushbus_Server_terminateUserConnections, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Server, userStatus, arginfo_class_Pushbus_Server_userStatus, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Server, onlineUsers, arginfo_class_Pushbus_Server_onlineUsers, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Server, setUserLocation, arginfo_class_Pushbus_Server_setUserLocation, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, stop, arginfo_class_Pushbus_Server_stop, ZEND_ACC_PUBLIC)
 	ZEND_FE_END
 };

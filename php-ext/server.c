@@ -382,6 +382,79 @@ ZEND_METHOD(Pushbus_Server, terminateUserConnections) {
   RETURN_LONG((zend_long)count);
 }
 
+ZEND_METHOD(Pushbus_Server, userStatus) {
+  zend_string *user_id, *app_id = NULL;
+  ZEND_PARSE_PARAMETERS_START(1, 2)
+    Z_PARAM_STR(user_id)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_STR_OR_NULL(app_id)
+  ZEND_PARSE_PARAMETERS_END();
+  server_object *o = SERVER();
+
+  pushbus_str app = app_arg(o, app_id);
+  char *json = NULL;
+  pushbus_result r =
+      pushbus_server_user_status(o->server, app.data, app.len, ZSTR_VAL(user_id), ZSTR_LEN(user_id), &json);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  if (!pushbus_return_json(json, return_value)) {
+    RETURN_THROWS();
+  }
+}
+
+ZEND_METHOD(Pushbus_Server, onlineUsers) {
+  zend_string *after = NULL, *app_id = NULL;
+  zend_long limit = 100;
+  ZEND_PARSE_PARAMETERS_START(0, 3)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_STR(after)
+    Z_PARAM_LONG(limit)
+    Z_PARAM_STR_OR_NULL(app_id)
+  ZEND_PARSE_PARAMETERS_END();
+  server_object *o = SERVER();
+
+  if (limit < 0) {
+    /* The library checks the range; a negative number has no size_t to pass it as. */
+    pushbus_throw_msg(PUSHBUS_RESULT_INVALID_ARGUMENT, "limit must not be negative, got " ZEND_LONG_FMT, limit);
+    RETURN_THROWS();
+  }
+  pushbus_str app = app_arg(o, app_id);
+  char *json = NULL;
+  pushbus_result r = pushbus_server_online_users(o->server, app.data, app.len, after ? ZSTR_VAL(after) : NULL,
+                                                 after ? ZSTR_LEN(after) : 0, (size_t)limit, &json);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  if (!pushbus_return_json(json, return_value)) {
+    RETURN_THROWS();
+  }
+}
+
+ZEND_METHOD(Pushbus_Server, setUserLocation) {
+  zend_string *user_id, *location, *app_id = NULL;
+  ZEND_PARSE_PARAMETERS_START(2, 3)
+    Z_PARAM_STR(user_id)
+    Z_PARAM_STR_OR_NULL(location)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_STR_OR_NULL(app_id)
+  ZEND_PARSE_PARAMETERS_END();
+  server_object *o = SERVER();
+
+  pushbus_str app = app_arg(o, app_id);
+  pushbus_str where = pushbus_zstr(location);
+  bool online = false;
+  pushbus_result r = pushbus_server_set_user_location(o->server, app.data, app.len, ZSTR_VAL(user_id),
+                                                      ZSTR_LEN(user_id), where.data, where.len, &online);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  RETURN_BOOL(online);
+}
+
 ZEND_METHOD(Pushbus_Server, reloadTls) {
   ZEND_PARSE_PARAMETERS_NONE();
   server_object *o = SERVER();

@@ -10,7 +10,10 @@ import {
   version,
   type ChannelInfo,
   type Member,
+  type OnlineUser,
+  type OnlineUsers,
   type PushbusError,
+  type UserStatus,
 } from '../index.js';
 
 export async function example(): Promise<void> {
@@ -25,6 +28,11 @@ export async function example(): Promise<void> {
   const channels: ChannelInfo[] = await server.channels({ prefix: 'presence-' });
   const members: Member[] = await server.members('presence-project.3');
   const closed: number = await server.terminateUserConnections('5');
+  const status: UserStatus = await server.userStatus('5');
+  const page: OnlineUsers = await server.onlineUsers({ after: '4', limit: 10 });
+  const kept: boolean = await server.setUserLocation('5', 'Projects');
+  await server.setUserLocation('5', null, { appId: 'portal' });
+  console.log(status.online, status.last_seen ?? 0, status.channels.length, page.next, page.users[0]?.connections, kept);
   console.log(channels[0]?.userCount, members[0]?.info, closed, await server.connectionCount());
   await server.stop();
   server.unref().ref();
@@ -34,6 +42,9 @@ export async function example(): Promise<void> {
   await client.triggerBatch([{ channel: 'a', name: 'e', data: 1 }]);
   const summary = await client.channel('orders', { info: ['subscription_count'] });
   console.log(summary.subscriptionCount, (await client.members('presence-x')).map((m) => m.id));
+  const remote: UserStatus = await client.userStatus('5');
+  const users: OnlineUser[] = (await client.onlineUsers({ limit: 5 })).users;
+  console.log(remote.location, users.length, await client.setUserLocation('5', null));
 
   const auth = authorizeChannel({ key: 'k', secret: 's' }, '1.2', 'presence-project.3', { user_id: '5', user_info: { name: 'Ann' } });
   console.log(auth.auth, auth.channel_data, authenticateUser({ key: 'k', secret: 's' }, '1.2', { id: '5' }).user_data);

@@ -624,6 +624,99 @@ pub unsafe extern "C" fn pushbus_client_terminate_user_connections(
     })
 }
 
+/// Reports one user's status (pushbus's `GET /apps/{id}/users/{user_id}`): writes the
+/// server's JSON answer, in the shape of `pushbus_server_user_status`, e.g.
+/// `{"id":"7","online":true,"connections":1,"channels":[],"info":{"name":"Ada"}}`.
+///
+/// `client` is borrowed, not NULL; `user_id` is pointer + length, UTF-8, borrowed, not
+/// NULL (percent-encoded into the path). On success writes to `*out_json` a string the
+/// caller frees with `pushbus_string_free`; on failure leaves it untouched. Errors: as
+/// `pushbus_client_channels` (`INVALID_ARGUMENT` for an empty user id; `HTTP_STATUS`
+/// 400 for one the server refuses). Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_user_status(
+    client: *const pushbus_client,
+    user_id: *const c_char,
+    user_id_len: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let handle = handle_ref(client)?;
+        let user_id = str_arg(user_id, user_id_len, "user_id")?;
+        let value = handle.execute(&handle.client.user_status_request(user_id)?)?;
+        out.write(to_c_string(value.to_string())?);
+        Ok(())
+    })
+}
+
+/// Lists a page of the app's online users (pushbus's `GET /apps/{id}/users`): writes
+/// the server's JSON answer, in the shape of `pushbus_server_online_users`, e.g.
+/// `{"users":[{"id":"7","connections":1}],"next":"7"}` (`next`: the `after` of the
+/// next page, absent on the last one).
+///
+/// `client` is borrowed, not NULL; `after` is NULL for the first page, or the id after
+/// which to start (pointer + length, UTF-8, borrowed). `limit` is the most users
+/// listed, 1 to 1000 (sent as it is: the server refuses others with a 400). On success
+/// writes to `*out_json` a string the caller frees with `pushbus_string_free`; on
+/// failure leaves it untouched. Errors: as `pushbus_client_channels`. Threads: any;
+/// blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_online_users(
+    client: *const pushbus_client,
+    after: *const c_char,
+    after_len: usize,
+    limit: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let handle = handle_ref(client)?;
+        let after = opt_str_arg(after, after_len, "after")?;
+        let value = handle.execute(&handle.client.online_users_request(after, Some(limit)))?;
+        out.write(to_c_string(value.to_string())?);
+        Ok(())
+    })
+}
+
+/// Sets (or, with `location` NULL, clears) the location of an online user (pushbus's
+/// `POST /apps/{id}/users/{user_id}/location`), as `pushbus_server_set_user_location`.
+///
+/// `client` is borrowed, not NULL; `user_id` is pointer + length, UTF-8, borrowed, not
+/// NULL; `location` is NULL to clear, or pointer + length, UTF-8, borrowed.
+/// `out_online` is NULL or receives whether the user was online (the answer's
+/// `online`), on success only. Errors: as `pushbus_client_channels` (`HTTP_STATUS` 400
+/// for a location the server refuses; `INVALID_RESPONSE` for an answer without
+/// `online`). Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_set_user_location(
+    client: *const pushbus_client,
+    user_id: *const c_char,
+    user_id_len: usize,
+    location: *const c_char,
+    location_len: usize,
+    out_online: *mut bool,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::optional(out_online);
+        let handle = handle_ref(client)?;
+        let user_id = str_arg(user_id, user_id_len, "user_id")?;
+        let location = opt_str_arg(location, location_len, "location")?;
+        let request = handle.client.user_location_request(user_id, location)?;
+        let value = handle.execute(&request)?;
+        let online = value["online"].as_bool().ok_or_else(|| {
+            Failure::new(
+                pushbus_result::InvalidResponse,
+                format!("the answer has no boolean \"online\": {value}"),
+            )
+        })?;
+        if let Some(out) = out {
+            out.write(online);
+        }
+        Ok(())
+    })
+}
+
 /// Frees a client and closes its connections.
 ///
 /// Takes ownership of `client`; NULL is a no-op. No other call may be using `client`

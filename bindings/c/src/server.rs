@@ -270,15 +270,19 @@ pub unsafe extern "C" fn pushbus_server_members(
         let members = handle
             .server
             .wait_for(handle.server.members(app_id, channel), QUERY_TIMEOUT)?;
-        let doc = MembersJson { users: &members };
-        let json = serde_json::to_string(&doc).map_err(|e| {
-            Failure::new(
-                pushbus_result::InvalidArgument,
-                format!("cannot render members: {e}"),
-            )
-        })?;
+        let json = render(&MembersJson { users: &members }, "members")?;
         out.write(to_c_string(json)?);
         Ok(())
+    })
+}
+
+/// A view as its one JSON form (serde): what every face reports.
+fn render(value: &impl Serialize, what: &str) -> Result<String, Failure> {
+    serde_json::to_string(value).map_err(|e| {
+        Failure::new(
+            pushbus_result::InvalidArgument,
+            format!("cannot render {what}: {e}"),
+        )
     })
 }
 
@@ -376,6 +380,120 @@ pub unsafe extern "C" fn pushbus_server_terminate_user_connections(
         )?;
         if let Some(out) = out {
             out.write(closed);
+        }
+        Ok(())
+    })
+}
+
+/// Reports one user's status as JSON (cluster-wide), in the shape every face reports
+/// it: `{"id":"7","online":true,"connections":2,"channels":["presence-chat.1"],"location":"Projects","info":{"name":"Ada"}}`.
+/// A user is online while at least one connection is signed in as them or is a member
+/// of a presence channel as them; `connections` counts those, `channels` lists the
+/// user's presence channels (sorted). `location` (set by
+/// `pushbus_server_set_user_location`) and `info` (the `user_info` the user first
+/// connected with) appear while online, when there is one; `last_seen` while offline:
+/// when their last connection closed, in milliseconds since the Unix epoch, as long as
+/// it is kept (`user_status.last_seen_ttl`). A user never seen is offline with 0
+/// connections and no `last_seen`.
+///
+/// `server` is borrowed, not NULL; `app_id` and `user_id` are pointer + length, UTF-8,
+/// borrowed, not NULL. On success writes to `*out_json` a string the caller frees with
+/// `pushbus_string_free`; on failure leaves it untouched. Errors: `NULL_PARAMETER`,
+/// `INVALID_UTF8`, `UNKNOWN_APP`, `INVALID_ARGUMENT` (a user id empty, longer than 128
+/// characters or with control characters), `FORKED`. Threads: any; does not block.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_server_user_status(
+    server: *const pushbus_server,
+    app_id: *const c_char,
+    app_id_len: usize,
+    user_id: *const c_char,
+    user_id_len: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let handle = server_ref(server)?;
+        let app_id = str_arg(app_id, app_id_len, "app_id")?;
+        let user_id = str_arg(user_id, user_id_len, "user_id")?;
+        let status = handle
+            .server
+            .wait_for(handle.server.user_status(app_id, user_id), QUERY_TIMEOUT)?;
+        out.write(to_c_string(render(&status, "the user status")?)?);
+        Ok(())
+    })
+}
+
+/// Lists a page of the app's online users as JSON (cluster-wide), sorted by id, in the
+/// shape every face reports it:
+/// `{"users":[{"id":"7","connections":2,"location":"Projects","info":{"name":"Ada"}},{"id":"8","connections":1}],"next":"8"}`
+/// (`location` and `info` as in `pushbus_server_user_status`, when there is one).
+/// `next` is there when more users follow: pass it as `after` for the next page.
+///
+/// `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
+/// NULL; `after` is NULL (or empty) for the first page, or the id after which to
+/// start (pointer + length, UTF-8, borrowed). `limit` is the most users listed, 1 to
+/// 1000. On success writes to `*out_json` a string the caller frees with
+/// `pushbus_string_free`; on failure leaves it untouched. Errors: `NULL_PARAMETER`,
+/// `INVALID_UTF8`, `UNKNOWN_APP`, `INVALID_ARGUMENT` (`limit` out of range), `FORKED`.
+/// Threads: any; does not block.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_server_online_users(
+    server: *const pushbus_server,
+    app_id: *const c_char,
+    app_id_len: usize,
+    after: *const c_char,
+    after_len: usize,
+    limit: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let handle = server_ref(server)?;
+        let app_id = str_arg(app_id, app_id_len, "app_id")?;
+        let after = opt_str_arg(after, after_len, "after")?.unwrap_or("");
+        let page = handle.server.wait_for(
+            handle.server.online_users(app_id, after, limit),
+            QUERY_TIMEOUT,
+        )?;
+        out.write(to_c_string(render(&page, "the online users")?)?);
+        Ok(())
+    })
+}
+
+/// Sets the location of an online user (the page or section of the app they are on,
+/// say), shown in their status and in the online users until they go offline; NULL
+/// `location` clears it. An offline user's location is not kept.
+///
+/// `server` is borrowed, not NULL; `app_id` and `user_id` are pointer + length, UTF-8,
+/// borrowed, not NULL; `location` is NULL to clear, or pointer + length (UTF-8, at most
+/// 256 bytes, no control characters), borrowed. `out_online` is NULL or receives
+/// whether the user was online (and so whether the location was kept), on success
+/// only. Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `UNKNOWN_APP`, `INVALID_ARGUMENT`
+/// (the user id or the location), `FORKED`. Threads: any; does not block.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn pushbus_server_set_user_location(
+    server: *const pushbus_server,
+    app_id: *const c_char,
+    app_id_len: usize,
+    user_id: *const c_char,
+    user_id_len: usize,
+    location: *const c_char,
+    location_len: usize,
+    out_online: *mut bool,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::optional(out_online);
+        let handle = server_ref(server)?;
+        let app_id = str_arg(app_id, app_id_len, "app_id")?;
+        let user_id = str_arg(user_id, user_id_len, "user_id")?;
+        let location = opt_str_arg(location, location_len, "location")?;
+        let online = handle.server.wait_for(
+            handle.server.set_user_location(app_id, user_id, location),
+            QUERY_TIMEOUT,
+        )?;
+        if let Some(out) = out {
+            out.write(online);
         }
         Ok(())
     })

@@ -195,6 +195,61 @@ impl NativeClient {
         promise(env, async move { Ok(client.users(&channel).await?) }, |v| v)
     }
 
+    /// The JSON body of `GET /users/{userId}` (pushbus): a `UserStatus`.
+    #[napi(ts_return_type = "Promise<UserStatus>")]
+    pub fn user_status<'env>(
+        &self,
+        env: &'env Env,
+        user_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Value>> {
+        let client = self.client.clone();
+        promise(
+            env,
+            async move { Ok(client.user_status(&user_id).await?) },
+            |v| v,
+        )
+    }
+
+    /// The JSON body of `GET /users` (pushbus): an `OnlineUsers` page.
+    #[napi(ts_return_type = "Promise<OnlineUsers>")]
+    pub fn online_users<'env>(
+        &self,
+        env: &'env Env,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> napi::Result<PromiseRaw<'env, Value>> {
+        let client = self.client.clone();
+        promise(
+            env,
+            async move {
+                Ok(client
+                    .online_users(after.as_deref(), limit.map(|l| l as usize))
+                    .await?)
+            },
+            |v| v,
+        )
+    }
+
+    /// The JSON body of `POST /users/{userId}/location` (pushbus): `{ online }`.
+    #[napi(ts_return_type = "Promise<{ online: boolean }>")]
+    pub fn set_user_location<'env>(
+        &self,
+        env: &'env Env,
+        user_id: String,
+        location: Option<String>,
+    ) -> napi::Result<PromiseRaw<'env, Value>> {
+        let client = self.client.clone();
+        promise(
+            env,
+            async move {
+                Ok(client
+                    .set_user_location(&user_id, location.as_deref())
+                    .await?)
+            },
+            |v| v,
+        )
+    }
+
     #[napi(ts_return_type = "Promise<void>")]
     pub fn terminate_user_connections<'env>(
         &self,

@@ -1,17 +1,19 @@
 // The official Python server SDK (PyPI pusher==3.3.4) against pushbus,
-// observed by a pusher-js client. Needs tests/python/.venv (see README).
+// observed by a pusher-js client; and pushbus's user-status routes signed by that
+// SDK, with pusher-js clients signed in. Needs tests/python/.venv (see README).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServer, app } from '../lib/server.js';
-import { pjs, collector } from '../lib/clients.js';
-import { deferred, withTimeout } from '../lib/util.js';
+import { pjs, rest, collector } from '../lib/clients.js';
+import { deferred, withTimeout, uid, waitUntil } from '../lib/util.js';
 
 const PY_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
 const PYTHON = `${PY_DIR}.venv/bin/python`;
 const SCRIPT = `${PY_DIR}publish.py`;
+const USER_STATUS_SCRIPT = `${PY_DIR}user_status.py`;
 const HAVE_VENV = existsSync(PYTHON);
 
 const APP = app();
@@ -24,16 +26,16 @@ after(async () => {
   await server?.stop();
 });
 
-function runPython(args) {
+function runPython(args, script = SCRIPT) {
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, [SCRIPT, ...args], { timeout: 20000 }, (err, stdout, stderr) => {
+    execFile(PYTHON, [script, ...args], { timeout: 20000 }, (err, stdout, stderr) => {
       let json;
       try {
         json = JSON.parse(stdout.trim().split('\n').pop());
       } catch {
         json = undefined;
       }
-      if (json === undefined) return reject(new Error(`publish.py failed: ${err?.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
+      if (json === undefined) return reject(new Error(`${script} failed: ${err?.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
       resolve({ code: err ? err.code : 0, json, stderr });
     });
   });
@@ -84,5 +86,63 @@ test(
     assert.deepEqual(json.channel_info, { occupied: true, subscription_count: 1 });
     assert.deepEqual(json.presence_channel_info, { occupied: true, user_count: 1 });
     assert.deepEqual(json.users_info, { users: [{ id: 'py-user' }] });
+  },
+);
+
+const NO_VENV = `no Python venv at ${PYTHON} — run: python3 -m venv tests/python/.venv && tests/python/.venv/bin/pip install -r tests/python/requirements.txt`;
+
+/** A pusher-js client signed in as `userData`, after its signin_success. */
+async function signedIn(t, userData, name) {
+  const c = pjs(t, server, APP, { userData, name });
+  await c.waitConnected();
+  c.pusher.signin();
+  await c.waitForMessage((m) => m.event === 'pusher:signin_success', 5000, `${name}: signin_success`);
+  return c;
+}
+
+test(
+  'Python SDK: GET /users/{id} and GET /users?after=&limit= as it signs them; pusher-js signed in and present',
+  { timeout: 30000, skip: HAVE_VENV ? false : NO_VENV },
+  async (t) => {
+    const sdk = rest(server, APP);
+    const base = uid('pyst-');
+    const [signed, member] = [`${base}-a`, `${base}-b`];
+    const channel = `presence-${base}`;
+    const tab1 = await signedIn(t, { id: signed, user_info: { name: 'Py A' } }, 'tab 1');
+    const tab2 = await signedIn(t, { id: signed }, 'tab 2');
+    const present = pjs(t, server, APP, { user: { id: member, info: { name: 'Py B' } }, name: 'member' });
+    await subscribed(present, channel);
+    const status = async (id) => (await sdk.get({ path: `/users/${encodeURIComponent(id)}` })).json();
+    await waitUntil(async () => (await status(signed)).connections === 2, 10000, 'two connections of the signed-in user');
+    await waitUntil(async () => (await status(member)).online, 10000, 'the presence member online');
+    const res = await sdk.post({ path: `/users/${signed}/location`, body: { location: 'Projects' } });
+    assert.deepEqual(await res.json(), { online: true });
+
+    const never = 'never seen é/1'; // percent-encoded in the path, signed as sent
+    const credentials = ['--host', server.host, '--port', String(server.port), '--app-id', APP.id, '--key', APP.key, '--secret', APP.secret];
+    const { code, json } = await runPython([...credentials, '--user', signed, '--user', member, '--user', never, '--after', base, '--limit', '1'], USER_STATUS_SCRIPT);
+    assert.equal(code, 0, `user_status.py failed at ${json.step}: ${json.error}`);
+    assert.deepEqual(json.statuses[signed], { id: signed, online: true, connections: 2, channels: [], location: 'Projects', info: { name: 'Py A' } });
+    assert.deepEqual(json.statuses[member], { id: member, online: true, connections: 1, channels: [channel], info: { name: 'Py B' } });
+    assert.deepEqual(json.statuses[never], { id: never, online: false, connections: 0, channels: [] });
+    // Page by page (limit=1), following `next`.
+    assert.deepEqual(json.pages[0], { users: [{ id: signed, connections: 2, location: 'Projects', info: { name: 'Py A' } }], next: signed });
+    assert.deepEqual(json.pages[1].users, [{ id: member, connections: 1, info: { name: 'Py B' } }]);
+    const listed = json.pages.flatMap((p) => p.users.map((u) => u.id)).filter((id) => id.startsWith(base));
+    assert.deepEqual(listed, [signed, member]);
+    assert.match(json.refused.limit_0, /^PusherBadRequest: .*limit/);
+    assert.match(json.refused.long_id, /^PusherBadRequest: .*user id/);
+
+    // Both tabs closed: offline, with last_seen.
+    const before = Date.now();
+    tab1.disconnect();
+    tab2.disconnect();
+    await waitUntil(async () => !(await status(signed)).online, 10000, 'the signed-in user offline');
+    const after = await runPython([...credentials, '--user', signed, '--after', base, '--limit', '100'], USER_STATUS_SCRIPT);
+    assert.equal(after.code, 0, `user_status.py failed at ${after.json.step}: ${after.json.error}`);
+    const { last_seen: lastSeen, ...gone } = after.json.statuses[signed];
+    assert.deepEqual(gone, { id: signed, online: false, connections: 0, channels: [] });
+    assert.ok(lastSeen >= before - 1000 && lastSeen <= Date.now() + 1000, `last_seen ${lastSeen}`);
+    assert.deepEqual(after.json.pages.flatMap((p) => p.users.map((u) => u.id)).filter((id) => id.startsWith(base)), [member]);
   },
 );
