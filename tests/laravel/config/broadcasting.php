@@ -24,6 +24,10 @@ return [
                 'port' => env('REVERB_SERVER_PORT', 8080),
                 'app' => [
                     'allowed_origins' => ['*'],
+                    // The realtime_events rows (RecordRealtimeEvent), with payloads.
+                    'delivery_log' => ['events' => true, 'payloads' => 'payload'],
+                    // Watchers and PresenceService hear "offline" after this long.
+                    'user_status' => ['offline_delay' => (float) env('PUSHBUS_OFFLINE_DELAY', 1)],
                 ],
             ],
         ],

@@ -25,6 +25,24 @@ Route::get('/test/presence/{id}', function (int $id) {
     return ['presence' => Illuminate\Support\Facades\DB::table('user_presence')->where('user_id', $id)->first()];
 });
 
+// The seed's heartbeat endpoints, answered by pushbus (PresenceService): no polling,
+// no TTL table.
+Route::get('/sync/online-users', function (App\Services\PresenceService $presence) {
+    return ['users' => array_map(fn ($u) => [
+        'id' => $u['user']->id, 'name' => $u['user']->name, 'connections' => $u['connections'], 'location' => $u['location'],
+    ], $presence->getOnlineUsers())];
+});
+Route::get('/presence/{id}', function (App\Services\PresenceService $presence, string $id) {
+    return ['online' => $presence->isOnline($id), 'status' => $presence->status($id)];
+});
+Route::get('/viewing/{type}/{id}', function (App\Services\PresenceService $presence, string $type, string $id) {
+    return ['users' => $presence->getUsersViewingResource($type, $id)];
+});
+// The rows RecordRealtimeEvent wrote, newest first.
+Route::get('/test/realtime-events', function () {
+    return ['events' => Illuminate\Support\Facades\DB::table('realtime_events')->orderByDesc('id')->limit(50)->get()];
+});
+
 // Which broadcaster runs, and this worker's connections to the pushbus server
 // (to check that one persists across requests).
 Route::get('/test/broadcaster', function () {
@@ -62,6 +80,11 @@ Route::post('/test/broadcast-deferred-failure', function (Request $request) {
 });
 
 Route::middleware('auth:api')->group(function () {
+    // The seed's setOnline($user, 'Projects'), called as the user moves around.
+    Route::post('/presence/location', function (Request $request, App\Services\PresenceService $presence) {
+        return ['online' => $presence->setOnline($request->user(), $request->input('location'))];
+    });
+
     Route::post('/invoices', function (Request $request) {
         $invoice = [
             'id' => (int) $request->input('id'),

@@ -248,3 +248,48 @@ test('webhooks of a separate pushbus serve reach the app\'s /pushbus/webhook rou
   assert.equal(forged.status, 401);
   assert.equal((await api('GET', '/api/test/presence/4')).presence, null, 'the forged event changed nothing');
 });
+
+test('PresenceService answers from pushbus: online users, who views a project, location, offline with last_seen', async (t) => {
+  const bob = makeEcho(t, { wsPort, appUrl, token: tokens.bob });
+  await subscribed(bob.join('project.1'), 'bob: presence-project.1');
+  await until(async () => (await api('GET', '/api/presence/2')).online === true, 'bob online (a presence member)');
+  const viewing = await api('GET', '/api/viewing/project/1');
+  assert.deepEqual(viewing.users, ['2']);
+  const online = await api('GET', '/api/sync/online-users');
+  const entry = online.users.find((u) => u.id === 2);
+  assert.deepEqual(entry, { id: 2, name: 'Bob Member', connections: 1, location: null });
+
+  // The seed's setOnline($user, 'Projects'), from a request of Bob's.
+  assert.deepEqual(await api('POST', '/api/presence/location', { token: tokens.bob, body: { location: 'Projects' } }), { online: true });
+  const status = (await api('GET', '/api/presence/2')).status;
+  assert.equal(status.location, 'Projects');
+  assert.deepEqual(status.channels, ['presence-project.1']);
+  assert.equal((await api('GET', '/api/sync/online-users')).users.find((u) => u.id === 2).location, 'Projects');
+
+  const left = Date.now();
+  bob.leave('project.1');
+  await until(async () => (await api('GET', '/api/presence/2')).online === false, 'bob offline');
+  const gone = (await api('GET', '/api/presence/2')).status;
+  assert.ok(gone.last_seen >= left - 1000 && gone.last_seen <= Date.now() + 1000, `last_seen ${gone.last_seen}`);
+  assert.equal(gone.location, undefined);
+  assert.deepEqual((await api('GET', '/api/viewing/project/1')).users, []);
+  // pushbus:start hears user_offline once the offline delay has passed.
+  await server.waitLine(/"name":"user_offline".*"user_id":"2"/);
+});
+
+test('realtime_events rows come from the delivery log: payload, delivered count, the excluded socket', async (t) => {
+  const ann = makeEcho(t, { wsPort, appUrl, token: tokens.ann });
+  const bob = makeEcho(t, { wsPort, appUrl, token: tokens.bob });
+  const annRoom = ann.join('project.1');
+  const bobRoom = bob.join('project.1');
+  await Promise.all([subscribed(annRoom, 'ann: presence-project.1'), subscribed(bobRoom, 'bob: presence-project.1')]);
+  const comment = await api('POST', '/api/projects/1/comments', { token: tokens.bob, socketId: bob.socketId(), body: { body: 'For the log' } });
+  const row = await until(async () => (await api('GET', '/api/test/realtime-events')).events
+    .find((e) => e.event_type.endsWith('CommentAdded') && e.payload?.includes('For the log')), 'the CommentAdded row');
+  assert.equal(row.channel, 'presence-project.1');
+  assert.equal(row.delivered, 1, 'ann only: bob was excluded with toOthers()');
+  assert.equal(row.except_socket, bob.socketId());
+  assert.equal(row.source, 'api');
+  assert.deepEqual(JSON.parse(row.payload).comment, comment);
+  assert.equal(row.size, Buffer.byteLength(row.payload));
+});

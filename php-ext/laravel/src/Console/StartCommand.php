@@ -4,6 +4,7 @@ namespace Pushbus\Laravel\Console;
 
 use Illuminate\Console\Command;
 use Pushbus\Laravel\Events\PushbusEvent;
+use Pushbus\Laravel\Events\UserStatusChanged;
 use Pushbus\Server;
 
 /**
@@ -69,6 +70,9 @@ class StartCommand extends Command
                 // The same classes as the webhook route dispatches.
                 if (($class = PushbusEvent::fromArray($event)) !== null) {
                     $events->dispatch($class);
+                }
+                if (($status = UserStatusChanged::fromArray($event)) !== null) {
+                    $events->dispatch($status);
                 }
             }
         }

@@ -19,6 +19,7 @@ abstract class PushbusEvent
         'client_event' => ClientEvent::class,
         'cache_miss' => CacheMiss::class,
         'subscription_count' => SubscriptionCount::class,
+        'event_logged' => EventLogged::class,
     ];
 
     /**

@@ -33,10 +33,27 @@ return new class extends Migration
             $table->string('channel')->nullable();
             $table->timestamp('last_seen_at')->nullable();
         });
+
+        // What pushbus delivered (RecordRealtimeEvent writes it from the delivery log's
+        // event_logged events): the seed's "for debugging" table.
+        Schema::create('realtime_events', function (Blueprint $table) {
+            $table->id();
+            $table->string('event_id')->unique();
+            $table->string('channel');
+            $table->string('event_type');
+            $table->text('payload')->nullable();
+            $table->string('digest', 64)->nullable();
+            $table->unsignedInteger('size');
+            $table->unsignedInteger('delivered');
+            $table->string('except_socket')->nullable();
+            $table->string('source');
+            $table->timestamp('published_at');
+        });
     }
 
     public function down()
     {
+        Schema::dropIfExists('realtime_events');
         Schema::dropIfExists('user_presence');
         Schema::dropIfExists('projects');
         Schema::dropIfExists('users');
