@@ -263,7 +263,8 @@ export function startNodes(count, config = {}, options = {}) {
 async function startCluster(count, config, options) {
   const seed = process.env.PUSHBUS_TEST_SEED ? Number(process.env.PUSHBUS_TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
   const redis = await startRedis();
-  const full = { cluster: { redis_url: redis.url, prefix: 'pushbus-test' }, ...config };
+  // config.cluster adds to the Redis settings (node_lease, …).
+  const full = { ...config, cluster: { redis_url: redis.url, prefix: 'pushbus-test', ...(config.cluster || {}) } };
   const started = await Promise.allSettled(Array.from({ length: count }, () => startNode(full, options)));
   const nodes = started.filter((r) => r.status === 'fulfilled').map((r) => r.value);
   const failed = started.find((r) => r.status === 'rejected');
