@@ -207,6 +207,12 @@ pub struct AppConfig {
     pub user_status: UserStatusOptions,
     /// The ring of recently published events (the seed's `realtime_events`).
     pub delivery_log: DeliveryLogOptions,
+    /// Which channels keep a history of their events (for recovery after a reconnect
+    /// and rewind on subscribe); none by default.
+    pub history: Vec<HistoryRule>,
+    /// Bytes all the app's channel histories may keep; when full, the app's oldest
+    /// kept event goes first.
+    pub history_max_bytes: usize,
     /// Logs every frame of the app's connections, both ways, at `info` (target
     /// `pushbus::frames`), with their opening and closing: the server's side of
     /// `Pusher.logToConsole`. Frames hold what clients send; not for production.
@@ -296,6 +302,90 @@ pub struct DeliveryLogOptions {
     /// `event_logged` (with this node's delivered count), for an app that writes its
     /// own `realtime_events` rows.
     pub events: bool,
+}
+
+/// Channels whose names match `channels` (`*` matches any run of characters) keep
+/// their last `events` events for `ttl` seconds, and give the last `rewind` of them to
+/// every new subscriber right after `subscription_succeeded`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryRule {
+    pub channels: String,
+    pub events: usize,
+    pub ttl: u64,
+    pub rewind: usize,
+}
+
+impl Default for HistoryRule {
+    fn default() -> Self {
+        HistoryRule {
+            channels: String::new(),
+            events: 100,
+            ttl: 120,
+            rewind: 0,
+        }
+    }
+}
+
+impl HistoryRule {
+    /// Whether `channel` matches the rule's pattern.
+    pub fn matches(&self, channel: &str) -> bool {
+        wildcard_match(&self.channels, channel)
+    }
+
+    /// Parses `PUSHBUS_HISTORY`: rules separated by `;`, each
+    /// `pattern[:events[:ttl[:rewind]]]`, e.g. `private-client.*:100:120;activity:50:3600:10`.
+    pub fn parse_list(v: &str) -> Result<Vec<HistoryRule>, String> {
+        let mut rules = Vec::new();
+        for spec in v.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            let mut parts = spec.split(':');
+            let mut rule = HistoryRule {
+                channels: parts.next().unwrap_or("").to_string(),
+                ..HistoryRule::default()
+            };
+            let num = |p: Option<&str>, name: &str, default: u64| -> Result<u64, String> {
+                match p {
+                    None | Some("") => Ok(default),
+                    Some(n) => n.parse().map_err(|_| {
+                        format!("PUSHBUS_HISTORY: {name} {n:?} in {spec:?} is not a number")
+                    }),
+                }
+            };
+            rule.events = num(parts.next(), "events", rule.events as u64)? as usize;
+            rule.ttl = num(parts.next(), "ttl", rule.ttl)?;
+            rule.rewind = num(parts.next(), "rewind", 0)? as usize;
+            if parts.next().is_some() {
+                return Err(format!(
+                    "PUSHBUS_HISTORY: {spec:?} has more than pattern:events:ttl:rewind"
+                ));
+            }
+            rules.push(rule);
+        }
+        Ok(rules)
+    }
+}
+
+/// `*` matches any run of characters (none included); everything else itself.
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// See [`DeliveryLogOptions::payloads`].
@@ -419,6 +509,8 @@ impl Default for AppConfig {
             webhook_options: WebhookOptions::default(),
             user_status: UserStatusOptions::default(),
             delivery_log: DeliveryLogOptions::default(),
+            history: Vec::new(),
+            history_max_bytes: 16 << 20,
         }
     }
 }
@@ -556,6 +648,9 @@ impl Config {
                         )))
                     }
                 };
+            }
+            if let Some(v) = get("PUSHBUS_HISTORY") {
+                app.history = HistoryRule::parse_list(v).map_err(ConfigError)?;
             }
             if let Some(v) = get("PUSHBUS_DELIVERY_LOG_EVENTS") {
                 app.delivery_log.events = parse_bool("PUSHBUS_DELIVERY_LOG_EVENTS", v)?;
@@ -866,6 +961,19 @@ fn validate_webhooks(name: &str, app: &AppConfig) -> Result<(), ConfigError> {
         return Err(err(format!(
             "{name}: user_status.offline_delay must be between 0 and 3600 seconds"
         )));
+    }
+    for rule in &app.history {
+        if rule.channels.is_empty() || rule.events == 0 || rule.events > 100_000 || rule.ttl == 0 {
+            return Err(err(format!(
+                "{name}: each history rule needs a channels pattern, events between 1 and 100000 and a positive ttl"
+            )));
+        }
+        if rule.rewind > rule.events {
+            return Err(err(format!(
+                "{name}: history rewind ({}) must not exceed events ({})",
+                rule.rewind, rule.events
+            )));
+        }
     }
     if app.delivery_log.size > 1_000_000 {
         return Err(err(format!(
@@ -1296,6 +1404,26 @@ mod tests {
         env[3].1 = "maybe";
         let e = Config::default().apply_env(&vars(&env)).unwrap_err();
         assert!(e.0.contains("PUSHBUS_CLIENT_EVENTS_ON_PUBLIC"), "{e}");
+    }
+
+    #[test]
+    fn history_rules_and_patterns() {
+        assert!(wildcard_match("private-client.*", "private-client.7"));
+        assert!(wildcard_match("*", ""));
+        assert!(wildcard_match("a*b*c", "axxbyyc"));
+        assert!(!wildcard_match("private-client.*", "private-clients.7"));
+        assert!(!wildcard_match("activity", "activity.1"));
+        let rules =
+            HistoryRule::parse_list("private-client.*:100:120; activity:50:3600:10;presence-*")
+                .unwrap();
+        assert_eq!(rules.len(), 3);
+        assert_eq!(
+            (rules[1].events, rules[1].ttl, rules[1].rewind),
+            (50, 3600, 10)
+        );
+        assert_eq!((rules[2].events, rules[2].ttl), (100, 120));
+        assert!(HistoryRule::parse_list("a:x").is_err());
+        assert!(HistoryRule::parse_list("a:1:2:3:4").is_err());
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub use protocol::names;
 pub use protocol::ErrorCode;
 pub use server::Server;
 pub use views::{
-    CachedEvent, ChannelInfo, DeliveryRecord, Member, OnlineUser, OnlineUsers, UserStatus,
+    CachedEvent, ChannelHistory, ChannelInfo, DeliveryRecord, HistoryEvent, Member, OnlineUser,
+    OnlineUsers, UserStatus,
 };
 pub use webhooks::WebhookStats;
 

@@ -84,6 +84,31 @@ pub struct OnlineUsers {
     pub next: Option<Arc<str>>,
 }
 
+/// A history channel's kept events (`GET /channels/{name}/events`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ChannelHistory {
+    pub channel: Arc<str>,
+    /// Changes whenever the channel's history started over; absent when it has none
+    /// yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<Arc<str>>,
+    /// The channel's last serial (0: none yet).
+    pub serial: u64,
+    /// Kept events after the `since` asked, oldest first.
+    pub events: Vec<HistoryEvent>,
+}
+
+/// One kept event of a history channel.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryEvent {
+    pub serial: u64,
+    /// When it was published, in milliseconds since the Unix epoch.
+    pub time: u64,
+    pub event: Arc<str>,
+    /// The data string, as published.
+    pub data: Arc<str>,
+}
+
 /// One published event in the delivery log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DeliveryRecord {

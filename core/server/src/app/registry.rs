@@ -107,6 +107,16 @@ const MAX_DEFERRED_CHANGES: usize = 32;
 struct Subscriber {
     outbox: Outbox,
     since: Version,
+    /// History channels: the last serial it was given when it joined (a rewind or a
+    /// resume); a live event up to it is not sent again.
+    seen: u64,
+}
+
+/// A history channel's event as [`LocalChannel::deliver_serial`] delivers it.
+pub(crate) struct Serial<'a> {
+    pub serial: u64,
+    /// `pushbus:serial`, sent before the event to the clients that enabled recovery.
+    pub frame: &'a Utf8Bytes,
 }
 
 /// Remote presence changes queued at most while a join or leave is decided (one Redis
@@ -184,14 +194,34 @@ impl LocalChannel {
     /// to it from `since` on (the version of the member list in `first`). Returns how
     /// many frames the channel had delivered until then (see
     /// [`LocalChannel::delivered`]).
+    #[cfg(test)]
     pub fn add(&self, outbox: &Outbox, first: Utf8Bytes, since: Version) -> u64 {
+        self.add_with(outbox, first, since, || (Vec::new(), 0))
+    }
+
+    /// [`LocalChannel::add`], then the frames `replay` gives (a history channel's
+    /// rewind or resumed events), read under the same lock: an event is either in
+    /// them or delivered live after them, never lost between; `replay` also says the
+    /// last serial they hold, which live delivery does not send again.
+    pub fn add_with(
+        &self,
+        outbox: &Outbox,
+        first: Utf8Bytes,
+        since: Version,
+        replay: impl FnOnce() -> (Vec<Utf8Bytes>, u64),
+    ) -> u64 {
         let mut subs = write(&self.subscribers);
         outbox.send(first);
+        let (frames, seen) = replay();
+        for f in frames {
+            outbox.send(f);
+        }
         subs.insert(
             outbox.socket_id(),
             Subscriber {
                 outbox: outbox.clone(),
                 since,
+                seen,
             },
         );
         self.delivered()
@@ -216,6 +246,32 @@ impl LocalChannel {
                 s.outbox.send_published(frame.clone(), since);
                 n += 1;
             }
+        }
+        self.delivered.fetch_add(1, Ordering::AcqRel);
+        n
+    }
+
+    /// [`LocalChannel::deliver`] of a history channel's event: subscribers that got it
+    /// already when they joined are skipped, and those that enabled recovery get its
+    /// serial frame first.
+    pub fn deliver_serial(
+        &self,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+        serial: &Serial<'_>,
+    ) -> usize {
+        let since = super::outbox::now_us();
+        let subs = read(&self.subscribers);
+        let mut n = 0;
+        for (id, s) in subs.iter() {
+            if Some(*id) == except || s.seen >= serial.serial {
+                continue;
+            }
+            if s.outbox.has(crate::protocol::features::RECOVERY) {
+                s.outbox.send(serial.frame.clone());
+            }
+            s.outbox.send_published(frame.clone(), since);
+            n += 1;
         }
         self.delivered.fetch_add(1, Ordering::AcqRel);
         n
@@ -358,6 +414,25 @@ impl Registry {
 
     pub fn outbox(&self, socket: SocketId) -> Option<Outbox> {
         read(self.connections.shard(&socket)).get(&socket).cloned()
+    }
+
+    /// Delivers a history channel's event to this node's subscribers (see
+    /// [`LocalChannel::deliver_serial`]); also shown to the console.
+    pub fn deliver_serial(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+        serial: &Serial<'_>,
+    ) -> usize {
+        let delivered = match self.channel(channel) {
+            Some(c) => c.deliver_serial(frame, except, serial),
+            None => 0,
+        };
+        if let Some((journal, app_id)) = self.console.get() {
+            journal.record_delivery(app_id, channel, frame.as_str(), delivered);
+        }
+        delivered
     }
 
     fn channel(&self, name: &str) -> Option<Arc<LocalChannel>> {

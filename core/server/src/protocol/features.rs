@@ -5,12 +5,15 @@
 
 /// Bits of [`Features`].
 pub const LOCATIONS: u32 = 1;
+/// Serials of history channels' events (a `pushbus:serial` frame before each), and
+/// resuming a subscription after a reconnect.
+pub const RECOVERY: u32 = 2;
 
 /// The features a connection enabled, as bits.
 pub type Features = u32;
 
 /// Every feature, by the name a client asks for it with.
-pub const ALL: [(&str, Features); 1] = [("locations", LOCATIONS)];
+pub const ALL: [(&str, Features); 2] = [("locations", LOCATIONS), ("recovery", RECOVERY)];
 
 /// The bits of the known names in `names`, unknown ones ignored.
 pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Features {

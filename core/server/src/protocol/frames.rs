@@ -280,6 +280,24 @@ pub fn location(channel: &str, user_id: &str, location: Option<&str>) -> Utf8Byt
     channel_event("pushbus:location", channel, &data, None)
 }
 
+/// Before each event of a history channel, for clients that enabled `recovery`: the
+/// event's place in the channel's history.
+pub fn serial(channel: &str, epoch: &str, serial: u64) -> Utf8Bytes {
+    let mut data = String::from("{\"epoch\":");
+    push_json_str(&mut data, epoch);
+    data.push_str(",\"serial\":");
+    data.push_str(&serial.to_string());
+    data.push('}');
+    channel_event("pushbus:serial", channel, &data, None)
+}
+
+/// A resumed subscription whose missed events are not all kept any more: the
+/// channel's current epoch and last serial (the client refetches what it shows).
+pub fn history_gap(channel: &str, epoch: &str, last: u64) -> Utf8Bytes {
+    let data = serde_json::json!({"epoch": epoch, "serial": last}).to_string();
+    channel_event("pushbus:gap", channel, &data, None)
+}
+
 pub fn signin_success(user_data: &str) -> Utf8Bytes {
     serde_json::json!({"event": "pusher:signin_success", "data": {"user_data": user_data}})
         .to_string()

@@ -66,6 +66,7 @@ enum Route {
     UserStatus(String),
     UserLocation(String),
     DeliveryLog,
+    History(String),
 }
 
 fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
@@ -82,6 +83,7 @@ fn parse_route(method: &Method, rest: &str) -> Result<Route, Error> {
         ["users", id] => (Route::UserStatus(decode(id)), Method::GET),
         ["users", id, "location"] => (Route::UserLocation(decode(id)), Method::POST),
         ["delivery_log"] => (Route::DeliveryLog, Method::GET),
+        ["channels", name, "events"] => (Route::History(decode(name)), Method::GET),
         _ => return Err(Error::RouteNotFound),
     };
     if *method != wanted {
@@ -105,6 +107,7 @@ fn route_label(rest: &str) -> &'static str {
         ["users", _] => "user",
         ["users", _, "location"] => "user_location",
         ["delivery_log"] => "delivery_log",
+        ["channels", _, "events"] => "channel_events",
         _ => "unknown",
     }
 }
@@ -205,6 +208,21 @@ async fn handle_inner(
             let page = service
                 .online_users(param("after").unwrap_or(""), limit)
                 .await?;
+            Ok(serde_json::to_value(page).unwrap_or_default())
+        }
+        Route::History(name) => {
+            let number = |key: &str, default: u64| -> Result<u64, Error> {
+                match param(key) {
+                    None => Ok(default),
+                    Some(v) => v.parse().map_err(|_| {
+                        Error::InvalidParameter(format!(
+                            "{key} must be a non-negative integer, not {v:?}"
+                        ))
+                    }),
+                }
+            };
+            let (since, limit) = (number("since", 0)?, number("limit", 100)?);
+            let page = service.history(&name, since, limit as usize)?;
             Ok(serde_json::to_value(page).unwrap_or_default())
         }
         Route::DeliveryLog => {

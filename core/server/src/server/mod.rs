@@ -321,6 +321,18 @@ impl Server {
         self.state.app_by_id(app_id)?.delivery_log(limit).await
     }
 
+    /// A history channel's kept events after serial `since` (0: all), at most `limit`
+    /// (1 to 1000), oldest first, with the channel's epoch and last serial.
+    pub fn history(
+        &self,
+        app_id: &str,
+        channel: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<crate::views::ChannelHistory, Error> {
+        self.state.app_by_id(app_id)?.history(channel, since, limit)
+    }
+
     /// Live connections of an app.
     pub async fn connection_count(&self, app_id: &str) -> Result<usize, Error> {
         self.state.app_by_id(app_id)?.connection_count().await

@@ -661,10 +661,20 @@ impl Session {
             None => channel.into(),
         };
         let presence_user = member.as_ref().map(|m| m.user_id.clone());
+        // pushbus's recovery: where the client's last connection left the channel.
+        let since = data.get("pushbus_since").and_then(|v| {
+            Some((
+                v.get("epoch")?.as_str()?.to_string(),
+                v.get("serial")?.as_u64()?,
+            ))
+        });
         let (app, outbox) = (self.app.clone(), self.outbox.clone());
         let name = channel.clone();
         self.start((channel, presence_user.clone()), async move {
-            let result = app.subscribe(&outbox, &name, member.as_ref()).await;
+            let resume = since.as_ref().map(|(e, s)| (e.as_str(), *s));
+            let result = app
+                .subscribe_from(&outbox, &name, member.as_ref(), resume)
+                .await;
             OpDone::Subscribed {
                 channel: name,
                 presence_user,

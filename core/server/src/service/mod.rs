@@ -14,6 +14,7 @@ mod users;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
+use crate::app::history::History;
 use crate::app::outbox::Outbox;
 use crate::app::registry::Registry;
 use crate::cluster::local::LocalBackend;
@@ -38,6 +39,8 @@ pub(crate) struct AppService {
     /// unreachable), since the start.
     unreached: AtomicU64,
     metrics: Option<AppMetrics>,
+    /// The app's channel histories on this node (see [`History`]).
+    history: History,
 }
 
 impl AppService {
@@ -61,12 +64,13 @@ impl AppService {
     ) -> AppService {
         AppService {
             app_id: app.id.as_str().into(),
-            app: Arc::new(app),
             registry,
             backend: OnceLock::new(),
             lifecycle,
             unreached: AtomicU64::new(0),
             metrics: None,
+            history: History::new(app.history.clone(), app.history_max_bytes),
+            app: Arc::new(app),
         }
     }
 
@@ -215,6 +219,7 @@ impl AppService {
         let ping = self.app.ping_interval().as_millis() as u64;
         let pong = self.app.pong_timeout().as_millis() as u64;
         self.registry.sweep(now_ms, ping, pong, write_timeout_ms);
+        self.history.purge();
         if let Ok(backend) = self.backend() {
             backend.maintain();
         }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::AppService;
+use crate::app::registry::Serial;
 use crate::cluster::{BackendError, Receipt};
 use crate::config::LoggedPayload;
 use crate::error::Error;
@@ -94,7 +95,19 @@ impl AppService {
         let mut receipt = Receipt::default();
         for channel in channels {
             let frame = protocol::channel_event(event, channel, data, None);
-            let delivered = self.deliver_local(channel, &frame, except);
+            // Kept before it is delivered: a subscriber joining meanwhile finds it in
+            // the history, or gets it live after what it was given (see `subscribe`).
+            let delivered = match self.history.append(channel, &frame) {
+                Some((epoch, serial)) => {
+                    let serial_frame = protocol::serial(channel, &epoch, serial);
+                    let s = Serial {
+                        serial,
+                        frame: &serial_frame,
+                    };
+                    self.registry.deliver_serial(channel, &frame, except, &s)
+                }
+                None => self.deliver_local(channel, &frame, except),
+            };
             // Kept after delivery: a subscriber joining meanwhile either got the event
             // or finds it kept (see `subscribe`).
             if names::channel_type(channel).cache {

@@ -5,13 +5,70 @@ use super::AppService;
 use crate::cluster::BackendError;
 use crate::error::Error;
 use crate::protocol::names::{self, ChannelKind};
-use crate::views::{ChannelInfo, Member};
+use crate::views::{ChannelHistory, ChannelInfo, HistoryEvent, Member};
+
+/// Kept events one history query returns at most.
+pub const MAX_HISTORY_PAGE: usize = 1000;
 
 fn unavailable(e: BackendError) -> Error {
     Error::Backend(e.0)
 }
 
 impl AppService {
+    /// A history channel's kept events after serial `since`, at most `limit` (1 to
+    /// [`MAX_HISTORY_PAGE`]), oldest first, with its epoch and last serial.
+    pub fn history(
+        &self,
+        channel: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<ChannelHistory, Error> {
+        self.check_query_channel(channel)?;
+        if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
+            return Err(Error::InvalidParameter(format!(
+                "limit must be between 1 and {MAX_HISTORY_PAGE}, not {limit}"
+            )));
+        }
+        if self.history.rule(channel).is_none() {
+            return Err(Error::InvalidParameter(format!(
+                "channel {channel:?} keeps no history: no history rule of app {:?} names it",
+                self.app_id
+            )));
+        }
+        let Some(snapshot) = self.history.snapshot(channel, since, limit) else {
+            return Ok(ChannelHistory {
+                channel: channel.into(),
+                epoch: None,
+                serial: 0,
+                events: Vec::new(),
+            });
+        };
+        #[derive(serde::Deserialize)]
+        struct Frame {
+            event: String,
+            data: String,
+        }
+        let events = snapshot
+            .events
+            .into_iter()
+            .filter_map(|k| {
+                let f: Frame = serde_json::from_str(k.frame.as_str()).ok()?;
+                Some(HistoryEvent {
+                    serial: k.serial,
+                    time: k.time,
+                    event: f.event.into(),
+                    data: f.data.into(),
+                })
+            })
+            .collect();
+        Ok(ChannelHistory {
+            channel: channel.into(),
+            epoch: Some(snapshot.epoch),
+            serial: snapshot.last,
+            events,
+        })
+    }
+
     /// Checks a channel name given to a query; returns its kind.
     pub fn check_query_channel(&self, channel: &str) -> Result<ChannelKind, Error> {
         names::validate_channel_name(channel, self.app.max_channel_name_length)

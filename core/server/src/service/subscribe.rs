@@ -8,10 +8,12 @@ use super::AppService;
 use crate::app::outbox::Outbox;
 use crate::cluster::{BackendError, ClusterChange, JoinError};
 use crate::lifecycle::EventKind;
+use crate::protocol::features::RECOVERY;
 use crate::protocol::identity::{PresenceMember, SignedInUser};
 use crate::protocol::names::{channel_type, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::protocol::{self, PresenceEntry};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Why a subscription was refused after its checks passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +31,20 @@ impl AppService {
         outbox: &Outbox,
         channel: &str,
         member: Option<&PresenceMember>,
+    ) -> Result<bool, SubscribeError> {
+        self.subscribe_from(outbox, channel, member, None).await
+    }
+
+    /// [`AppService::subscribe`], resuming a history channel after (`epoch`,
+    /// `serial`) for a client that enabled recovery: it gets the events it missed
+    /// (or `pushbus:gap` when they are not all kept) right after
+    /// `subscription_succeeded`, then the live ones, none twice.
+    pub async fn subscribe_from(
+        &self,
+        outbox: &Outbox,
+        channel: &str,
+        member: Option<&PresenceMember>,
+        resume: Option<(&str, u64)>,
     ) -> Result<bool, SubscribeError> {
         let socket = outbox.socket_id();
         let guard = self.registry.lock_membership(channel).await;
@@ -61,7 +77,14 @@ impl AppService {
             None => protocol::subscription_succeeded(channel),
         };
         let ch = &guard.channel;
-        let delivered_before = ch.add(outbox, succeeded, joined.version);
+        let new = joined.new_subscription;
+        let delivered_before = ch.add_with(outbox, succeeded, joined.version, || {
+            if new {
+                self.replay(channel, outbox, resume)
+            } else {
+                (Vec::new(), 0)
+            }
+        });
         if joined.new_subscription {
             if let Some(m) = member {
                 self.user_added(&m.user_id, socket, m.user_info.as_deref());
@@ -110,6 +133,67 @@ impl AppService {
             self.emit_subscription_count(&ch.name, joined.subscriptions);
         }
         Ok(joined.new_subscription)
+    }
+
+    /// What a new subscriber of a history channel gets after `subscription_succeeded`
+    /// (read under the channel's subscriber lock, see `LocalChannel::add_with`), and
+    /// the last serial that holds: the events it missed when resuming, or the gap; else
+    /// the rule's rewind; and, for a client that enabled recovery, the serial frame of
+    /// each, or the channel's position when there is none.
+    fn replay(
+        &self,
+        channel: &str,
+        outbox: &Outbox,
+        resume: Option<(&str, u64)>,
+    ) -> (Vec<Utf8Bytes>, u64) {
+        use crate::app::history::Resume;
+        let Some((_, rule)) = self.history.rule(channel) else {
+            return (Vec::new(), 0);
+        };
+        let recovery = outbox.has(RECOVERY);
+        let frames = |epoch: &str, kept: Vec<crate::app::history::Kept>| {
+            let mut out = Vec::with_capacity(kept.len() * 2);
+            let mut seen = 0;
+            for k in kept {
+                if recovery {
+                    out.push(protocol::serial(channel, epoch, k.serial));
+                }
+                seen = k.serial;
+                out.push(k.frame);
+            }
+            (out, seen)
+        };
+        let (mut out, seen) = match resume {
+            Some((epoch, serial)) if recovery => {
+                match self.history.resume(channel, epoch, serial) {
+                    Resume::Events(kept) => {
+                        let (out, seen) = frames(epoch, kept);
+                        (out, seen.max(serial))
+                    }
+                    Resume::Gap { epoch, last } => {
+                        let (epoch, last) = if epoch.is_empty() {
+                            self.history.position(channel).unwrap_or((epoch, last))
+                        } else {
+                            (epoch, last)
+                        };
+                        (vec![protocol::history_gap(channel, &epoch, last)], last)
+                    }
+                }
+            }
+            _ if rule.rewind > 0 => match self.history.last(channel, rule.rewind) {
+                Some((epoch, kept)) => frames(&epoch, kept),
+                None => (Vec::new(), 0),
+            },
+            _ => (Vec::new(), 0),
+        };
+        // Where it stands, when nothing above said so: its first serial frame.
+        if recovery && out.is_empty() {
+            if let Some((epoch, last)) = self.history.position(channel) {
+                out.push(protocol::serial(channel, &epoch, last));
+                return (out, last.max(seen));
+            }
+        }
+        (out, seen)
     }
 
     /// Removes `socket` from `channel`, where it was present as `presence_user`.
