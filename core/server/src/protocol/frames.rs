@@ -291,6 +291,14 @@ pub fn serial(channel: &str, epoch: &str, serial: u64) -> Utf8Bytes {
     channel_event("pushbus:serial", channel, &data, None)
 }
 
+/// Where a client that enabled `recovery` stands in a history channel when no event
+/// told it (a new subscription; a resume that missed nothing): it has everything up to
+/// `serial` of `epoch`.
+pub fn history_position(channel: &str, epoch: &str, serial: u64) -> Utf8Bytes {
+    let data = serde_json::json!({"epoch": epoch, "serial": serial}).to_string();
+    channel_event("pushbus:position", channel, &data, None)
+}
+
 /// A resumed subscription whose missed events are not all kept any more: the
 /// channel's current epoch and last serial (the client refetches what it shows).
 pub fn history_gap(channel: &str, epoch: &str, last: u64) -> Utf8Bytes {

@@ -189,7 +189,7 @@ impl AppService {
         // Where it stands, when nothing above said so: its first serial frame.
         if recovery && out.is_empty() {
             if let Some((epoch, last)) = self.history.position(channel) {
-                out.push(protocol::serial(channel, &epoch, last));
+                out.push(protocol::history_position(channel, &epoch, last));
                 return (out, last.max(seen));
             }
         }
