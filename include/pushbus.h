@@ -608,6 +608,30 @@ pushbus_result pushbus_server_set_user_location(const struct pushbus_server *ser
                                                 size_t location_len,
                                                 bool *out_online);
 
+// Lists the newest records of the app's delivery log as JSON, newest first, as the
+// HTTP API's `GET /apps/{id}/delivery_log` answers, each in the shape every face
+// reports a record:
+// `{"events":[{"id":"1","time":1733300000000,"channel":"orders","event":"paid","size":7,"digest":"9f86…","delivered":2,"nodes":1,"except":"123.456","source":"api"}]}`.
+// `time` is in milliseconds since the Unix epoch; `size` the bytes of the data;
+// `digest` its SHA-256 (hex), or `data` itself when the app's
+// `delivery_log.payloads` is `"payload"`; `delivered` the connections it reached and
+// `nodes` the nodes that reached at least one (cluster-wide); `except` the socket the
+// publisher excluded, when there was one; `source` `"api"` (the HTTP API or an
+// embedder) or `"client"` (a client event, with `user_id`, the sender, on presence
+// channels). An app whose `delivery_log.size` is 0 keeps no log: `{"events":[]}`.
+//
+// `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
+// NULL. `limit` is the most records listed, 1 to the app's `delivery_log.size`. On
+// success writes to `*out_json` a string the caller frees with `pushbus_string_free`;
+// on failure leaves it untouched. Errors: `NULL_PARAMETER`, `INVALID_UTF8`,
+// `UNKNOWN_APP`, `INVALID_ARGUMENT` (`limit` out of range), `TIMEOUT` (a cluster whose
+// Redis does not answer), `FORKED`. Threads: any; does not block.
+pushbus_result pushbus_server_delivery_log(const struct pushbus_server *server,
+                                           const char *app_id,
+                                           size_t app_id_len,
+                                           size_t limit,
+                                           char **out_json);
+
 // Reads the TLS certificate and key files again (after a renewal): new connections
 // get the new certificate, open ones keep theirs. On an error the certificate in use
 // stays and the message says why (a file missing, unreadable, or key and certificate
@@ -912,6 +936,20 @@ pushbus_result pushbus_client_user_status(const struct pushbus_client *client,
 pushbus_result pushbus_client_online_users(const struct pushbus_client *client,
                                            const char *after,
                                            size_t after_len,
+                                           size_t limit,
+                                           char **out_json);
+
+// Lists the newest records of the app's delivery log (pushbus's
+// `GET /apps/{id}/delivery_log`): writes the server's JSON answer, in the shape of
+// `pushbus_server_delivery_log`, newest first, e.g.
+// `{"events":[{"channel":"orders","delivered":2,"digest":"9f86…","event":"paid","except":"123.456","id":"1","nodes":1,"size":7,"source":"api","time":1733300000000}]}`.
+//
+// `client` is borrowed, not NULL. `limit` is the most records listed, 1 to the app's
+// `delivery_log.size` (sent as it is: the server refuses others with a 400), or 0 for
+// the server's default (100, or the log's size when smaller). On success writes to
+// `*out_json` a string the caller frees with `pushbus_string_free`; on failure leaves
+// it untouched. Errors: as `pushbus_client_channels`. Threads: any; blocks.
+pushbus_result pushbus_client_delivery_log(const struct pushbus_client *client,
                                            size_t limit,
                                            char **out_json);
 

@@ -1,9 +1,9 @@
 // Types of the public API (index.js). Hand-written; the shapes the native addon returns
 // come from the generated native.d.ts, so the two cannot drift apart silently.
 import { EventEmitter } from 'node:events';
-import type { ChannelAuth, ChannelInfo, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus } from './native';
+import type { ChannelAuth, ChannelInfo, DeliveryRecord, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus } from './native';
 
-export type { ChannelAuth, ChannelInfo, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus };
+export type { ChannelAuth, ChannelInfo, DeliveryRecord, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus };
 
 /**
  * The version of pushbus, e.g. `"0.1.0"`: the number the `pushbus` binary, the C library
@@ -170,6 +170,11 @@ export interface OnlineUsersOptions {
   limit?: number;
 }
 
+/** How many delivery log records: `limit`, 1 to the app's `delivery_log.size` (default 100). */
+export interface DeliveryLogOptions {
+  limit?: number;
+}
+
 /** Channel names: one, or an array (at most 100 per event). */
 export type Channels = string | string[];
 
@@ -209,6 +214,18 @@ export interface SubscriptionCountEvent extends EventBase {
   channel: string;
   subscriptionCount: number;
 }
+export interface UserStatusEvent extends EventBase {
+  name: 'user_online' | 'user_offline';
+  userId: string;
+}
+export interface EventLoggedEvent extends EventBase {
+  name: 'event_logged';
+  channel: string;
+  /** The published event's name. */
+  event: string;
+  /** The delivery log's record of it, with this node's deliveries. */
+  record: DeliveryRecord;
+}
 export interface LaggedEvent {
   name: 'lagged';
   /** Lifecycle events dropped because listeners fell more than `event_buffer` behind. */
@@ -229,6 +246,12 @@ export interface ServerEvents {
   cache_miss: [CacheMissEvent];
   /** Only for apps with a webhook target that asks for `subscription_count`. */
   subscription_count: [SubscriptionCountEvent];
+  /** A user's first connection signed in, or joined a presence channel as them. */
+  user_online: [UserStatusEvent];
+  /** A user's last connection ended and they stayed away for `user_status.offline_delay`. */
+  user_offline: [UserStatusEvent];
+  /** A published event was recorded in the delivery log; only with `delivery_log.events`. */
+  event_logged: [EventLoggedEvent];
   lagged: [LaggedEvent];
   /** After `stop()`. */
   close: [];
@@ -288,6 +311,13 @@ export declare class Server extends EventEmitter {
    * online (an offline user's location is not kept).
    */
   setUserLocation(userId: string, location: string | null, options?: AppSelector): Promise<boolean>;
+  /**
+   * The newest records of the delivery log, newest first: what was published, to how
+   * many connections on how many nodes, the data's SHA-256 (or the data, with
+   * `delivery_log.payloads: "payload"`). `limit`: 1 to the log's size, default 100;
+   * rejects with `INVALID_ARGUMENT` outside it. Empty when the log is off (size 0).
+   */
+  deliveryLog(options?: DeliveryLogOptions & AppSelector): Promise<DeliveryRecord[]>;
   /** Counters of the app's webhooks since start (zeros without targets). */
   webhookStats(options?: AppSelector): WebhookStats;
   /**
@@ -360,6 +390,8 @@ export declare class Client {
   onlineUsers(options?: OnlineUsersOptions): Promise<OnlineUsers>;
   /** pushbus's `POST /users/{id}/location`: as `Server.setUserLocation`. */
   setUserLocation(userId: string, location: string | null): Promise<boolean>;
+  /** pushbus's `GET /delivery_log`: as `Server.deliveryLog` (a `limit` out of range is an HTTP 400). */
+  deliveryLog(options?: DeliveryLogOptions): Promise<DeliveryRecord[]>;
   authorizeChannel(socketId: string, channel: string, presenceData?: PresenceData | string): ChannelAuth;
   authenticateUser(socketId: string, userData: UserData | string): UserAuth;
   verifyWebhook(headers: WebhookHeaders, body: string | Uint8Array): boolean;

@@ -98,14 +98,20 @@ function masterKey(base64) {
   return key;
 }
 
-/** Online users listed per page when no `limit` is given: the HTTP API's default. */
-const DEFAULT_ONLINE_USERS_LIMIT = 100;
+/**
+ * Online users listed per page, and delivery log records listed, when no `limit` is
+ * given: the HTTP API's default.
+ */
+const DEFAULT_LIMIT = 100;
 
-/** A page size for `onlineUsers` (its range, 1 to 1000, is the server's to check). */
-function checkLimit(limit) {
-  if (limit === undefined || limit === null) return DEFAULT_ONLINE_USERS_LIMIT;
+/**
+ * A `limit` of `onlineUsers` (users) or `deliveryLog` (records); its range (1 to 1000,
+ * 1 to the log's size) is the server's to check.
+ */
+function checkLimit(limit, what = 'users') {
+  if (limit === undefined || limit === null) return DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 0 || limit > 2 ** 32 - 1) {
-    throw argumentError(`limit must be a whole number of users, got ${describe(limit)}`);
+    throw argumentError(`limit must be a whole number of ${what}, got ${describe(limit)}`);
   }
   return limit;
 }
@@ -312,9 +318,10 @@ const SERVER_OPTIONS_HINT = 'options must be an object like { apps: [{ id, key, 
  * An embedded pushbus server. Events: `connection_opened`, `connection_closed`,
  * `channel_occupied`, `channel_vacated`, `member_added`, `member_removed`,
  * `client_event`, `cache_miss`, `subscription_count` (`subscriptionCount`; only with a
- * webhook target that asks for it), `lagged` (listeners were too slow; `missed` events
- * were dropped) and
- * `close` (after `stop()`).
+ * webhook target that asks for it), `user_online` and `user_offline` (`userId`),
+ * `event_logged` (`channel`, `event`, and the delivery log's `record`; only with
+ * `delivery_log.events`), `lagged` (listeners were too slow; `missed` events were
+ * dropped) and `close` (after `stop()`).
  */
 class Server extends EventEmitter {
   #native;
@@ -484,6 +491,17 @@ class Server extends EventEmitter {
     );
   }
 
+  /**
+   * The newest records of the delivery log, newest first: `[{ id, time, channel, event,
+   * size, digest (or data), delivered, nodes, except?, source, user_id? }]`. `limit` is
+   * 1 to the app's `delivery_log.size`, default 100; an app whose log is off (size 0)
+   * has none.
+   */
+  async deliveryLog(options) {
+    const { limit, appId } = checkOptions(options, ['limit', 'appId'], 'deliveryLog');
+    return this.#native.deliveryLog(this.#appId(appId), checkLimit(limit, 'records'));
+  }
+
   /** Live WebSocket connections. */
   async connectionCount(options) {
     const { appId } = checkOptions(options, ['appId'], 'connectionCount');
@@ -639,6 +657,13 @@ class Client {
   async onlineUsers(options) {
     const { after, limit } = checkOptions(options, ['after', 'limit'], 'onlineUsers');
     return this.#native.onlineUsers(optionalString(after, 'after'), checkLimit(limit));
+  }
+
+  /** The newest records of the delivery log (pushbus's `GET /delivery_log`), as `Server.deliveryLog`. */
+  async deliveryLog(options) {
+    const { limit } = checkOptions(options, ['limit'], 'deliveryLog');
+    const body = await this.#native.deliveryLog(checkLimit(limit, 'records'));
+    return body.events;
   }
 
   /** Sets (`null`: clears) an online user's location; resolves with whether they were online. */

@@ -17,6 +17,8 @@ export declare class NativeClient {
   userStatus(userId: string): Promise<UserStatus>
   /** The JSON body of `GET /users` (pushbus): an `OnlineUsers` page. */
   onlineUsers(after?: string | undefined | null, limit?: number | undefined | null): Promise<OnlineUsers>
+  /** The JSON body of `GET /delivery_log` (pushbus): `{ events }`, newest first. */
+  deliveryLog(limit?: number | undefined | null): Promise<{ events: DeliveryRecord[] }>
   /** The JSON body of `POST /users/{userId}/location` (pushbus): `{ online }`. */
   setUserLocation(userId: string, location?: string | undefined | null): Promise<{ online: boolean }>
   terminateUserConnections(userId: string): Promise<void>
@@ -65,6 +67,11 @@ export declare class NativeServer {
    * online (an offline user's location is not kept).
    */
   setUserLocation(appId: string, userId: string, location?: string | undefined | null): boolean
+  /**
+   * The newest records of app `appId`'s delivery log, newest first, at most `limit`
+   * (1 to the app's `delivery_log.size`; none when the size is 0).
+   */
+  deliveryLog(appId: string, limit: number): Array<DeliveryRecord>
   /** Counters of app `appId`'s webhooks since the server started. */
   webhookStats(appId: string): WebhookStats
   /**
@@ -114,6 +121,35 @@ export interface ChannelInfo {
   userCount?: number
   /** Cache channels with a cached event: its data and seconds left. */
   cache?: CachedEvent
+}
+
+/**
+ * One record of the delivery log, in the shape every face reports it
+ * (`pushbus::DeliveryRecord`, field for field, with its serde names).
+ */
+export interface DeliveryRecord {
+  /** Unique within the app. */
+  id: string
+  /** When it was published, in ms since the Unix epoch. */
+  time: number
+  channel: string
+  event: string
+  /** Bytes of its data. */
+  size: number
+  /** The data, when the app's log keeps payloads (`delivery_log.payloads: "payload"`). */
+  data?: string
+  /** The data's SHA-256 (hex), when it keeps digests (the default). */
+  digest?: string
+  /** Connections it was delivered to, cluster-wide. */
+  delivered: number
+  /** Nodes that delivered it to at least one connection. */
+  nodes: number
+  /** The socket the publisher excluded, if any. */
+  except?: string
+  /** `api` (the HTTP API or an embedder) or `client` (a client event). */
+  source: string
+  /** A client event's sender, on presence channels. */
+  user_id?: string
 }
 
 /**
@@ -183,8 +219,10 @@ export interface ServerAddress {
 export interface ServerEvent {
   /**
    * `connection_opened`, `connection_closed`, `channel_occupied`, `channel_vacated`,
-   * `member_added`, `member_removed`, `client_event`, or `lagged` (JavaScript was too
-   * slow and `missed` events were dropped).
+   * `member_added`, `member_removed`, `client_event`, `cache_miss`,
+   * `subscription_count`, `user_online`, `user_offline` (`userId`), `event_logged`
+   * (`channel`, `event` and the `record`), or `lagged` (JavaScript was too slow and
+   * `missed` events were dropped).
    */
   name: string
   appId?: string
@@ -199,6 +237,11 @@ export interface ServerEvent {
   missed?: number
   /** `subscription_count`: the channel's subscriptions. */
   subscriptionCount?: number
+  /**
+   * `event_logged`: the delivery log's record of the event (with this node's
+   * deliveries).
+   */
+  record?: DeliveryRecord
 }
 
 /**

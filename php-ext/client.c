@@ -612,6 +612,32 @@ ZEND_METHOD(Pushbus_Client, onlineUsers) {
   pushbus_return_json(json, return_value);
 }
 
+ZEND_METHOD(Pushbus_Client, deliveryLog) {
+  zend_long limit = 100;
+  ZEND_PARSE_PARAMETERS_START(0, 1)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_LONG(limit)
+  ZEND_PARSE_PARAMETERS_END();
+
+  if (limit < 0) {
+    /* The server checks the range; a negative number has no size_t to pass it as. */
+    pushbus_throw_msg(PUSHBUS_RESULT_INVALID_ARGUMENT, "limit must not be negative, got " ZEND_LONG_FMT, limit);
+    RETURN_THROWS();
+  }
+  pushbus_client *c = native(CLIENT());
+  if (c == NULL) {
+    RETURN_THROWS();
+  }
+  char *json = NULL;
+  pushbus_result r = pushbus_client_delivery_log(c, (size_t)limit, &json);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  /* The records, as Server::deliveryLog() gives them (not the {"events": ...} answer). */
+  pushbus_return_json_member(json, "events", return_value);
+}
+
 ZEND_METHOD(Pushbus_Client, setUserLocation) {
   zend_string *user_id, *location;
   ZEND_PARSE_PARAMETERS_START(2, 2)

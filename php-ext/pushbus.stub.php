@@ -306,6 +306,13 @@ namespace Pushbus {
          * location; whether the user was online.
          */
         public function setUserLocation(string $userId, ?string $location): bool {}
+
+        /**
+         * GET /delivery_log (pushbus): the newest records of the app's delivery log,
+         * newest first, as Server::deliveryLog() gives them (the list, not the answer's
+         * "events" wrapper). $limit 1 to the log's size (0: the server's default).
+         */
+        public function deliveryLog(int $limit = 100): array {}
     }
 
     /**
@@ -395,6 +402,19 @@ namespace Pushbus {
          * user's location is not kept).
          */
         public function setUserLocation(string $userId, ?string $location, ?string $appId = null): bool {}
+
+        /**
+         * The newest records of the app's delivery log, newest first, at most $limit (1 to
+         * the log's size): [["id" => "1", "time" => 1733300000000, "channel" => "orders",
+         * "event" => "paid", "size" => 7, "digest" => "9f86…", "delivered" => 2, "nodes" => 1,
+         * "except" => "123.456", "source" => "api"], ...]. "digest" is the data's SHA-256
+         * (hex), or "data" the data itself with delivery_log.payloads "payload";
+         * "delivered" the connections it reached on "nodes" nodes, cluster-wide;
+         * "except" the socket the publisher excluded, when there was one; "source" "api"
+         * or "client" (a client event, with the sender's "user_id" on presence channels).
+         * [] when the app's log is off (size 0).
+         */
+        public function deliveryLog(int $limit = 100, ?string $appId = null): array {}
 
         /** Stops gracefully: clients are told to reconnect (4200). */
         public function stop(): void {}

@@ -455,6 +455,33 @@ ZEND_METHOD(Pushbus_Server, setUserLocation) {
   RETURN_BOOL(online);
 }
 
+ZEND_METHOD(Pushbus_Server, deliveryLog) {
+  zend_string *app_id = NULL;
+  zend_long limit = 100;
+  ZEND_PARSE_PARAMETERS_START(0, 2)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_LONG(limit)
+    Z_PARAM_STR_OR_NULL(app_id)
+  ZEND_PARSE_PARAMETERS_END();
+  server_object *o = SERVER();
+
+  if (limit < 0) {
+    /* The library checks the range; a negative number has no size_t to pass it as. */
+    pushbus_throw_msg(PUSHBUS_RESULT_INVALID_ARGUMENT, "limit must not be negative, got " ZEND_LONG_FMT, limit);
+    RETURN_THROWS();
+  }
+  pushbus_str app = app_arg(o, app_id);
+  char *json = NULL;
+  pushbus_result r = pushbus_server_delivery_log(o->server, app.data, app.len, (size_t)limit, &json);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  if (!pushbus_return_json_member(json, "events", return_value)) {
+    RETURN_THROWS();
+  }
+}
+
 ZEND_METHOD(Pushbus_Server, reloadTls) {
   ZEND_PARSE_PARAMETERS_NONE();
   server_object *o = SERVER();

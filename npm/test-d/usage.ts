@@ -9,6 +9,7 @@ import {
   encryptEventData,
   version,
   type ChannelInfo,
+  type DeliveryRecord,
   type Member,
   type OnlineUser,
   type OnlineUsers,
@@ -23,6 +24,8 @@ export async function example(): Promise<void> {
   server.on('member_added', ({ channel, userId, appId }) => console.log(channel.length, userId.length, appId, port, same));
   server.on('client_event', (e) => console.log(e.event, e.data, e.userId ?? 'public'));
   server.on('lagged', ({ missed }) => console.log(missed + 1));
+  server.on('user_online', ({ userId }) => console.log(userId.length));
+  server.on('event_logged', ({ channel, event, record }) => console.log(channel, event, record.delivered, record.digest ?? record.data));
   server.publish(['client.7', 'private-client.7'], 'InvoiceCreated', { id: 1, total: 99 }, { exceptSocketId: '1.2' });
   server.sendToUser('5', 'Notice', 'text');
   const channels: ChannelInfo[] = await server.channels({ prefix: 'presence-' });
@@ -31,6 +34,8 @@ export async function example(): Promise<void> {
   const status: UserStatus = await server.userStatus('5');
   const page: OnlineUsers = await server.onlineUsers({ after: '4', limit: 10 });
   const kept: boolean = await server.setUserLocation('5', 'Projects');
+  const log: DeliveryRecord[] = await server.deliveryLog({ limit: 10, appId: 'portal' });
+  console.log(log[0]?.time, log[0]?.except, log[0]?.user_id, (await server.deliveryLog())[0]?.nodes);
   await server.setUserLocation('5', null, { appId: 'portal' });
   console.log(status.online, status.last_seen ?? 0, status.channels.length, page.next, page.users[0]?.connections, kept);
   console.log(channels[0]?.userCount, members[0]?.info, closed, await server.connectionCount());
@@ -45,6 +50,8 @@ export async function example(): Promise<void> {
   const remote: UserStatus = await client.userStatus('5');
   const users: OnlineUser[] = (await client.onlineUsers({ limit: 5 })).users;
   console.log(remote.location, users.length, await client.setUserLocation('5', null));
+  const remoteLog: DeliveryRecord[] = await client.deliveryLog({ limit: 5 });
+  console.log(remoteLog.map((r) => r.source), (await client.deliveryLog()).length);
 
   const auth = authorizeChannel({ key: 'k', secret: 's' }, '1.2', 'presence-project.3', { user_id: '5', user_info: { name: 'Ann' } });
   console.log(auth.auth, auth.channel_data, authenticateUser({ key: 'k', secret: 's' }, '1.2', { id: '5' }).user_data);

@@ -107,6 +107,9 @@ export function recordEvents(server) {
     'member_added',
     'member_removed',
     'client_event',
+    'user_online',
+    'user_offline',
+    'event_logged',
     'lagged',
   ]) {
     server.on(name, (event) => inbox.push(event));

@@ -679,6 +679,32 @@ pub unsafe extern "C" fn pushbus_client_online_users(
     })
 }
 
+/// Lists the newest records of the app's delivery log (pushbus's
+/// `GET /apps/{id}/delivery_log`): writes the server's JSON answer, in the shape of
+/// `pushbus_server_delivery_log`, newest first, e.g.
+/// `{"events":[{"channel":"orders","delivered":2,"digest":"9f86…","event":"paid","except":"123.456","id":"1","nodes":1,"size":7,"source":"api","time":1733300000000}]}`.
+///
+/// `client` is borrowed, not NULL. `limit` is the most records listed, 1 to the app's
+/// `delivery_log.size` (sent as it is: the server refuses others with a 400), or 0 for
+/// the server's default (100, or the log's size when smaller). On success writes to
+/// `*out_json` a string the caller frees with `pushbus_string_free`; on failure leaves
+/// it untouched. Errors: as `pushbus_client_channels`. Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_delivery_log(
+    client: *const pushbus_client,
+    limit: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let handle = handle_ref(client)?;
+        let limit = (limit > 0).then_some(limit);
+        let value = handle.execute(&handle.client.delivery_log_request(limit))?;
+        out.write(to_c_string(value.to_string())?);
+        Ok(())
+    })
+}
+
 /// Sets (or, with `location` NULL, clears) the location of an online user (pushbus's
 /// `POST /apps/{id}/users/{user_id}/location`), as `pushbus_server_set_user_location`.
 ///

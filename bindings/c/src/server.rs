@@ -499,6 +499,50 @@ pub unsafe extern "C" fn pushbus_server_set_user_location(
     })
 }
 
+#[derive(Serialize)]
+struct DeliveryLogJson<'a> {
+    events: &'a [pushbus_core::DeliveryRecord],
+}
+
+/// Lists the newest records of the app's delivery log as JSON, newest first, as the
+/// HTTP API's `GET /apps/{id}/delivery_log` answers, each in the shape every face
+/// reports a record:
+/// `{"events":[{"id":"1","time":1733300000000,"channel":"orders","event":"paid","size":7,"digest":"9f86…","delivered":2,"nodes":1,"except":"123.456","source":"api"}]}`.
+/// `time` is in milliseconds since the Unix epoch; `size` the bytes of the data;
+/// `digest` its SHA-256 (hex), or `data` itself when the app's
+/// `delivery_log.payloads` is `"payload"`; `delivered` the connections it reached and
+/// `nodes` the nodes that reached at least one (cluster-wide); `except` the socket the
+/// publisher excluded, when there was one; `source` `"api"` (the HTTP API or an
+/// embedder) or `"client"` (a client event, with `user_id`, the sender, on presence
+/// channels). An app whose `delivery_log.size` is 0 keeps no log: `{"events":[]}`.
+///
+/// `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
+/// NULL. `limit` is the most records listed, 1 to the app's `delivery_log.size`. On
+/// success writes to `*out_json` a string the caller frees with `pushbus_string_free`;
+/// on failure leaves it untouched. Errors: `NULL_PARAMETER`, `INVALID_UTF8`,
+/// `UNKNOWN_APP`, `INVALID_ARGUMENT` (`limit` out of range), `TIMEOUT` (a cluster whose
+/// Redis does not answer), `FORKED`. Threads: any; does not block.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_server_delivery_log(
+    server: *const pushbus_server,
+    app_id: *const c_char,
+    app_id_len: usize,
+    limit: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let handle = server_ref(server)?;
+        let app_id = str_arg(app_id, app_id_len, "app_id")?;
+        let events = handle
+            .server
+            .wait_for(handle.server.delivery_log(app_id, limit), QUERY_TIMEOUT)?;
+        let json = render(&DeliveryLogJson { events: &events }, "the delivery log")?;
+        out.write(to_c_string(json)?);
+        Ok(())
+    })
+}
+
 /// Reads the TLS certificate and key files again (after a renewal): new connections
 /// get the new certificate, open ones keep theirs. On an error the certificate in use
 /// stays and the message says why (a file missing, unreadable, or key and certificate

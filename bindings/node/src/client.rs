@@ -230,6 +230,21 @@ impl NativeClient {
         )
     }
 
+    /// The JSON body of `GET /delivery_log` (pushbus): `{ events }`, newest first.
+    #[napi(ts_return_type = "Promise<{ events: DeliveryRecord[] }>")]
+    pub fn delivery_log<'env>(
+        &self,
+        env: &'env Env,
+        limit: Option<u32>,
+    ) -> napi::Result<PromiseRaw<'env, Value>> {
+        let client = self.client.clone();
+        promise(
+            env,
+            async move { Ok(client.delivery_log(limit.map(|l| l as usize)).await?) },
+            |v| v,
+        )
+    }
+
     /// The JSON body of `POST /users/{userId}/location` (pushbus): `{ online }`.
     #[napi(ts_return_type = "Promise<{ online: boolean }>")]
     pub fn set_user_location<'env>(

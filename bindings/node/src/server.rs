@@ -53,8 +53,10 @@ type EventsFn = ThreadsafeFunction<
 #[napi(object)]
 pub struct ServerEvent {
     /// `connection_opened`, `connection_closed`, `channel_occupied`, `channel_vacated`,
-    /// `member_added`, `member_removed`, `client_event`, or `lagged` (JavaScript was too
-    /// slow and `missed` events were dropped).
+    /// `member_added`, `member_removed`, `client_event`, `cache_miss`,
+    /// `subscription_count`, `user_online`, `user_offline` (`userId`), `event_logged`
+    /// (`channel`, `event` and the `record`), or `lagged` (JavaScript was too slow and
+    /// `missed` events were dropped).
     pub name: String,
     pub app_id: Option<String>,
     pub socket_id: Option<String>,
@@ -68,6 +70,9 @@ pub struct ServerEvent {
     pub missed: Option<f64>,
     /// `subscription_count`: the channel's subscriptions.
     pub subscription_count: Option<f64>,
+    /// `event_logged`: the delivery log's record of the event (with this node's
+    /// deliveries).
+    pub record: Option<DeliveryRecord>,
 }
 
 impl ServerEvent {
@@ -82,6 +87,7 @@ impl ServerEvent {
             data: None,
             missed: None,
             subscription_count: None,
+            record: None,
         }
     }
 
@@ -107,6 +113,14 @@ impl ServerEvent {
         out.event = text("event");
         out.data = text("data");
         out.subscription_count = e.kind.subscription_count().map(|n| n as f64);
+        if let Some(record) = e.kind.record() {
+            // The record's own `data` (a kept payload) and `user_id` (a client event's
+            // sender) stay in `record`: at the top they would mean what they mean for a
+            // client event, as in C, where an `event_logged`'s `data` is the record.
+            out.data = None;
+            out.user_id = None;
+            out.record = Some(record.clone().into());
+        }
         out
     }
 }
@@ -194,6 +208,35 @@ pub struct OnlineUsers {
     pub next: Option<String>,
 }
 
+/// One record of the delivery log, in the shape every face reports it
+/// (`pushbus::DeliveryRecord`, field for field, with its serde names).
+#[napi(object)]
+pub struct DeliveryRecord {
+    /// Unique within the app.
+    pub id: String,
+    /// When it was published, in ms since the Unix epoch.
+    pub time: f64,
+    pub channel: String,
+    pub event: String,
+    /// Bytes of its data.
+    pub size: u32,
+    /// The data, when the app's log keeps payloads (`delivery_log.payloads: "payload"`).
+    pub data: Option<String>,
+    /// The data's SHA-256 (hex), when it keeps digests (the default).
+    pub digest: Option<String>,
+    /// Connections it was delivered to, cluster-wide.
+    pub delivered: u32,
+    /// Nodes that delivered it to at least one connection.
+    pub nodes: u32,
+    /// The socket the publisher excluded, if any.
+    pub except: Option<String>,
+    /// `api` (the HTTP API or an embedder) or `client` (a client event).
+    pub source: String,
+    /// A client event's sender, on presence channels.
+    #[napi(js_name = "user_id")]
+    pub user_id: Option<String>,
+}
+
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -260,6 +303,40 @@ impl TryFrom<pushbus::OnlineUsers> for OnlineUsers {
             users,
             next: next.map(|n| n.to_string()),
         })
+    }
+}
+
+impl From<pushbus::DeliveryRecord> for DeliveryRecord {
+    fn from(r: pushbus::DeliveryRecord) -> DeliveryRecord {
+        let pushbus::DeliveryRecord {
+            id,
+            time,
+            channel,
+            event,
+            size,
+            data,
+            digest,
+            delivered,
+            nodes,
+            except,
+            source,
+            user_id,
+        } = r;
+        let text = |s: std::sync::Arc<str>| s.to_string();
+        DeliveryRecord {
+            id: text(id),
+            time: time as f64,
+            channel: text(channel),
+            event: text(event),
+            size: to_u32(size),
+            data: data.map(text),
+            digest: digest.map(text),
+            delivered: to_u32(delivered),
+            nodes: to_u32(nodes),
+            except: except.map(text),
+            source: text(source),
+            user_id: user_id.map(text),
+        }
     }
 }
 
@@ -538,6 +615,24 @@ impl NativeServer {
                     .set_user_location(&app_id, &user_id, location.as_deref()),
                 QUERY_TIMEOUT,
             )?)
+        })
+    }
+
+    /// The newest records of app `appId`'s delivery log, newest first, at most `limit`
+    /// (1 to the app's `delivery_log.size`; none when the size is 0).
+    #[napi]
+    pub fn delivery_log(
+        &self,
+        env: &Env,
+        app_id: String,
+        limit: u32,
+    ) -> napi::Result<Vec<DeliveryRecord>> {
+        guard(env, || {
+            let records = self.shared.server.wait_for(
+                self.shared.server.delivery_log(&app_id, limit as usize),
+                QUERY_TIMEOUT,
+            )?;
+            Ok(records.into_iter().map(DeliveryRecord::from).collect())
         })
     }
 
