@@ -621,7 +621,8 @@ pushbus_result pushbus_server_set_user_location(const struct pushbus_server *ser
 // channels). An app whose `delivery_log.size` is 0 keeps no log: `{"events":[]}`.
 //
 // `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
-// NULL. `limit` is the most records listed, 1 to the app's `delivery_log.size`. On
+// NULL. `limit` is the most records listed, 1 to 1000 (a log keeping fewer gives what
+// it keeps). On
 // success writes to `*out_json` a string the caller frees with `pushbus_string_free`;
 // on failure leaves it untouched. Errors: `NULL_PARAMETER`, `INVALID_UTF8`,
 // `UNKNOWN_APP`, `INVALID_ARGUMENT` (`limit` out of range), `TIMEOUT` (a cluster whose
@@ -944,9 +945,9 @@ pushbus_result pushbus_client_online_users(const struct pushbus_client *client,
 // `pushbus_server_delivery_log`, newest first, e.g.
 // `{"events":[{"channel":"orders","delivered":2,"digest":"9f86…","event":"paid","except":"123.456","id":"1","nodes":1,"size":7,"source":"api","time":1733300000000}]}`.
 //
-// `client` is borrowed, not NULL. `limit` is the most records listed, 1 to the app's
-// `delivery_log.size` (sent as it is: the server refuses others with a 400), or 0 for
-// the server's default (100, or the log's size when smaller). On success writes to
+// `client` is borrowed, not NULL. `limit` is the most records listed, 1 to 1000 (sent
+// as it is: the server refuses others with a 400; a log keeping fewer gives what it
+// keeps), or 0 for the server's default (100). On success writes to
 // `*out_json` a string the caller frees with `pushbus_string_free`; on failure leaves
 // it untouched. Errors: as `pushbus_client_channels`. Threads: any; blocks.
 pushbus_result pushbus_client_delivery_log(const struct pushbus_client *client,

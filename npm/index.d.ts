@@ -170,7 +170,7 @@ export interface OnlineUsersOptions {
   limit?: number;
 }
 
-/** How many delivery log records: `limit`, 1 to the app's `delivery_log.size` (default 100). */
+/** How many delivery log records: `limit`, 1 to 1000 (default 100; a log keeping fewer gives what it keeps). */
 export interface DeliveryLogOptions {
   limit?: number;
 }

@@ -494,8 +494,8 @@ class Server extends EventEmitter {
   /**
    * The newest records of the delivery log, newest first: `[{ id, time, channel, event,
    * size, digest (or data), delivered, nodes, except?, source, user_id? }]`. `limit` is
-   * 1 to the app's `delivery_log.size`, default 100; an app whose log is off (size 0)
-   * has none.
+   * 1 to 1000, default 100 (a log keeping fewer gives what it keeps); an app whose log
+   * is off (size 0) has none.
    */
   async deliveryLog(options) {
     const { limit, appId } = checkOptions(options, ['limit', 'appId'], 'deliveryLog');

@@ -210,8 +210,8 @@ int main(int argc, char **argv) {
   EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "limit",
              pushbus_server_delivery_log(server, S("3"), 0, &json));
   EXPECT_ERR(PUSHBUS_RESULT_INVALID_ARGUMENT, "limit",
-             pushbus_server_delivery_log(server, S("3"), 11, &json));
-  EXPECT_ERR(PUSHBUS_RESULT_HTTP_STATUS, "400", pushbus_client_delivery_log(client, 11, &json));
+             pushbus_server_delivery_log(server, S("3"), 1001, &json));
+  EXPECT_ERR(PUSHBUS_RESULT_HTTP_STATUS, "400", pushbus_client_delivery_log(client, 1001, &json));
   EXPECT_ERR(PUSHBUS_RESULT_UNKNOWN_APP, "Unknown app",
              pushbus_server_delivery_log(server, S("6"), 1, &json));
   EXPECT_ERR(PUSHBUS_RESULT_NULL_PARAMETER, "`out_json`",

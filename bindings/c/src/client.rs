@@ -684,9 +684,9 @@ pub unsafe extern "C" fn pushbus_client_online_users(
 /// `pushbus_server_delivery_log`, newest first, e.g.
 /// `{"events":[{"channel":"orders","delivered":2,"digest":"9f86…","event":"paid","except":"123.456","id":"1","nodes":1,"size":7,"source":"api","time":1733300000000}]}`.
 ///
-/// `client` is borrowed, not NULL. `limit` is the most records listed, 1 to the app's
-/// `delivery_log.size` (sent as it is: the server refuses others with a 400), or 0 for
-/// the server's default (100, or the log's size when smaller). On success writes to
+/// `client` is borrowed, not NULL. `limit` is the most records listed, 1 to 1000 (sent
+/// as it is: the server refuses others with a 400; a log keeping fewer gives what it
+/// keeps), or 0 for the server's default (100). On success writes to
 /// `*out_json` a string the caller frees with `pushbus_string_free`; on failure leaves
 /// it untouched. Errors: as `pushbus_client_channels`. Threads: any; blocks.
 #[no_mangle]

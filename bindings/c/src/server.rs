@@ -517,7 +517,8 @@ struct DeliveryLogJson<'a> {
 /// channels). An app whose `delivery_log.size` is 0 keeps no log: `{"events":[]}`.
 ///
 /// `server` is borrowed, not NULL; `app_id` is pointer + length, UTF-8, borrowed, not
-/// NULL. `limit` is the most records listed, 1 to the app's `delivery_log.size`. On
+/// NULL. `limit` is the most records listed, 1 to 1000 (a log keeping fewer gives what
+/// it keeps). On
 /// success writes to `*out_json` a string the caller frees with `pushbus_string_free`;
 /// on failure leaves it untouched. Errors: `NULL_PARAMETER`, `INVALID_UTF8`,
 /// `UNKNOWN_APP`, `INVALID_ARGUMENT` (`limit` out of range), `TIMEOUT` (a cluster whose

@@ -146,8 +146,7 @@ async fn handle(
         }
         (Method::GET, "delivery_log") => {
             let app = state.app_by_id(&param("app").unwrap_or_default())?;
-            let limit = app.app.delivery_log.size.clamp(1, 50);
-            let records = app.delivery_log(limit).await?;
+            let records = app.delivery_log(50).await?;
             Ok(json(
                 StatusCode::OK,
                 &serde_json::json!({ "size": app.app.delivery_log.size, "events": records }),

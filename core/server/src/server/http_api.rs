@@ -226,9 +226,8 @@ async fn handle_inner(
             Ok(serde_json::to_value(page).unwrap_or_default())
         }
         Route::DeliveryLog => {
-            let size = service.app.delivery_log.size;
             let limit = match param("limit") {
-                None => size.clamp(1, 100),
+                None => 100,
                 Some(v) => v.parse().map_err(|_| {
                     Error::InvalidParameter(format!("limit must be a number, not {v:?}"))
                 })?,

@@ -312,7 +312,7 @@ impl Server {
     }
 
     /// The newest records of the app's delivery log, newest first, at most `limit` (1
-    /// to `delivery_log.size`); each with the connections it reached, cluster-wide.
+    /// to 1000); each with the connections it reached, cluster-wide.
     pub async fn delivery_log(
         &self,
         app_id: &str,

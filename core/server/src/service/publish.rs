@@ -18,6 +18,9 @@ use crate::protocol::names::{self, ChannelKind};
 use crate::protocol::socket_id::SocketId;
 use crate::views::DeliveryRecord;
 
+/// Delivery-log records one query returns at most.
+pub const MAX_DELIVERY_LOG_PAGE: usize = 1000;
+
 impl AppService {
     /// Validates and publishes one event to `channels` (PROTOCOL.md §3.1, §6.2). All
     /// checks run before anything is delivered, so an invalid request delivers nothing.
@@ -243,20 +246,20 @@ impl AppService {
     }
 
     /// The newest records of the delivery log, newest first, at most `limit` (1 to
-    /// the log's size).
+    /// [`MAX_DELIVERY_LOG_PAGE`]; a log keeping fewer gives what it keeps).
     pub async fn delivery_log(&self, limit: usize) -> Result<Vec<DeliveryRecord>, Error> {
+        if !(1..=MAX_DELIVERY_LOG_PAGE).contains(&limit) {
+            return Err(Error::InvalidParameter(format!(
+                "limit must be between 1 and {MAX_DELIVERY_LOG_PAGE}, not {limit}"
+            )));
+        }
         let size = self.app.delivery_log.size;
         if size == 0 {
             return Ok(Vec::new());
         }
-        if limit == 0 || limit > size {
-            return Err(Error::InvalidParameter(format!(
-                "limit must be between 1 and {size} (the delivery log's size), not {limit}"
-            )));
-        }
         let backend = self.backend().map_err(|e| Error::Backend(e.0))?;
         backend
-            .delivery_log(limit)
+            .delivery_log(limit.min(size))
             .await
             .map_err(|e| Error::Backend(e.0))
     }
