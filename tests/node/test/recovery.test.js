@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import { startServer, app } from '../lib/server.js';
 import { connectRaw } from '../lib/raw.js';
 import { makeEcho, rest } from '../lib/clients.js';
@@ -194,4 +195,40 @@ test('unmodified clients get byte-identical frames on a history channel', { time
   }
   const n = uid('');
   assert.deepEqual(await session(APP, `private-client.${n}`), await session(PLAIN, `private-client.${n}`));
+});
+
+test('filling history past its byte bound keeps the server within it', { timeout: 120000, skip }, async () => {
+  const bounded = app({
+    id: 'bounded',
+    key: 'bounded-key',
+    secret: 'bounded-secret',
+    history: [{ channels: 'feed.*', events: 100000, ttl: 3600 }],
+    history_max_bytes: 4 << 20,
+  });
+  const own = await startServer({ apps: [bounded] });
+  try {
+    const rss = () => {
+      const status = readFileSync(`/proc/${own.proc.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
+    };
+    const b = rest(own, bounded);
+    const data = { pad: 'x'.repeat(1000) };
+    const fill = async (batches) => {
+      for (let i = 0; i < batches; i += 1) {
+        const batch = Array.from({ length: 10 }, (_, k) => ({ channel: `feed.${k}`, name: 'e', data }));
+        await b.triggerBatch(batch);
+      }
+    };
+    // Warm up to the bound, then 5 times as much again: 4 MiB kept at most.
+    await fill(500);
+    const before = rss();
+    await fill(2000);
+    const after = rss();
+    const page = await (await b.get({ path: '/channels/feed.0/events', params: { since: '0', limit: '1000' } })).json();
+    assert.equal(page.serial, 2500, 'every event got a serial');
+    assert.ok(page.events[0].serial > 1000, `the oldest were evicted (first kept: ${page.events[0].serial})`);
+    assert.ok(after - before < 8 << 20, `RSS grew ${((after - before) / 1048576).toFixed(1)} MiB after 20 MB more history`);
+  } finally {
+    await own.stop();
+  }
 });
