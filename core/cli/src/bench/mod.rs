@@ -11,6 +11,7 @@ mod fanout;
 mod idle;
 mod presence;
 mod publish;
+mod resume;
 mod users;
 mod whisper;
 
@@ -29,15 +30,15 @@ use pushbus::config::{DEV_APP_ID, DEV_APP_KEY, DEV_APP_SECRET};
 use pushbus_client::{Client, ClientOptions};
 
 /// The workloads, by name.
-pub const WORKLOADS: [&str; 7] = [
-    "fanout", "idle", "presence", "whisper", "publish", "churn", "users",
+pub const WORKLOADS: [&str; 8] = [
+    "fanout", "idle", "presence", "whisper", "publish", "churn", "users", "resume",
 ];
 
 /// `pushbus bench <workload> [options]`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = WORKLOAD_HELP)]
 pub struct BenchArgs {
-    /// fanout, idle, presence, whisper, publish, churn or users
+    /// fanout, idle, presence, whisper, publish, churn, users or resume
     #[arg(value_parser = parse_workload)]
     pub workload: String,
     #[command(flatten)]
@@ -59,7 +60,10 @@ Workloads:
             per second in all, or flat out); latency of each phase
   users     N connections sign in as --users U users (with --watchlist ids each);
             sign-ins/s, then E user-status queries (GET /users/{id}, --publishers
-            in flight) and paging through the online users: latency, answers checked";
+            in flight) and paging through the online users: latency, answers checked
+  resume    N connections with pushbus recovery on C history channels (bench-history-*)
+            drop at once, E events per channel are published, all resume at once:
+            time until all caught up, events replayed, lost/repeated/out of order";
 
 fn parse_workload(s: &str) -> Result<String, String> {
     if WORKLOADS.contains(&s) {
@@ -186,6 +190,7 @@ pub async fn run(workload: &str, o: Options) -> Result<(), String> {
             "publish" => publish::run(&o).await,
             "churn" => churn::run(&o).await,
             "users" => users::run(&o).await,
+            "resume" => resume::run(&o).await,
             _ => Err(format!("unknown workload {workload:?}")),
         }
     };
