@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { startServer, app } from '../lib/server.js';
+import { startServer, startNodes, app } from '../lib/server.js';
 import { connectRaw } from '../lib/raw.js';
 import { makeEcho, rest } from '../lib/clients.js';
 import { Inbox, uid, waitUntil } from '../lib/util.js';
@@ -231,4 +231,51 @@ test('filling history past its byte bound keeps the server within it', { timeout
   } finally {
     await own.stop();
   }
+});
+
+test('on a cluster (history not shared yet) a resume is always a gap, never a replay', { timeout: 60000 }, async (t) => {
+  const cluster = await startNodes(2, { apps: [APP] });
+  t.after(() => cluster.stop());
+  const [a, b] = cluster.nodes;
+  const node = { port: a.port };
+  const sockets = new Set();
+  let refusing = false;
+  const proxy = net.createServer((client) => {
+    if (refusing) return client.destroy();
+    const upstream = net.connect(node.port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => {
+    for (const s of sockets) s.destroy();
+    proxy.close(r);
+  }));
+  const via = { host: '127.0.0.1', port: proxy.address().port };
+  const gaps = [];
+  const { echo, client } = makeEcho(t, via, APP, { user: { id: 9 } });
+  enableRecovery(echo, { onGap: (c) => gaps.push(c) });
+  const name = uid('client.');
+  const got = new Inbox('cluster');
+  const ch = echo.private(name).listen('.tick', (e) => got.push(e.n));
+  await subscribed(ch, 'cluster subscription');
+  await rest(b, APP).trigger(`private-${name}`, 'tick', { n: 1 });
+  await got.waitFor((n) => n === 1, 5000, 'the first, published on the other node');
+
+  refusing = true;
+  for (const s of sockets) s.destroy();
+  await waitUntil(() => client.pusher.connection.state !== 'connected', 10000, 'the drop noticed');
+  await rest(b, APP).trigger(`private-${name}`, 'tick', { n: 2 });
+  node.port = b.port; // it comes back on the other node
+  refusing = false;
+  await waitUntil(() => gaps.length > 0, 30000, 'onGap after the resume');
+  assert.deepEqual(gaps, [`private-${name}`]);
+  await rest(a, APP).trigger(`private-${name}`, 'tick', { n: 3 });
+  await got.waitFor((n) => n === 3, 5000, 'live after the gap');
+  assert.deepEqual(got.items, [1, 3], 'nothing replayed: the app refetches');
+  await assert.rejects(rest(a, APP).get({ path: `/channels/private-${name}/events` }), (e) => e.status === 400 && /not yet shared/.test(String(e.body)));
 });

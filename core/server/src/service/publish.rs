@@ -100,7 +100,12 @@ impl AppService {
             let frame = protocol::channel_event(event, channel, data, None);
             // Kept before it is delivered: a subscriber joining meanwhile finds it in
             // the history, or gets it live after what it was given (see `subscribe`).
-            let delivered = match self.history.append(channel, &frame) {
+            let kept = if self.keeps_history() {
+                self.history.append(channel, &frame)
+            } else {
+                None
+            };
+            let delivered = match kept {
                 Some((epoch, serial)) => {
                     let serial_frame = protocol::serial(channel, &epoch, serial);
                     let s = Serial {
@@ -262,6 +267,13 @@ impl AppService {
             .delivery_log(limit.min(size))
             .await
             .map_err(|e| Error::Backend(e.0))
+    }
+
+    /// Whether this node keeps channel histories: not on a cluster yet, where each node
+    /// would see only the events published through it (resumes are told of a gap
+    /// there instead, see `subscribe`).
+    pub(super) fn keeps_history(&self) -> bool {
+        !self.backend().is_ok_and(|b| b.spans_nodes())
     }
 
     fn deliver_local(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {

@@ -29,6 +29,11 @@ impl AppService {
                 "limit must be between 1 and {MAX_HISTORY_PAGE}, not {limit}"
             )));
         }
+        if !self.keeps_history() {
+            return Err(Error::InvalidParameter(
+                "channel history is not yet shared between cluster nodes".into(),
+            ));
+        }
         if self.history.rule(channel).is_none() {
             return Err(Error::InvalidParameter(format!(
                 "channel {channel:?} keeps no history: no history rule of app {:?} names it",

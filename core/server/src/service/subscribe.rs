@@ -151,6 +151,15 @@ impl AppService {
             return (Vec::new(), 0);
         };
         let recovery = outbox.has(RECOVERY);
+        if !self.keeps_history() {
+            // A cluster keeps no shared history yet: never a replay, and a resume is
+            // always a gap, so that the client refetches rather than trusting it.
+            return match (recovery, resume) {
+                (true, Some(_)) => (vec![protocol::history_gap(channel, "", 0)], 0),
+                (true, None) => (vec![protocol::history_position(channel, "", 0)], 0),
+                (false, _) => (Vec::new(), 0),
+            };
+        }
         let frames = |epoch: &str, kept: Vec<crate::app::history::Kept>| {
             let mut out = Vec::with_capacity(kept.len() * 2);
             let mut seen = 0;
