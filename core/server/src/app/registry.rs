@@ -110,7 +110,23 @@ struct Subscriber {
     /// History channels: the last serial it was given when it joined (a rewind or a
     /// resume); a live event up to it is not sent again.
     seen: u64,
+    /// While its replay is read from a shared store: the history events that arrived
+    /// meanwhile, sent after the replay (those it holds already skipped).
+    /// A mutex so that delivery keeps the channel's read lock (the release takes the
+    /// write lock: no delivery runs then).
+    hold: Option<Mutex<Vec<Held>>>,
 }
+
+/// A history event held for a subscriber whose replay is on its way.
+struct Held {
+    serial: u64,
+    serial_frame: Utf8Bytes,
+    frame: Utf8Bytes,
+}
+
+/// History events held for one subscriber at most while its replay is read; past it
+/// the connection is closed (4100, it reconnects and resumes again).
+const MAX_HELD: usize = 10_000;
 
 /// A history channel's event as [`LocalChannel::deliver_serial`] delivers it.
 pub(crate) struct Serial<'a> {
@@ -222,9 +238,57 @@ impl LocalChannel {
                 outbox: outbox.clone(),
                 since,
                 seen,
+                hold: None,
             },
         );
         self.delivered()
+    }
+
+    /// [`LocalChannel::add`] for a subscriber whose replay comes from a shared store:
+    /// its history events are held until [`LocalChannel::release`].
+    pub fn add_held(&self, outbox: &Outbox, first: Utf8Bytes, since: Version) -> u64 {
+        let mut subs = write(&self.subscribers);
+        outbox.send(first);
+        subs.insert(
+            outbox.socket_id(),
+            Subscriber {
+                outbox: outbox.clone(),
+                since,
+                seen: 0,
+                hold: Some(Mutex::new(Vec::new())),
+            },
+        );
+        self.delivered()
+    }
+
+    /// Sends a held subscriber its replay (`frames`, up to serial `seen`), then the
+    /// history events held meanwhile that come after it, and lets the live ones
+    /// through.
+    pub fn release(&self, socket: SocketId, frames: Vec<Utf8Bytes>, seen: u64) {
+        let mut subs = write(&self.subscribers);
+        let Some(s) = subs.get_mut(&socket) else {
+            return;
+        };
+        for f in frames {
+            s.outbox.send(f);
+        }
+        let recovery = s.outbox.has(crate::protocol::features::RECOVERY);
+        let mut last = seen;
+        let held = s
+            .hold
+            .take()
+            .map(|h| h.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .unwrap_or_default();
+        for h in held {
+            if h.serial > last {
+                if recovery {
+                    s.outbox.send(h.serial_frame);
+                }
+                s.outbox.send(h.frame);
+                last = h.serial;
+            }
+        }
+        s.seen = last;
     }
 
     pub fn remove(&self, socket: SocketId) -> bool {
@@ -265,6 +329,20 @@ impl LocalChannel {
         let mut n = 0;
         for (id, s) in subs.iter() {
             if Some(*id) == except || s.seen >= serial.serial {
+                continue;
+            }
+            if let Some(held) = &s.hold {
+                let mut held = lock(held);
+                if held.len() < MAX_HELD {
+                    held.push(Held {
+                        serial: serial.serial,
+                        serial_frame: serial.frame.clone(),
+                        frame: frame.clone(),
+                    });
+                } else {
+                    s.outbox
+                        .close(ErrorCode::OverCapacity, "Too many events while resuming");
+                }
                 continue;
             }
             if s.outbox.has(crate::protocol::features::RECOVERY) {
@@ -668,6 +746,22 @@ impl Inbound for Registry {
 
     fn deliver_status(&self, user_id: &str, online: bool) {
         self.tell_status(user_id, online);
+    }
+
+    fn deliver_history(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+        serial: u64,
+        epoch: &str,
+    ) -> usize {
+        let serial_frame = crate::protocol::serial(channel, epoch, serial);
+        let s = Serial {
+            serial,
+            frame: &serial_frame,
+        };
+        self.deliver_serial(channel, frame, except, &s)
     }
 
     fn deliver_featured(&self, channel: &str, frame: &Utf8Bytes, feature: u32) -> usize {

@@ -38,6 +38,17 @@ impl Inbound for RecordingInbound {
         lock(&self.delivered).push((channel.into(), frame.to_string()));
         1
     }
+    fn deliver_history(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        _except: Option<SocketId>,
+        _serial: u64,
+        _epoch: &str,
+    ) -> usize {
+        lock(&self.delivered).push((channel.into(), frame.to_string()));
+        1
+    }
 }
 
 /// A presence member `id` with `user_info` `{"name":"u<id>"}`; shared with other tests.

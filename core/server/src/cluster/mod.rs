@@ -138,6 +138,27 @@ pub(crate) trait Inbound: Send + Sync + 'static {
     /// Queues `frame` for this node's subscribers of `channel` that enabled the
     /// pushbus feature `feature`.
     fn deliver_featured(&self, channel: &str, frame: &Utf8Bytes, feature: u32) -> usize;
+    /// Queues a history channel's event, serial `serial` of `epoch` (given by the
+    /// cluster), for this node's subscribers of `channel` except `except`.
+    fn deliver_history(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+        serial: u64,
+        epoch: &str,
+    ) -> usize;
+}
+
+/// A history channel's kept events as a shared store answers (see
+/// [`Backend::history_read`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HistoryRead {
+    /// Empty when the channel has no history (yet, or any more).
+    pub epoch: String,
+    pub last: u64,
+    /// (serial, time ms, frame), oldest first.
+    pub events: Vec<(u64, u64, Utf8Bytes)>,
 }
 
 /// The cluster decisions of one app. Every method may be called from any thread and
@@ -293,6 +314,38 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Tells the other nodes' watchers that `user` came online or went offline, like
     /// [`Backend::broadcast`].
     fn broadcast_status(&self, user: &str, online: bool) -> Result<(), BackendError>;
+
+    /// Whether channel histories live in the backend, shared by the nodes (then
+    /// history events go through [`Backend::publish_history`], and every node delivers
+    /// them as the backend orders them).
+    fn shares_history(&self) -> bool {
+        false
+    }
+    /// Gives a history channel's event its serial, keeps it (at most `events`, for
+    /// `ttl_ms`) and has every node deliver it, this one included, without waiting.
+    fn publish_history(
+        &self,
+        _channel: &str,
+        _frame: &Utf8Bytes,
+        _except: Option<SocketId>,
+        _log_id: Option<&str>,
+        _events: usize,
+        _ttl_ms: u64,
+    ) -> Result<Receipt, BackendError> {
+        Err(BackendError("this backend keeps no channel history".into()))
+    }
+    /// A shared history's kept events younger than `ttl_ms`, after this node's
+    /// earlier writes.
+    fn history_read<'a>(
+        &'a self,
+        _channel: &'a str,
+        _ttl_ms: u64,
+    ) -> BoxFuture<'a, Result<HistoryRead, BackendError>> {
+        futures_util::future::ready(Err(BackendError(
+            "this backend keeps no channel history".into(),
+        )))
+        .boxed()
+    }
 
     /// A new id for a delivery-log record, unique within the app.
     fn next_log_id(&self) -> Arc<str>;

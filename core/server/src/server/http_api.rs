@@ -222,7 +222,7 @@ async fn handle_inner(
                 }
             };
             let (since, limit) = (number("since", 0)?, number("limit", 100)?);
-            let page = service.history(&name, since, limit as usize)?;
+            let page = service.history(&name, since, limit as usize).await?;
             Ok(serde_json::to_value(page).unwrap_or_default())
         }
         Route::DeliveryLog => {

@@ -323,14 +323,17 @@ impl Server {
 
     /// A history channel's kept events after serial `since` (0: all), at most `limit`
     /// (1 to 1000), oldest first, with the channel's epoch and last serial.
-    pub fn history(
+    pub async fn history(
         &self,
         app_id: &str,
         channel: &str,
         since: u64,
         limit: usize,
     ) -> Result<crate::views::ChannelHistory, Error> {
-        self.state.app_by_id(app_id)?.history(channel, since, limit)
+        self.state
+            .app_by_id(app_id)?
+            .history(channel, since, limit)
+            .await
     }
 
     /// Live connections of an app.

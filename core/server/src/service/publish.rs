@@ -98,6 +98,28 @@ impl AppService {
         let mut receipt = Receipt::default();
         for channel in channels {
             let frame = protocol::channel_event(event, channel, data, None);
+            // A cluster's history channel: Redis gives the serial and every node,
+            // this one too, delivers it from there, in serial order.
+            if let (true, Some((_, rule))) = (backend.shares_history(), self.history.rule(channel))
+            {
+                if names::channel_type(channel).cache {
+                    backend.store_last(channel, &frame);
+                }
+                let logged = self.log_delivery(&**backend, channel, event, data, 0, except, None);
+                let ttl_ms = rule.ttl.saturating_mul(1000);
+                match backend.publish_history(
+                    channel,
+                    &frame,
+                    except,
+                    logged.as_deref(),
+                    rule.events,
+                    ttl_ms,
+                ) {
+                    Ok(r) => receipt = receipt.max(r),
+                    Err(e) => unreached = Some(e),
+                }
+                continue;
+            }
             // Kept before it is delivered: a subscriber joining meanwhile finds it in
             // the history, or gets it live after what it was given (see `subscribe`).
             let kept = if self.keeps_history() {
@@ -269,11 +291,13 @@ impl AppService {
             .map_err(|e| Error::Backend(e.0))
     }
 
-    /// Whether this node keeps channel histories: not on a cluster yet, where each node
-    /// would see only the events published through it (resumes are told of a gap
-    /// there instead, see `subscribe`).
+    /// Whether the app has channel histories: on one node, or on a cluster whose
+    /// backend shares them (a cluster without would see on each node only the events
+    /// published through it: resumes are told of a gap there instead, see `subscribe`).
     pub(super) fn keeps_history(&self) -> bool {
-        !self.backend().is_ok_and(|b| b.spans_nodes())
+        !self
+            .backend()
+            .is_ok_and(|b| b.spans_nodes() && !b.shares_history())
     }
 
     fn deliver_local(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {

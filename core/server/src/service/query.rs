@@ -10,6 +10,26 @@ use crate::views::{ChannelHistory, ChannelInfo, HistoryEvent, Member};
 /// Kept events one history query returns at most.
 pub const MAX_HISTORY_PAGE: usize = 1000;
 
+/// A kept event's name and data, read back out of its frame.
+fn history_event(
+    serial: u64,
+    time: u64,
+    frame: &tokio_tungstenite::tungstenite::Utf8Bytes,
+) -> Option<HistoryEvent> {
+    #[derive(serde::Deserialize)]
+    struct Frame {
+        event: String,
+        data: String,
+    }
+    let f: Frame = serde_json::from_str(frame.as_str()).ok()?;
+    Some(HistoryEvent {
+        serial,
+        time,
+        event: f.event.into(),
+        data: f.data.into(),
+    })
+}
+
 fn unavailable(e: BackendError) -> Error {
     Error::Backend(e.0)
 }
@@ -17,7 +37,7 @@ fn unavailable(e: BackendError) -> Error {
 impl AppService {
     /// A history channel's kept events after serial `since`, at most `limit` (1 to
     /// [`MAX_HISTORY_PAGE`]), oldest first, with its epoch and last serial.
-    pub fn history(
+    pub async fn history(
         &self,
         channel: &str,
         since: u64,
@@ -34,11 +54,31 @@ impl AppService {
                 "channel history is not yet shared between cluster nodes".into(),
             ));
         }
-        if self.history.rule(channel).is_none() {
+        let Some((_, rule)) = self.history.rule(channel) else {
             return Err(Error::InvalidParameter(format!(
                 "channel {channel:?} keeps no history: no history rule of app {:?} names it",
                 self.app_id
             )));
+        };
+        let backend = self.backend().map_err(unavailable)?;
+        if backend.shares_history() {
+            let h = backend
+                .history_read(channel, rule.ttl.saturating_mul(1000))
+                .await
+                .map_err(unavailable)?;
+            let events = h
+                .events
+                .iter()
+                .filter(|e| e.0 > since)
+                .take(limit)
+                .filter_map(|(serial, time, frame)| history_event(*serial, *time, frame))
+                .collect();
+            return Ok(ChannelHistory {
+                channel: channel.into(),
+                epoch: (!h.epoch.is_empty()).then(|| h.epoch.as_str().into()),
+                serial: h.last,
+                events,
+            });
         }
         let Some(snapshot) = self.history.snapshot(channel, since, limit) else {
             return Ok(ChannelHistory {
@@ -48,23 +88,10 @@ impl AppService {
                 events: Vec::new(),
             });
         };
-        #[derive(serde::Deserialize)]
-        struct Frame {
-            event: String,
-            data: String,
-        }
         let events = snapshot
             .events
             .into_iter()
-            .filter_map(|k| {
-                let f: Frame = serde_json::from_str(k.frame.as_str()).ok()?;
-                Some(HistoryEvent {
-                    serial: k.serial,
-                    time: k.time,
-                    event: f.event.into(),
-                    data: f.data.into(),
-                })
-            })
+            .filter_map(|k| history_event(k.serial, k.time, &k.frame))
             .collect();
         Ok(ChannelHistory {
             channel: channel.into(),

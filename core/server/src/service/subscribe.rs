@@ -78,13 +78,29 @@ impl AppService {
         };
         let ch = &guard.channel;
         let new = joined.new_subscription;
-        let delivered_before = ch.add_with(outbox, succeeded, joined.version, || {
-            if new {
-                self.replay(channel, outbox, resume)
-            } else {
-                (Vec::new(), 0)
+        let shared = match self.backend() {
+            Ok(b) if new && b.shares_history() => {
+                self.history.rule(channel).map(|(_, r)| r.clone())
             }
-        });
+            _ => None,
+        };
+        let delivered_before = match &shared {
+            // The replay comes from the shared store: live history events are held
+            // for this subscriber until it is read.
+            Some(rule) => {
+                let before = ch.add_held(outbox, succeeded, joined.version);
+                let (frames, seen) = self.shared_replay(channel, outbox, resume, rule).await;
+                ch.release(socket, frames, seen);
+                before
+            }
+            None => ch.add_with(outbox, succeeded, joined.version, || {
+                if new {
+                    self.replay(channel, outbox, resume)
+                } else {
+                    (Vec::new(), 0)
+                }
+            }),
+        };
         if joined.new_subscription {
             if let Some(m) = member {
                 self.user_added(&m.user_id, socket, m.user_info.as_deref());
@@ -203,6 +219,79 @@ impl AppService {
             }
         }
         (out, seen)
+    }
+
+    /// [`AppService::replay`] from a cluster's shared history (read from Redis): the
+    /// same answers, decided on what the store keeps.
+    async fn shared_replay(
+        &self,
+        channel: &str,
+        outbox: &Outbox,
+        resume: Option<(&str, u64)>,
+        rule: &crate::config::HistoryRule,
+    ) -> (Vec<Utf8Bytes>, u64) {
+        let recovery = outbox.has(RECOVERY);
+        if !recovery && rule.rewind == 0 {
+            return (Vec::new(), 0);
+        }
+        let read = match self.backend() {
+            Ok(b) => b.history_read(channel, rule.ttl.saturating_mul(1000)).await,
+            Err(e) => Err(e),
+        };
+        let h = match read {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(
+                    "{channel:?}: history not read for a new subscriber: {}",
+                    e.0
+                );
+                return match (recovery, resume) {
+                    (true, Some(_)) => (vec![protocol::history_gap(channel, "", 0)], 0),
+                    _ => (Vec::new(), 0),
+                };
+            }
+        };
+        let frames = |events: &[(u64, u64, Utf8Bytes)]| {
+            let mut out = Vec::with_capacity(events.len() * 2);
+            for (serial, _, frame) in events {
+                if recovery {
+                    out.push(protocol::serial(channel, &h.epoch, *serial));
+                }
+                out.push(frame.clone());
+            }
+            out
+        };
+        match resume {
+            Some((epoch, serial)) if recovery => {
+                let first = h.events.first().map_or(h.last + 1, |e| e.0);
+                if h.epoch.is_empty() || h.epoch != epoch || serial > h.last || serial + 1 < first {
+                    return (
+                        vec![protocol::history_gap(channel, &h.epoch, h.last)],
+                        h.last,
+                    );
+                }
+                let missed: Vec<_> = h.events.iter().filter(|e| e.0 > serial).cloned().collect();
+                if missed.is_empty() {
+                    return (
+                        vec![protocol::history_position(channel, &h.epoch, h.last)],
+                        h.last,
+                    );
+                }
+                let seen = missed.last().map_or(serial, |e| e.0);
+                (frames(&missed), seen)
+            }
+            _ => {
+                let skip = h.events.len().saturating_sub(rule.rewind);
+                let rewind = &h.events[skip..];
+                let mut out = frames(rewind);
+                let seen = rewind.last().map_or(0, |e| e.0);
+                if recovery && out.is_empty() {
+                    out.push(protocol::history_position(channel, &h.epoch, h.last));
+                    return (out, h.last);
+                }
+                (out, seen)
+            }
+        }
     }
 
     /// Removes `socket` from `channel`, where it was present as `presence_user`.

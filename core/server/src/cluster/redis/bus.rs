@@ -68,10 +68,22 @@ pub(super) fn deliver_bus_message<'p>(
         tracing::warn!("Redis backend: a bus message that is not ours was ignored");
         return None;
     };
-    if from == node {
+    // History events come back to the node that published them: Redis gave them
+    // their serials, and every node delivers them in that order.
+    if from == node && kind != "H" {
         return None;
     }
     match kind {
+        "H" => {
+            let mut head = except.splitn(4, ' ');
+            let serial = head.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+            let epoch = head.next().unwrap_or("");
+            let id = head.next().unwrap_or("");
+            let except = head.next().and_then(SocketId::parse);
+            let n =
+                inbound.deliver_history(subject, &Utf8Bytes::from(frame), except, serial, epoch);
+            return (!id.is_empty()).then_some((id, n));
+        }
         "D" => {
             inbound.deliver(subject, &Utf8Bytes::from(frame), SocketId::parse(except));
         }

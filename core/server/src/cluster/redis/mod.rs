@@ -68,8 +68,8 @@ use bus::{deliver_bus_message, envelope, logged_envelope, membership_envelope, H
 use lease::{remove_nodes, LeaseKeeper};
 use ledger::{Entry, Ledger, Unrecorded};
 use scripts::{
-    join_call, leave_call, Keys, LastSeenBounds, HEARTBEAT, JOIN, LEAVE, LOG_ADD, LOG_COUNT, REAP,
-    USER_OFF, USER_ON,
+    join_call, leave_call, Keys, LastSeenBounds, HEARTBEAT, HISTORY_ADD, JOIN, LEAVE, LOG_ADD,
+    LOG_COUNT, REAP, USER_OFF, USER_ON,
 };
 use writer::{write_in_order, Applied, Write, WriterScripts, MAX_QUEUED_WRITES};
 
@@ -287,6 +287,7 @@ impl RedisBackend {
                 off: Script::new(USER_OFF),
                 last_seen,
                 log_add: Script::new(LOG_ADD),
+                history_add: Script::new(HISTORY_ADD),
                 log_size: app.delivery_log.size,
             },
         ));
@@ -798,6 +799,44 @@ impl Backend for RedisBackend {
 
     fn broadcast_status(&self, user: &str, online: bool) -> Result<(), BackendError> {
         self.broadcast_status_now(user, online)
+    }
+
+    fn shares_history(&self) -> bool {
+        true
+    }
+
+    fn publish_history(
+        &self,
+        channel: &str,
+        frame: &Utf8Bytes,
+        except: Option<SocketId>,
+        log_id: Option<&str>,
+        events: usize,
+        ttl_ms: u64,
+    ) -> Result<Receipt, BackendError> {
+        if !self.applied.reachable.load(Ordering::Acquire) {
+            return Err(unavailable(
+                "unreachable since the last write; nobody got this event",
+            ));
+        }
+        self.queue(Write::History {
+            channel: channel.into(),
+            frame: frame.clone(),
+            events,
+            ttl_ms,
+            log_id: log_id.map(Arc::from),
+            except,
+        })
+        .map(Receipt)
+        .ok_or_else(|| unavailable("too many writes queued; nobody got this event"))
+    }
+
+    fn history_read<'a>(
+        &'a self,
+        channel: &'a str,
+        ttl_ms: u64,
+    ) -> BoxFuture<'a, Result<crate::cluster::HistoryRead, BackendError>> {
+        self.history_read_now(channel, ttl_ms).boxed()
     }
 
     fn next_log_id(&self) -> Arc<str> {

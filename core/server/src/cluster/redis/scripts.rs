@@ -304,6 +304,29 @@ end
 return 0
 "#;
 
+pub(super) const HISTORY_ADD: &str = r#"
+-- KEYS: the channel's kept events, its history (epoch, last serial), the bus
+-- ARGV: node, channel, frame, events kept, ttl (ms), log id ('' none), except ('' none)
+-- Gives the event the channel's next serial (an epoch is made when the history has
+-- none: new, or lost with a Redis restart), keeps it, and publishes it to every node,
+-- this one included: all deliver history events in serial order.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if not epoch then
+  epoch = string.sub(redis.sha1hex(ARGV[1] .. ':' .. t[1] .. ':' .. t[2] .. ':' .. ARGV[2]), 1, 16)
+  redis.call('HSET', KEYS[2], 'epoch', epoch)
+end
+local serial = redis.call('HINCRBY', KEYS[2], 'last', 1)
+redis.call('RPUSH', KEYS[1], serial .. ' ' .. now .. '\n' .. ARGV[3])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[4]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) * 2)
+redis.call('PUBLISH', KEYS[3], ARGV[1] .. '\nH\n' .. ARGV[2] .. '\n' .. serial .. ' ' .. epoch .. ' '
+  .. ARGV[6] .. ' ' .. ARGV[7] .. '\n' .. ARGV[3])
+return serial
+"#;
+
 pub(super) const SET_LOCATION: &str = r#"
 -- KEYS: the user's connections, locations; ARGV: user, location, set ('1') or clear
 -- Returns 1 when the user is online (only then is a location kept).
@@ -378,6 +401,14 @@ impl Keys {
     /// Sorted set, user → when their last connection closed (ms).
     pub fn last_seen(&self) -> String {
         format!("{}:lastseen", self.base)
+    }
+    /// List of `serial time\nframe`: a history channel's kept events, oldest first.
+    pub fn history_events(&self, channel: &str) -> String {
+        format!("{}:hist:{channel}", self.base)
+    }
+    /// Hash (epoch, last): a history channel's epoch and last serial.
+    pub fn history_meta(&self, channel: &str) -> String {
+        format!("{}:histmeta:{channel}", self.base)
     }
     /// List of `id\nrecord` of the delivery log, newest first.
     pub fn delivery_log(&self) -> String {

@@ -14,6 +14,7 @@ use ::redis::Value;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::bus::envelope;
 use super::scripts::{Keys, SET_LOCATION};
@@ -262,6 +263,40 @@ impl RedisBackend {
             }
         }
         Ok(records)
+    }
+
+    /// A history channel's kept events younger than `ttl_ms`, with its epoch and last
+    /// serial, read in one round trip after this node's earlier writes.
+    pub(super) async fn history_read_now(
+        &self,
+        channel: &str,
+        ttl_ms: u64,
+    ) -> Result<crate::cluster::HistoryRead, BackendError> {
+        self.flushed().await?;
+        let mut conn = self.conn.clone();
+        let mut pipe = ::redis::pipe();
+        pipe.hget(self.keys.history_meta(channel), "epoch")
+            .hget(self.keys.history_meta(channel), "last")
+            .lrange(self.keys.history_events(channel), 0, -1)
+            .cmd("TIME");
+        type Reply = (Option<String>, Option<u64>, Vec<String>, (u64, u64));
+        let (epoch, last, entries, (secs, micros)): Reply =
+            pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let now = secs * 1000 + micros / 1000;
+        let events = entries
+            .into_iter()
+            .filter_map(|e| {
+                let (head, frame) = e.split_once('\n')?;
+                let (serial, time) = head.split_once(' ')?;
+                let (serial, time): (u64, u64) = (serial.parse().ok()?, time.parse().ok()?);
+                (now.saturating_sub(time) < ttl_ms).then(|| (serial, time, Utf8Bytes::from(frame)))
+            })
+            .collect();
+        Ok(crate::cluster::HistoryRead {
+            epoch: epoch.unwrap_or_default(),
+            last: last.unwrap_or(0),
+            events,
+        })
     }
 
     pub(super) fn broadcast_status_now(

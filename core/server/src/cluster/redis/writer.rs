@@ -28,6 +28,15 @@ pub(super) enum Write {
     Publish(String),
     /// A user-status change, whose answer the caller waits for.
     User(UserWrite),
+    /// An event of a history channel, serialised and published to every node by Redis.
+    History {
+        channel: String,
+        frame: Utf8Bytes,
+        events: usize,
+        ttl_ms: u64,
+        log_id: Option<Arc<str>>,
+        except: Option<crate::protocol::socket_id::SocketId>,
+    },
     /// A delivery-log record, with this node's deliveries.
     Log {
         id: Arc<str>,
@@ -52,6 +61,7 @@ pub(super) struct WriterScripts {
     pub off: ::redis::Script,
     pub last_seen: LastSeenBounds,
     pub log_add: ::redis::Script,
+    pub history_add: ::redis::Script,
     /// Delivery-log records kept at most.
     pub log_size: usize,
 }
@@ -141,12 +151,40 @@ pub(super) async fn write_in_order(
         if batch.iter().any(|(_, w)| matches!(w, Write::Log { .. })) {
             pipe.load_script(&users.log_add).ignore();
         }
+        if batch
+            .iter()
+            .any(|(_, w)| matches!(w, Write::History { .. }))
+        {
+            pipe.load_script(&users.history_add).ignore();
+        }
         for (_, write) in batch.drain(..) {
             match write {
                 Write::Connections => pipe.hset(keys.conns(), &*node, ledger.connections()),
                 Write::Publish(payload) => pipe.publish(keys.bus(), payload),
                 Write::StoreLast { channel, frame } => {
                     pipe.pset_ex(keys.cache(&channel), frame.as_str(), ttl_ms)
+                }
+                Write::History {
+                    channel,
+                    frame,
+                    events,
+                    ttl_ms,
+                    log_id,
+                    except,
+                } => {
+                    let mut call = users.history_add.prepare_invoke();
+                    call.key(keys.history_events(&channel))
+                        .key(keys.history_meta(&channel))
+                        .key(keys.bus())
+                        .arg(&*node)
+                        .arg(&channel)
+                        .arg(frame.as_str())
+                        .arg(events)
+                        .arg(ttl_ms)
+                        .arg(log_id.as_deref().unwrap_or(""))
+                        .arg(except.map(|s| s.to_string()).unwrap_or_default());
+                    pipe.invoke_script(&call).ignore();
+                    continue;
                 }
                 Write::Log {
                     id,
