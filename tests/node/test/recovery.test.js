@@ -38,13 +38,16 @@ after(async () => {
   await server?.stop();
 });
 
-/** A TCP proxy to the server whose connections the test can cut, and hold off. */
-async function cuttableProxy(t) {
+/**
+ * A TCP proxy whose connections the test can cut, and hold off: to the server, or to
+ * the node `target()` names when each connection opens.
+ */
+async function cuttableProxy(t, target = () => server.port) {
   const sockets = new Set();
   let refusing = false;
   const proxy = net.createServer((client) => {
     if (refusing) return client.destroy();
-    const upstream = net.connect(server.port, '127.0.0.1');
+    const upstream = net.connect(target(), '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -239,25 +242,8 @@ test('on a 3-node cluster, a reconnect that lands on another node resumes there:
   const cluster = await startNodes(3, { apps: [APP] });
   t.after(() => cluster.stop());
   const [a, b, c] = cluster.nodes;
-  const node = { port: a.port };
-  const sockets = new Set();
-  let refusing = false;
-  const proxy = net.createServer((client) => {
-    if (refusing) return client.destroy();
-    const upstream = net.connect(node.port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise((r) => {
-    for (const s of sockets) s.destroy();
-    proxy.close(r);
-  }));
-  const via = { host: '127.0.0.1', port: proxy.address().port };
+  let target = a.port;
+  const via = await cuttableProxy(t, () => target);
   const gaps = [];
   const { echo, client } = makeEcho(t, via, APP, { user: { id: 9, info: { name: 'Ode' } } });
   enableRecovery(echo, { onGap: (ch) => gaps.push(ch) });
@@ -276,12 +262,11 @@ test('on a 3-node cluster, a reconnect that lands on another node resumes there:
   await got.priv.waitFor((n) => n === 5, 5000, 'the first five');
   await got.pres.waitFor((n) => n === 5, 5000, 'the first five (presence)');
 
-  refusing = true;
-  for (const s of sockets) s.destroy();
+  via.cut();
   await waitUntil(() => client.pusher.connection.state !== 'connected', 10000, 'the drop noticed');
   for (let n = 6; n <= 55; n += 1) await publish(n);
-  node.port = c.port; // it comes back on another node
-  refusing = false;
+  target = c.port; // it comes back on another node
+  via.heal();
 
   await got.priv.waitFor((n) => n === 55, 30000, 'event 55 after resuming on node c');
   await got.pres.waitFor((n) => n === 55, 30000, 'event 55 after resuming on node c (presence)');

@@ -78,6 +78,19 @@ impl ChannelHistory {
     }
 }
 
+/// The channel's history in `shard`, started (with a new epoch) if it had none; the
+/// name is allocated only then.
+fn entry<'a>(
+    shard: &'a mut std::collections::HashMap<Arc<str>, ChannelHistory>,
+    channel: &str,
+    rule: usize,
+) -> &'a mut ChannelHistory {
+    if !shard.contains_key(channel) {
+        shard.insert(channel.into(), ChannelHistory::new(rule));
+    }
+    shard.get_mut(channel).expect("inserted above")
+}
+
 fn new_epoch() -> Arc<str> {
     format!("{:016x}", rand::random::<u64>()).into()
 }
@@ -112,12 +125,7 @@ impl History {
         let (rule_index, rule) = self.rule(channel)?;
         let kept = {
             let mut shard = write(self.channels.shard(channel));
-            let h = match shard.get_mut(channel) {
-                Some(h) => h,
-                None => shard
-                    .entry(channel.into())
-                    .or_insert_with(|| ChannelHistory::new(rule_index)),
-            };
+            let h = entry(&mut shard, channel, rule_index);
             h.last += 1;
             h.touched = Instant::now();
             let k = Kept {
@@ -197,12 +205,7 @@ impl History {
     pub fn position(&self, channel: &str) -> Option<(Arc<str>, u64)> {
         let (rule_index, _) = self.rule(channel)?;
         let mut shard = write(self.channels.shard(channel));
-        let h = match shard.get_mut(channel) {
-            Some(h) => h,
-            None => shard
-                .entry(channel.into())
-                .or_insert_with(|| ChannelHistory::new(rule_index)),
-        };
+        let h = entry(&mut shard, channel, rule_index);
         h.touched = Instant::now();
         Some((h.epoch.clone(), h.last))
     }
