@@ -633,6 +633,32 @@ pushbus_result pushbus_server_delivery_log(const struct pushbus_server *server,
                                            size_t limit,
                                            char **out_json);
 
+// Lists a history channel's kept events as JSON, as the HTTP API's
+// `GET /apps/{id}/channels/{name}/events` answers, in the shape every face reports a
+// history:
+// `{"channel":"activity","epoch":"b3f1…","serial":7,"events":[{"serial":6,"time":1733300000000,"event":"ActivityFeedUpdated","data":"{\"n\":6}"},{"serial":7,"time":1733300000120,"event":"ActivityFeedUpdated","data":"{\"n\":7}"}]}`.
+// The events are those kept after serial `since`, oldest first, at most `limit`;
+// `serial` is the channel's last (0 while it has none), `epoch` changes whenever the
+// channel's history had to start over and is absent while it has none yet; `time` is
+// in milliseconds since the Unix epoch; `data` the data string as published. Only the
+// channels one of the app's `history` rules names keep a history.
+//
+// `server` is borrowed, not NULL; `app_id` and `channel` are pointer + length, UTF-8,
+// borrowed, not NULL. `since` is the serial after which to list (0: from the first
+// kept); `limit` the most events listed, 1 to 1000. On success writes to `*out_json`
+// a string the caller frees with `pushbus_string_free`; on failure leaves it
+// untouched. Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `UNKNOWN_APP`,
+// `INVALID_CHANNEL`, `INVALID_ARGUMENT` (`limit` out of range, or a channel no
+// history rule names), `FORKED`. Threads: any; does not block.
+pushbus_result pushbus_server_history(const struct pushbus_server *server,
+                                      const char *app_id,
+                                      size_t app_id_len,
+                                      const char *channel,
+                                      size_t channel_len,
+                                      uint64_t since,
+                                      size_t limit,
+                                      char **out_json);
+
 // Reads the TLS certificate and key files again (after a renewal): new connections
 // get the new certificate, open ones keep theirs. On an error the certificate in use
 // stays and the message says why (a file missing, unreadable, or key and certificate
@@ -953,6 +979,26 @@ pushbus_result pushbus_client_online_users(const struct pushbus_client *client,
 pushbus_result pushbus_client_delivery_log(const struct pushbus_client *client,
                                            size_t limit,
                                            char **out_json);
+
+// Lists a history channel's kept events (pushbus's
+// `GET /apps/{id}/channels/{name}/events`): writes the server's JSON answer, in the
+// shape of `pushbus_server_history`, oldest first, e.g.
+// `{"channel":"activity","epoch":"b3f1…","serial":7,"events":[{"serial":7,"time":1733300000120,"event":"ActivityFeedUpdated","data":"{\"n\":7}"}]}`.
+//
+// `client` is borrowed, not NULL; `channel` is pointer + length, UTF-8, borrowed, not
+// NULL (checked here, as the other channel calls do). `since` is the serial after
+// which to list (0: from the first kept); `limit` the most events listed, 1 to 1000
+// (sent as it is: the server refuses others with a 400), or 0 for the server's
+// default (100). On success writes to `*out_json` a string the caller frees with
+// `pushbus_string_free`; on failure leaves it untouched. Errors: as
+// `pushbus_client_channels` (a bad channel name is `INVALID_ARGUMENT`; a channel no
+// history rule names, the server's 400: `HTTP_STATUS`). Threads: any; blocks.
+pushbus_result pushbus_client_history(const struct pushbus_client *client,
+                                      const char *channel,
+                                      size_t channel_len,
+                                      uint64_t since,
+                                      size_t limit,
+                                      char **out_json);
 
 // Sets (or, with `location` NULL, clears) the location of an online user (pushbus's
 // `POST /apps/{id}/users/{user_id}/location`), as `pushbus_server_set_user_location`.

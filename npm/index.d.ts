@@ -1,9 +1,9 @@
 // Types of the public API (index.js). Hand-written; the shapes the native addon returns
 // come from the generated native.d.ts, so the two cannot drift apart silently.
 import { EventEmitter } from 'node:events';
-import type { ChannelAuth, ChannelInfo, DeliveryRecord, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus } from './native';
+import type { ChannelAuth, ChannelHistory, ChannelInfo, DeliveryRecord, HistoryEvent, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus } from './native';
 
-export type { ChannelAuth, ChannelInfo, DeliveryRecord, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus };
+export type { ChannelAuth, ChannelHistory, ChannelInfo, DeliveryRecord, HistoryEvent, Member, OnlineUser, OnlineUsers, ServerAddress, UserAuth, UserStatus };
 
 /**
  * The version of pushbus, e.g. `"0.1.0"`: the number the `pushbus` binary, the C library
@@ -175,6 +175,12 @@ export interface DeliveryLogOptions {
   limit?: number;
 }
 
+/** Which kept events of a history channel: after serial `since` (default 0), at most `limit` (1 to 1000, default 100). */
+export interface HistoryOptions {
+  since?: number;
+  limit?: number;
+}
+
 /** Channel names: one, or an array (at most 100 per event). */
 export type Channels = string | string[];
 
@@ -318,6 +324,15 @@ export declare class Server extends EventEmitter {
    * rejects with `INVALID_ARGUMENT` outside it. Empty when the log is off (size 0).
    */
   deliveryLog(options?: DeliveryLogOptions & AppSelector): Promise<DeliveryRecord[]>;
+  /**
+   * A history channel's kept events (a channel one of the app's `history` rules names):
+   * those after serial `since` (default 0: from the first kept), oldest first, at most
+   * `limit` (1 to 1000, default 100), with the channel's last `serial` and its `epoch`
+   * (changes whenever its history started over; absent while it has none). Rejects
+   * with `INVALID_ARGUMENT` for a channel no rule names or a `limit` out of range,
+   * `INVALID_CHANNEL` for a bad name.
+   */
+  history(channel: string, options?: HistoryOptions & AppSelector): Promise<ChannelHistory>;
   /** Counters of the app's webhooks since start (zeros without targets). */
   webhookStats(options?: AppSelector): WebhookStats;
   /**
@@ -392,6 +407,8 @@ export declare class Client {
   setUserLocation(userId: string, location: string | null): Promise<boolean>;
   /** pushbus's `GET /delivery_log`: as `Server.deliveryLog` (a `limit` out of range is an HTTP 400). */
   deliveryLog(options?: DeliveryLogOptions): Promise<DeliveryRecord[]>;
+  /** pushbus's `GET /channels/{name}/events`: as `Server.history` (the server's refusals are HTTP 400s). */
+  history(channel: string, options?: HistoryOptions): Promise<ChannelHistory>;
   authorizeChannel(socketId: string, channel: string, presenceData?: PresenceData | string): ChannelAuth;
   authenticateUser(socketId: string, userData: UserData | string): UserAuth;
   verifyWebhook(headers: WebhookHeaders, body: string | Uint8Array): boolean;

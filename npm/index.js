@@ -99,14 +99,14 @@ function masterKey(base64) {
 }
 
 /**
- * Online users listed per page, and delivery log records listed, when no `limit` is
- * given: the HTTP API's default.
+ * Online users listed per page, delivery log records and history events listed, when no
+ * `limit` is given: the HTTP API's default.
  */
 const DEFAULT_LIMIT = 100;
 
 /**
- * A `limit` of `onlineUsers` (users) or `deliveryLog` (records); its range (1 to 1000,
- * 1 to the log's size) is the server's to check.
+ * A `limit` of `onlineUsers` (users), `deliveryLog` (records) or `history` (events); its
+ * range (1 to 1000) is the server's to check.
  */
 function checkLimit(limit, what = 'users') {
   if (limit === undefined || limit === null) return DEFAULT_LIMIT;
@@ -114,6 +114,15 @@ function checkLimit(limit, what = 'users') {
     throw argumentError(`limit must be a whole number of ${what}, got ${describe(limit)}`);
   }
   return limit;
+}
+
+/** A `since` of `history`: the serial after which to list (default 0: from the first kept). */
+function checkSince(since) {
+  if (since === undefined || since === null) return 0;
+  if (!Number.isSafeInteger(since) || since < 0) {
+    throw argumentError(`since must be a serial (a whole number, 0 or more), got ${describe(since)}`);
+  }
+  return since;
 }
 
 function toBuffer(body, what) {
@@ -502,6 +511,23 @@ class Server extends EventEmitter {
     return this.#native.deliveryLog(this.#appId(appId), checkLimit(limit, 'records'));
   }
 
+  /**
+   * A history channel's kept events (for channels one of the app's `history` rules
+   * names): `{ channel, epoch?, serial, events: [{ serial, time, event, data }] }`, the
+   * events after serial `since` (default 0: from the first kept), oldest first, at most
+   * `limit` (1 to 1000, default 100); `serial` is the channel's last, `epoch` changes
+   * whenever its history started over (absent while it has none).
+   */
+  async history(channel, options) {
+    const { since, limit, appId } = checkOptions(options, ['since', 'limit', 'appId'], 'history');
+    return this.#native.history(
+      this.#appId(appId),
+      checkString(channel, 'channel'),
+      checkSince(since),
+      checkLimit(limit, 'events'),
+    );
+  }
+
   /** Live WebSocket connections. */
   async connectionCount(options) {
     const { appId } = checkOptions(options, ['appId'], 'connectionCount');
@@ -664,6 +690,12 @@ class Client {
     const { limit } = checkOptions(options, ['limit'], 'deliveryLog');
     const body = await this.#native.deliveryLog(checkLimit(limit, 'records'));
     return body.events;
+  }
+
+  /** A history channel's kept events (pushbus's `GET /channels/{name}/events`), as `Server.history`. */
+  async history(channel, options) {
+    const { since, limit } = checkOptions(options, ['since', 'limit'], 'history');
+    return this.#native.history(checkString(channel, 'channel'), checkSince(since), checkLimit(limit, 'events'));
   }
 
   /** Sets (`null`: clears) an online user's location; resolves with whether they were online. */

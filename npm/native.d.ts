@@ -19,6 +19,8 @@ export declare class NativeClient {
   onlineUsers(after?: string | undefined | null, limit?: number | undefined | null): Promise<OnlineUsers>
   /** The JSON body of `GET /delivery_log` (pushbus): `{ events }`, newest first. */
   deliveryLog(limit?: number | undefined | null): Promise<{ events: DeliveryRecord[] }>
+  /** The JSON body of `GET /channels/{channel}/events` (pushbus): a `ChannelHistory`. */
+  history(channel: string, since?: number | undefined | null, limit?: number | undefined | null): Promise<ChannelHistory>
   /** The JSON body of `POST /users/{userId}/location` (pushbus): `{ online }`. */
   setUserLocation(userId: string, location?: string | undefined | null): Promise<{ online: boolean }>
   terminateUserConnections(userId: string): Promise<void>
@@ -72,6 +74,11 @@ export declare class NativeServer {
    * (1 to the app's `delivery_log.size`; none when the size is 0).
    */
   deliveryLog(appId: string, limit: number): Array<DeliveryRecord>
+  /**
+   * A history channel's kept events after serial `since` (0: from the first kept),
+   * at most `limit` (1 to 1000), oldest first, with its epoch and last serial.
+   */
+  history(appId: string, channel: string, since: number, limit: number): ChannelHistory
   /** Counters of app `appId`'s webhooks since the server started. */
   webhookStats(appId: string): WebhookStats
   /**
@@ -110,6 +117,19 @@ export interface ChannelAuth {
   channel_data?: string
   /** `private-encrypted-` channels: base64 of the channel's key. */
   shared_secret?: string
+}
+
+/**
+ * A history channel's kept events (`pushbus::ChannelHistory`, field for field, with
+ * its serde names): those after the `since` asked, oldest first.
+ */
+export interface ChannelHistory {
+  channel: string
+  /** Changes whenever the channel's history started over; absent while it has none. */
+  epoch?: string
+  /** The channel's last serial (0: none yet). */
+  serial: number
+  events: Array<HistoryEvent>
 }
 
 /** What the server knows about one channel. */
@@ -157,6 +177,16 @@ export interface DeliveryRecord {
  * fresh for every event.
  */
 export declare function encryptEventData(channel: string, masterKey: Buffer, plaintext: Buffer, nonce: Buffer): string
+
+/** One kept event of a history channel (`pushbus::HistoryEvent`). */
+export interface HistoryEvent {
+  serial: number
+  /** When it was published, in ms since the Unix epoch. */
+  time: number
+  event: string
+  /** The data string, as published. */
+  data: string
+}
 
 /** A presence member: its user id and the `user_info` it subscribed with, if any. */
 export interface Member {

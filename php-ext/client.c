@@ -638,6 +638,39 @@ ZEND_METHOD(Pushbus_Client, deliveryLog) {
   pushbus_return_json_member(json, "events", return_value);
 }
 
+ZEND_METHOD(Pushbus_Client, history) {
+  zend_string *channel;
+  zend_long since = 0, limit = 100;
+  ZEND_PARSE_PARAMETERS_START(1, 3)
+    Z_PARAM_STR(channel)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_LONG(since)
+    Z_PARAM_LONG(limit)
+  ZEND_PARSE_PARAMETERS_END();
+
+  /* The server checks the range; a negative number has no unsigned type to pass it as. */
+  if (since < 0) {
+    pushbus_throw_msg(PUSHBUS_RESULT_INVALID_ARGUMENT, "since must not be negative, got " ZEND_LONG_FMT, since);
+    RETURN_THROWS();
+  }
+  if (limit < 0) {
+    pushbus_throw_msg(PUSHBUS_RESULT_INVALID_ARGUMENT, "limit must not be negative, got " ZEND_LONG_FMT, limit);
+    RETURN_THROWS();
+  }
+  pushbus_client *c = native(CLIENT());
+  if (c == NULL) {
+    RETURN_THROWS();
+  }
+  char *json = NULL;
+  pushbus_result r =
+      pushbus_client_history(c, ZSTR_VAL(channel), ZSTR_LEN(channel), (uint64_t)since, (size_t)limit, &json);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  pushbus_return_json(json, return_value);
+}
+
 ZEND_METHOD(Pushbus_Client, setUserLocation) {
   zend_string *user_id, *location;
   ZEND_PARSE_PARAMETERS_START(2, 2)

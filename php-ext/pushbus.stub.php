@@ -313,6 +313,13 @@ namespace Pushbus {
          * "events" wrapper). $limit 1 to the log's size (0: the server's default).
          */
         public function deliveryLog(int $limit = 100): array {}
+
+        /**
+         * GET /channels/{channel}/events (pushbus): a history channel's kept events after
+         * serial $since, oldest first, at most $limit (1 to 1000; 0: the server's
+         * default), as Server::history() gives them.
+         */
+        public function history(string $channel, int $since = 0, int $limit = 100): array {}
     }
 
     /**
@@ -415,6 +422,18 @@ namespace Pushbus {
          * [] when the app's log is off (size 0).
          */
         public function deliveryLog(int $limit = 100, ?string $appId = null): array {}
+
+        /**
+         * A history channel's kept events (a channel one of the app's "history" rules
+         * names) after serial $since (0: from the first kept), oldest first, at most
+         * $limit (1 to 1000): ["channel" => "activity", "epoch" => "b3f1…", "serial" => 7,
+         * "events" => [["serial" => 7, "time" => 1733300000120, "event" => "Updated",
+         * "data" => "{\"n\":7}"]]]. "serial" is the channel's last (0: none yet);
+         * "epoch" changes whenever its history started over, absent while it has none;
+         * "time" is in milliseconds since the Unix epoch; "data" the data string as
+         * published.
+         */
+        public function history(string $channel, int $since = 0, int $limit = 100, ?string $appId = null): array {}
 
         /** Stops gracefully: clients are told to reconnect (4200). */
         public function stop(): void {}

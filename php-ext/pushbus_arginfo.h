@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: e1fee24760f21678f0816f1143c2ecdd0074eca1 */
+ * Stub hash: 4acc92771daa391ee6bda40745bc8181fe1cae7e */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_Pushbus_version, 0, 0, IS_STRING, 0)
 ZEND_END_ARG_INFO()
@@ -111,6 +111,12 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Client_deliveryLog
 	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, limit, IS_LONG, 0, "100")
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Client_history, 0, 1, IS_ARRAY, 0)
+	ZEND_ARG_TYPE_INFO(0, channel, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, since, IS_LONG, 0, "0")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, limit, IS_LONG, 0, "100")
+ZEND_END_ARG_INFO()
+
 ZEND_BEGIN_ARG_INFO_EX(arginfo_class_Pushbus_Server___construct, 0, 0, 1)
 	ZEND_ARG_TYPE_INFO(0, config, IS_ARRAY, 0)
 ZEND_END_ARG_INFO()
@@ -187,6 +193,13 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_deliveryLog
 	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_Pushbus_Server_history, 0, 1, IS_ARRAY, 0)
+	ZEND_ARG_TYPE_INFO(0, channel, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, since, IS_LONG, 0, "0")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, limit, IS_LONG, 0, "100")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, appId, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
 #define arginfo_class_Pushbus_Server_stop arginfo_class_Pushbus_Server_reloadTls
 
 
@@ -210,6 +223,7 @@ ZEND_METHOD(Pushbus_Client, userStatus);
 ZEND_METHOD(Pushbus_Client, onlineUsers);
 ZEND_METHOD(Pushbus_Client, setUserLocation);
 ZEND_METHOD(Pushbus_Client, deliveryLog);
+ZEND_METHOD(Pushbus_Client, history);
 ZEND_METHOD(Pushbus_Server, __construct);
 ZEND_METHOD(Pushbus_Server, start);
 ZEND_METHOD(Pushbus_Server, port);
@@ -227,6 +241,7 @@ ZEND_METHOD(Pushbus_Server, userStatus);
 ZEND_METHOD(Pushbus_Server, onlineUsers);
 ZEND_METHOD(Pushbus_Server, setUserLocation);
 ZEND_METHOD(Pushbus_Server, deliveryLog);
+ZEND_METHOD(Pushbus_Server, history);
 ZEND_METHOD(Pushbus_Server, stop);
 
 
@@ -266,6 +281,7 @@ static const zend_function_entry class_Pushbus_Client_methods[] = {
 	ZEND_ME(Pushbus_Client, onlineUsers, arginfo_class_Pushbus_Client_onlineUsers, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Client, setUserLocation, arginfo_class_Pushbus_Client_setUserLocation, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Client, deliveryLog, arginfo_class_Pushbus_Client_deliveryLog, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Client, history, arginfo_class_Pushbus_Client_history, ZEND_ACC_PUBLIC)
 	ZEND_FE_END
 };
 
@@ -288,6 +304,7 @@ static const zend_function_entry class_Pushbus_Server_methods[] = {
 	ZEND_ME(Pushbus_Server, onlineUsers, arginfo_class_Pushbus_Server_onlineUsers, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, setUserLocation, arginfo_class_Pushbus_Server_setUserLocation, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, deliveryLog, arginfo_class_Pushbus_Server_deliveryLog, ZEND_ACC_PUBLIC)
+	ZEND_ME(Pushbus_Server, history, arginfo_class_Pushbus_Server_history, ZEND_ACC_PUBLIC)
 	ZEND_ME(Pushbus_Server, stop, arginfo_class_Pushbus_Server_stop, ZEND_ACC_PUBLIC)
 	ZEND_FE_END
 };

@@ -482,6 +482,40 @@ ZEND_METHOD(Pushbus_Server, deliveryLog) {
   }
 }
 
+ZEND_METHOD(Pushbus_Server, history) {
+  zend_string *channel, *app_id = NULL;
+  zend_long since = 0, limit = 100;
+  ZEND_PARSE_PARAMETERS_START(1, 4)
+    Z_PARAM_STR(channel)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_LONG(since)
+    Z_PARAM_LONG(limit)
+    Z_PARAM_STR_OR_NULL(app_id)
+  ZEND_PARSE_PARAMETERS_END();
+  server_object *o = SERVER();
+
+  /* The library checks the range; a negative number has no unsigned type to pass it as. */
+  if (since < 0) {
+    pushbus_throw_msg(PUSHBUS_RESULT_INVALID_ARGUMENT, "since must not be negative, got " ZEND_LONG_FMT, since);
+    RETURN_THROWS();
+  }
+  if (limit < 0) {
+    pushbus_throw_msg(PUSHBUS_RESULT_INVALID_ARGUMENT, "limit must not be negative, got " ZEND_LONG_FMT, limit);
+    RETURN_THROWS();
+  }
+  pushbus_str app = app_arg(o, app_id);
+  char *json = NULL;
+  pushbus_result r = pushbus_server_history(o->server, app.data, app.len, ZSTR_VAL(channel), ZSTR_LEN(channel),
+                                            (uint64_t)since, (size_t)limit, &json);
+  if (r != PUSHBUS_RESULT_OK) {
+    pushbus_throw(r);
+    RETURN_THROWS();
+  }
+  if (!pushbus_return_json(json, return_value)) {
+    RETURN_THROWS();
+  }
+}
+
 ZEND_METHOD(Pushbus_Server, reloadTls) {
   ZEND_PARSE_PARAMETERS_NONE();
   server_object *o = SERVER();

@@ -8,8 +8,10 @@ import {
   createSignedQueryString,
   encryptEventData,
   version,
+  type ChannelHistory,
   type ChannelInfo,
   type DeliveryRecord,
+  type HistoryEvent,
   type Member,
   type OnlineUser,
   type OnlineUsers,
@@ -37,6 +39,9 @@ export async function example(): Promise<void> {
   const log: DeliveryRecord[] = await server.deliveryLog({ limit: 10, appId: 'portal' });
   console.log(log[0]?.time, log[0]?.except, log[0]?.user_id, (await server.deliveryLog())[0]?.nodes);
   await server.setUserLocation('5', null, { appId: 'portal' });
+  const history: ChannelHistory = await server.history('activity', { since: 2, limit: 10, appId: 'portal' });
+  const keptEvents: HistoryEvent[] = (await server.history('activity')).events;
+  console.log(history.epoch ?? 'none', history.serial, keptEvents[0]?.serial, keptEvents[0]?.time, keptEvents[0]?.event, keptEvents[0]?.data);
   console.log(status.online, status.last_seen ?? 0, status.channels.length, page.next, page.users[0]?.connections, kept);
   console.log(channels[0]?.userCount, members[0]?.info, closed, await server.connectionCount());
   await server.stop();
@@ -51,6 +56,8 @@ export async function example(): Promise<void> {
   const users: OnlineUser[] = (await client.onlineUsers({ limit: 5 })).users;
   console.log(remote.location, users.length, await client.setUserLocation('5', null));
   const remoteLog: DeliveryRecord[] = await client.deliveryLog({ limit: 5 });
+  const remoteHistory: ChannelHistory = await client.history('private-activity.client.7', { since: 0, limit: 5 });
+  console.log(remoteHistory.events.map((e) => e.serial), (await client.history('activity')).serial);
   console.log(remoteLog.map((r) => r.source), (await client.deliveryLog()).length);
 
   const auth = authorizeChannel({ key: 'k', secret: 's' }, '1.2', 'presence-project.3', { user_id: '5', user_info: { name: 'Ann' } });

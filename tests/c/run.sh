@@ -66,7 +66,7 @@ shared=(-L"$lib" -lpushbus -Wl,-rpath,"$root/$lib" -lpthread)
 for t in auth errors; do
   cc "${cflags[@]}" "tests/c/test_$t.c" -o "$out/test_$t" "${shared[@]}"
 done
-for t in server client cluster webhook_events user_status delivery_log; do
+for t in server client cluster webhook_events user_status delivery_log history; do
   cc "${cflags[@]}" "tests/c/test_$t.c" tests/c/harness.c -o "$out/test_$t" "${shared[@]}"
 done
 # Static: the system libraries are what `rustc --print native-static-libs` lists.
@@ -85,6 +85,7 @@ tests=(
   "test_webhook_events|$out/test_webhook_events tests/c/driver.mjs"
   "test_user_status|$out/test_user_status tests/c/driver.mjs"
   "test_delivery_log|$out/test_delivery_log tests/c/driver.mjs"
+  "test_history|$out/test_history tests/c/driver.mjs"
   "test_fork|$out/test_fork"
   "test_fork_race|$out/test_fork --race"
   "test_cxx|$out/test_cxx"

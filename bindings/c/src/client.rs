@@ -705,6 +705,40 @@ pub unsafe extern "C" fn pushbus_client_delivery_log(
     })
 }
 
+/// Lists a history channel's kept events (pushbus's
+/// `GET /apps/{id}/channels/{name}/events`): writes the server's JSON answer, in the
+/// shape of `pushbus_server_history`, oldest first, e.g.
+/// `{"channel":"activity","epoch":"b3f1…","serial":7,"events":[{"serial":7,"time":1733300000120,"event":"ActivityFeedUpdated","data":"{\"n\":7}"}]}`.
+///
+/// `client` is borrowed, not NULL; `channel` is pointer + length, UTF-8, borrowed, not
+/// NULL (checked here, as the other channel calls do). `since` is the serial after
+/// which to list (0: from the first kept); `limit` the most events listed, 1 to 1000
+/// (sent as it is: the server refuses others with a 400), or 0 for the server's
+/// default (100). On success writes to `*out_json` a string the caller frees with
+/// `pushbus_string_free`; on failure leaves it untouched. Errors: as
+/// `pushbus_client_channels` (a bad channel name is `INVALID_ARGUMENT`; a channel no
+/// history rule names, the server's 400: `HTTP_STATUS`). Threads: any; blocks.
+#[no_mangle]
+pub unsafe extern "C" fn pushbus_client_history(
+    client: *const pushbus_client,
+    channel: *const c_char,
+    channel_len: usize,
+    since: u64,
+    limit: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let handle = handle_ref(client)?;
+        let channel = str_arg(channel, channel_len, "channel")?;
+        let since = (since > 0).then_some(since);
+        let limit = (limit > 0).then_some(limit);
+        let value = handle.execute(&handle.client.history_request(channel, since, limit)?)?;
+        out.write(to_c_string(value.to_string())?);
+        Ok(())
+    })
+}
+
 /// Sets (or, with `location` NULL, clears) the location of an online user (pushbus's
 /// `POST /apps/{id}/users/{user_id}/location`), as `pushbus_server_set_user_location`.
 ///

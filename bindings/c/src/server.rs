@@ -544,6 +544,46 @@ pub unsafe extern "C" fn pushbus_server_delivery_log(
     })
 }
 
+/// Lists a history channel's kept events as JSON, as the HTTP API's
+/// `GET /apps/{id}/channels/{name}/events` answers, in the shape every face reports a
+/// history:
+/// `{"channel":"activity","epoch":"b3f1…","serial":7,"events":[{"serial":6,"time":1733300000000,"event":"ActivityFeedUpdated","data":"{\"n\":6}"},{"serial":7,"time":1733300000120,"event":"ActivityFeedUpdated","data":"{\"n\":7}"}]}`.
+/// The events are those kept after serial `since`, oldest first, at most `limit`;
+/// `serial` is the channel's last (0 while it has none), `epoch` changes whenever the
+/// channel's history had to start over and is absent while it has none yet; `time` is
+/// in milliseconds since the Unix epoch; `data` the data string as published. Only the
+/// channels one of the app's `history` rules names keep a history.
+///
+/// `server` is borrowed, not NULL; `app_id` and `channel` are pointer + length, UTF-8,
+/// borrowed, not NULL. `since` is the serial after which to list (0: from the first
+/// kept); `limit` the most events listed, 1 to 1000. On success writes to `*out_json`
+/// a string the caller frees with `pushbus_string_free`; on failure leaves it
+/// untouched. Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `UNKNOWN_APP`,
+/// `INVALID_CHANNEL`, `INVALID_ARGUMENT` (`limit` out of range, or a channel no
+/// history rule names), `FORKED`. Threads: any; does not block.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn pushbus_server_history(
+    server: *const pushbus_server,
+    app_id: *const c_char,
+    app_id_len: usize,
+    channel: *const c_char,
+    channel_len: usize,
+    since: u64,
+    limit: usize,
+    out_json: *mut *mut c_char,
+) -> pushbus_result {
+    guard(|| {
+        let out = Out::new(out_json, "out_json")?;
+        let handle = server_ref(server)?;
+        let app_id = str_arg(app_id, app_id_len, "app_id")?;
+        let channel = str_arg(channel, channel_len, "channel")?;
+        let history = handle.server.history(app_id, channel, since, limit)?;
+        out.write(to_c_string(render(&history, "the history")?)?);
+        Ok(())
+    })
+}
+
 /// Reads the TLS certificate and key files again (after a renewal): new connections
 /// get the new certificate, open ones keep theirs. On an error the certificate in use
 /// stays and the message says why (a file missing, unreadable, or key and certificate

@@ -245,6 +245,34 @@ impl NativeClient {
         )
     }
 
+    /// The JSON body of `GET /channels/{channel}/events` (pushbus): a `ChannelHistory`.
+    #[napi(ts_return_type = "Promise<ChannelHistory>")]
+    pub fn history<'env>(
+        &self,
+        env: &'env Env,
+        channel: String,
+        since: Option<i64>,
+        limit: Option<u32>,
+    ) -> napi::Result<PromiseRaw<'env, Value>> {
+        let client = self.client.clone();
+        promise(
+            env,
+            async move {
+                let since = since
+                    .map(|s| {
+                        u64::try_from(s).map_err(|_| {
+                            JsErr::invalid_argument(format!("since must be 0 or more, not {s}"))
+                        })
+                    })
+                    .transpose()?;
+                Ok(client
+                    .history(&channel, since, limit.map(|l| l as usize))
+                    .await?)
+            },
+            |v| v,
+        )
+    }
+
     /// The JSON body of `POST /users/{userId}/location` (pushbus): `{ online }`.
     #[napi(ts_return_type = "Promise<{ online: boolean }>")]
     pub fn set_user_location<'env>(

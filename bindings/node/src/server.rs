@@ -237,6 +237,29 @@ pub struct DeliveryRecord {
     pub user_id: Option<String>,
 }
 
+/// A history channel's kept events (`pushbus::ChannelHistory`, field for field, with
+/// its serde names): those after the `since` asked, oldest first.
+#[napi(object)]
+pub struct ChannelHistory {
+    pub channel: String,
+    /// Changes whenever the channel's history started over; absent while it has none.
+    pub epoch: Option<String>,
+    /// The channel's last serial (0: none yet).
+    pub serial: f64,
+    pub events: Vec<HistoryEvent>,
+}
+
+/// One kept event of a history channel (`pushbus::HistoryEvent`).
+#[napi(object)]
+pub struct HistoryEvent {
+    pub serial: f64,
+    /// When it was published, in ms since the Unix epoch.
+    pub time: f64,
+    pub event: String,
+    /// The data string, as published.
+    pub data: String,
+}
+
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -336,6 +359,40 @@ impl From<pushbus::DeliveryRecord> for DeliveryRecord {
             except: except.map(text),
             source: text(source),
             user_id: user_id.map(text),
+        }
+    }
+}
+
+impl From<pushbus::ChannelHistory> for ChannelHistory {
+    fn from(h: pushbus::ChannelHistory) -> ChannelHistory {
+        let pushbus::ChannelHistory {
+            channel,
+            epoch,
+            serial,
+            events,
+        } = h;
+        let events = events
+            .into_iter()
+            .map(|e| {
+                let pushbus::HistoryEvent {
+                    serial,
+                    time,
+                    event,
+                    data,
+                } = e;
+                HistoryEvent {
+                    serial: serial as f64,
+                    time: time as f64,
+                    event: event.to_string(),
+                    data: data.to_string(),
+                }
+            })
+            .collect();
+        ChannelHistory {
+            channel: channel.to_string(),
+            epoch: epoch.map(|e| e.to_string()),
+            serial: serial as f64,
+            events,
         }
     }
 }
@@ -633,6 +690,29 @@ impl NativeServer {
                 QUERY_TIMEOUT,
             )?;
             Ok(records.into_iter().map(DeliveryRecord::from).collect())
+        })
+    }
+
+    /// A history channel's kept events after serial `since` (0: from the first kept),
+    /// at most `limit` (1 to 1000), oldest first, with its epoch and last serial.
+    #[napi]
+    pub fn history(
+        &self,
+        env: &Env,
+        app_id: String,
+        channel: String,
+        since: i64,
+        limit: u32,
+    ) -> napi::Result<ChannelHistory> {
+        guard(env, || {
+            let since = u64::try_from(since).map_err(|_| {
+                JsErr::invalid_argument(format!("since must be 0 or more, not {since}"))
+            })?;
+            let history = self
+                .shared
+                .server
+                .history(&app_id, &channel, since, limit as usize)?;
+            Ok(history.into())
         })
     }
 

@@ -1,6 +1,7 @@
 //! A client of the Pusher HTTP API, for pushbus or any Pusher-compatible server: trigger
 //! events, batches, user events, channel queries, connection termination and (pushbus's
-//! own) user status: who is online, and their location.
+//! own) user status: who is online, and their location; the delivery log and channel
+//! histories.
 //!
 //! It keeps its connections open between requests (HTTP keep-alive, one pool per
 //! `Client`), which is what makes a broadcast from PHP or Node cheap: no new TCP (or TLS)
@@ -322,6 +323,22 @@ impl Client {
         self.execute(&self.delivery_log_request(limit)).await
     }
 
+    /// `GET /channels/{channel}/events` (pushbus): a history channel's kept events
+    /// after serial `since` (`None`: from the first kept), at most `limit` (1 to 1000;
+    /// `None`: the server's default, 100), oldest first, as `{"channel", "epoch",
+    /// "serial", "events": [{"serial", "time", "event", "data"}, ...]}` (`epoch` absent
+    /// while the channel has none yet). A channel no history rule names is refused
+    /// (400).
+    pub async fn history(
+        &self,
+        channel: &str,
+        since: Option<u64>,
+        limit: Option<usize>,
+    ) -> Result<Value, ClientError> {
+        self.execute(&self.history_request(channel, since, limit)?)
+            .await
+    }
+
     /// `POST /users/{user_id}/location` (pushbus): sets (`None`: clears) an online
     /// user's location; the answer `{"online": bool}` says whether they were online
     /// (an offline user's location is not kept).
@@ -474,6 +491,28 @@ impl Client {
             .map(|l| vec![("limit".to_string(), l.to_string())])
             .unwrap_or_default();
         ApiRequest::get("delivery_log".into(), params)
+    }
+
+    /// What `history` asks. The channel name is checked, and percent-encoded into the
+    /// path.
+    pub fn history_request(
+        &self,
+        channel: &str,
+        since: Option<u64>,
+        limit: Option<usize>,
+    ) -> Result<ApiRequest, ClientError> {
+        check_channel(channel)?;
+        let mut params = Vec::new();
+        if let Some(s) = since {
+            params.push(("since".to_string(), s.to_string()));
+        }
+        if let Some(l) = limit {
+            params.push(("limit".to_string(), l.to_string()));
+        }
+        Ok(ApiRequest::get(
+            format!("channels/{}/events", segment(channel)),
+            params,
+        ))
     }
 
     /// What `set_user_location` sends: `{"location": "..."}`, or `{"location": null}`.
@@ -812,6 +851,31 @@ mod tests {
             json!({"location": null})
         );
         assert!(c.user_location_request("", None).is_err());
+    }
+
+    #[test]
+    fn history_requests() {
+        let c = client();
+        let r = c
+            .history_request("#server-to-user-7", Some(3), Some(2))
+            .unwrap();
+        assert_eq!(
+            (r.method, r.route.as_str()),
+            ("GET", "channels/%23server-to-user-7/events")
+        );
+        assert_eq!(
+            r.params,
+            [("since".into(), "3".into()), ("limit".into(), "2".into())]
+        );
+        assert!(c
+            .history_request("activity", None, None)
+            .unwrap()
+            .params
+            .is_empty());
+        assert!(matches!(
+            c.history_request("bad name", None, None),
+            Err(ClientError::InvalidArgument(_))
+        ));
     }
 
     #[test]

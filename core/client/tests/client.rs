@@ -275,3 +275,82 @@ async fn delivery_log_of_published_events() {
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn history_of_a_channel_with_a_rule() {
+    let server = pushbus::Server::new(pushbus::Config {
+        port: 0,
+        apps: vec![pushbus::AppConfig {
+            history: vec![pushbus::config::HistoryRule {
+                channels: "private-activity.*".into(),
+                events: 3,
+                ..Default::default()
+            }],
+            ..common::app()
+        }],
+        ..pushbus::Config::default()
+    })
+    .unwrap();
+    let port = server.start().await.unwrap().port();
+    let c = client(port, "secret");
+    let channel = "private-activity.client.7";
+
+    let empty = c.history(channel, None, None).await.unwrap();
+    assert_eq!(
+        empty,
+        json!({"channel": channel, "serial": 0, "events": []})
+    );
+
+    for n in 1..=4 {
+        c.trigger(
+            &[channel.into()],
+            "ActivityFeedUpdated",
+            &format!(r#"{{"n":{n}}}"#),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    // The rule keeps 3: serials 2 to 4, oldest first.
+    let all = c.history(channel, None, None).await.unwrap();
+    assert_eq!(all["channel"], channel);
+    assert_eq!(all["serial"], 4);
+    let epoch = all["epoch"].as_str().expect("an epoch").to_string();
+    assert!(!epoch.is_empty());
+    let events = all["events"].as_array().unwrap();
+    let serials: Vec<u64> = events
+        .iter()
+        .map(|e| e["serial"].as_u64().unwrap())
+        .collect();
+    assert_eq!(serials, [2, 3, 4]);
+    assert_eq!(events[0]["event"], "ActivityFeedUpdated");
+    assert_eq!(events[0]["data"], r#"{"n":2}"#);
+    assert!(events[0]["time"].as_u64().unwrap() > 0);
+
+    // since and limit go as query parameters.
+    let page = c.history(channel, Some(2), Some(1)).await.unwrap();
+    assert_eq!(page["epoch"], epoch.as_str());
+    assert_eq!(page["serial"], 4);
+    assert_eq!(page["events"].as_array().unwrap().len(), 1);
+    assert_eq!(page["events"][0]["serial"], 3);
+    assert_eq!(page["events"][0]["data"], r#"{"n":3}"#);
+    let none = c.history(channel, Some(4), None).await.unwrap();
+    assert_eq!(none["events"], json!([]));
+
+    // Refusals: by the client (bad name), by the server (no rule, limit).
+    assert!(matches!(
+        c.history("bad name", None, None).await,
+        Err(ClientError::InvalidArgument(_))
+    ));
+    let err = c.history("other", None, None).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Status { status: 400, body } if body.contains("history")),
+        "{err:?}"
+    );
+    let err = c.history(channel, None, Some(1001)).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Status { status: 400, body } if body.contains("limit")),
+        "{err:?}"
+    );
+    server.shutdown().await.unwrap();
+}

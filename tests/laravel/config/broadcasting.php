@@ -28,6 +28,13 @@ return [
                     'delivery_log' => ['events' => true, 'payloads' => 'payload'],
                     // Watchers and PresenceService hear "offline" after this long.
                     'user_status' => ['offline_delay' => (float) env('PUSHBUS_OFFLINE_DELAY', 1)],
+                    // The activity feeds (ActivityFeedService) are these channels' history:
+                    // the last 100 events of each for an hour; a new subscriber of the
+                    // global feed is given the last 10 at once.
+                    'history' => [
+                        ['channels' => 'activity', 'events' => 100, 'ttl' => 3600, 'rewind' => 10],
+                        ['channels' => 'private-activity.*', 'events' => 100, 'ttl' => 3600],
+                    ],
                 ],
             ],
         ],

@@ -79,7 +79,46 @@ Route::post('/test/broadcast-deferred-failure', function (Request $request) {
     return ['queued' => true];
 });
 
+// The global activity feed (the public `activity` channel's history), newest first.
+Route::get('/activity/global', function (Request $request, App\Services\ActivityFeedService $feeds) {
+    return ['activities' => $feeds->getGlobalFeed(feed_limit($request))];
+});
+
 Route::middleware('auth:api')->group(function () {
+    // An activity of the user's: on the global feed, and on its client's and project's
+    // (which the user must be allowed to see).
+    Route::post('/activity', function (Request $request, App\Services\ActivityFeedService $feeds) {
+        $input = $request->validate([
+            'type' => 'required|string|max:100',
+            'message' => 'required|string|max:1000',
+            'client_id' => 'nullable|integer',
+            'project_id' => 'nullable|integer',
+            'data' => 'array',
+        ]);
+        $clientId = isset($input['client_id']) ? (int) $input['client_id'] : null;
+        $projectId = isset($input['project_id']) ? (int) $input['project_id'] : null;
+        if ($projectId !== null) {
+            $project = Project::findOrFail($projectId);
+            abort_unless($clientId === null || $clientId === (int) $project->client_id, 422, 'the project is not of that client');
+            $clientId = (int) $project->client_id;
+        }
+        abort_unless($clientId === null || $request->user()->canSeeClient($clientId), 403);
+
+        return $feeds->addActivity($input['type'], $input['message'], $clientId, $projectId, $input['data'] ?? []);
+    });
+
+    Route::get('/activity/client/{id}', function (Request $request, App\Services\ActivityFeedService $feeds, int $id) {
+        abort_unless($request->user()->canSeeClient($id), 403);
+
+        return ['activities' => $feeds->getClientFeed($id, feed_limit($request))];
+    });
+
+    Route::get('/activity/project/{project}', function (Request $request, App\Services\ActivityFeedService $feeds, Project $project) {
+        abort_unless($request->user()->canSeeClient($project->client_id), 403);
+
+        return ['activities' => $feeds->getProjectFeed($project->id, feed_limit($request))];
+    });
+
     // The seed's setOnline($user, 'Projects'), called as the user moves around.
     Route::post('/presence/location', function (Request $request, App\Services\PresenceService $presence) {
         return ['online' => $presence->setOnline($request->user(), $request->input('location'))];
@@ -117,6 +156,12 @@ Route::middleware('auth:api')->group(function () {
         return ['ok' => true];
     });
 });
+
+/** A feed's ?limit= (1 to 100, default 50); 422 otherwise. */
+function feed_limit(Request $request): int
+{
+    return (int) ($request->validate(['limit' => 'integer|min:1|max:100'])['limit'] ?? 50);
+}
 
 /** The local ports of this process's established TCP connections to 127.0.0.1:$port. */
 function local_ports_to(int $port): array

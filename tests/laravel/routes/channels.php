@@ -24,3 +24,15 @@ Broadcast::channel('project.{projectId}', function (User $user, int $projectId) 
 
     return ['id' => $user->id, 'name' => $user->name, 'avatar' => $user->avatar];
 });
+
+// A client's activity feed (private-activity.client.{clientId}): as its client channel.
+Broadcast::channel('activity.client.{clientId}', function (User $user, int $clientId) {
+    return $user->canSeeClient($clientId);
+});
+
+// A project's activity feed: those who may see the project's client.
+Broadcast::channel('activity.project.{projectId}', function (User $user, int $projectId) {
+    $project = Project::find($projectId);
+
+    return $project !== null && $user->canSeeClient($project->client_id);
+});

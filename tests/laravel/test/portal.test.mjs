@@ -293,3 +293,84 @@ test('realtime_events rows come from the delivery log: payload, delivered count,
   assert.deepEqual(JSON.parse(row.payload).comment, comment);
   assert.equal(row.size, Buffer.byteLength(row.payload));
 });
+
+test('activity feeds: ActivityFeedService broadcasts ActivityFeedUpdated and reads the feeds back from the channels\' history, newest first', async (t) => {
+  const ann = makeEcho(t, { wsPort, appUrl, token: tokens.ann });
+  const cat = makeEcho(t, { wsPort, appUrl, token: tokens.cat });
+  const got = new Inbox('ActivityFeedUpdated');
+  const listen = (echo, who, name) => {
+    const channel = (name === 'activity' ? echo.channel(name) : echo.private(name)).listen('ActivityFeedUpdated', (e) => got.push({ who, on: name, e }));
+    return subscribed(channel, `${who}: ${name}`);
+  };
+  await Promise.all([
+    listen(ann, 'ann', 'activity'),
+    listen(ann, 'ann', 'activity.client.7'),
+    listen(ann, 'ann', 'activity.project.1'),
+    listen(cat, 'cat', 'activity.client.8'),
+    listen(cat, 'cat', 'activity.project.2'),
+  ]);
+  // The private feeds are authorized as the client's own channels.
+  assert.equal((await refused(cat.private('activity.client.7'), 'cat (client 8): private-activity.client.7')).status, 403);
+  assert.equal((await refused(cat.private('activity.project.1'), 'cat: private-activity.project.1')).status, 403);
+  const dan = makeEcho(t, { wsPort, appUrl, token: tokens.dan });
+  assert.equal((await refused(dan.private('activity.client.7'), 'dan (guest of client 7): private-activity.client.7')).status, 403);
+
+  // Five activities, each awaited on every feed it belongs to.
+  const posts = [
+    ['ann', { type: 'announcement', message: 'Portal maintenance tonight' }, ['activity']],
+    ['ann', { type: 'invoice', message: 'Invoice INV-0042 sent', client_id: 7, data: { invoice: 42 } }, ['activity', 'activity.client.7']],
+    ['ann', { type: 'comment', message: 'Draft is ready', project_id: 1 }, ['activity', 'activity.client.7', 'activity.project.1']],
+    ['cat', { type: 'upload', message: 'Screens uploaded', project_id: 2, data: { files: 3 } }, ['activity', 'activity.client.8', 'activity.project.2']],
+    ['ann', { type: 'status', message: 'Phase 2 started', client_id: 7, project_id: 1 }, ['activity', 'activity.client.7', 'activity.project.1']],
+  ];
+  const a = [];
+  for (const [who, body, feeds] of posts) {
+    const activity = await api('POST', '/api/activity', { token: tokens[who], body });
+    assert.equal(activity.type, body.type);
+    a.push(activity);
+    for (const on of feeds) {
+      const { e } = await got.waitFor((g) => g.on === on && g.e.id === activity.id, WAIT, `${activity.type} on ${on}`);
+      assert.deepEqual(e, activity, `the ActivityFeedUpdated payload on ${on} is the activity`);
+    }
+  }
+  const [a1, a2, a3, a4, a5] = a;
+  assert.deepEqual([a2.client_id, a3.client_id, a4.client_id, a5.project_id], [7, 7, 8, 1], 'a project\'s activity is of its client');
+  assert.deepEqual([a1.user_id, a4.user_id], [1, 3], 'the author');
+  // Once on each feed, in order.
+  const on = (name) => got.items.filter((g) => g.on === name).map((g) => g.e.id);
+  assert.deepEqual(on('activity'), [a1, a2, a3, a4, a5].map((x) => x.id));
+  assert.deepEqual(on('activity.client.7'), [a2, a3, a5].map((x) => x.id));
+  assert.deepEqual(on('activity.project.1'), [a3, a5].map((x) => x.id));
+  assert.deepEqual(on('activity.client.8'), [a4.id]);
+  assert.deepEqual(on('activity.project.2'), [a4.id]);
+
+  // The feeds: newest first, limited, each entry the activity and its serial in the channel.
+  const feed = async (path, token) => (await api('GET', path, { token })).activities;
+  const strip = (list) => list.map(({ serial, ...activity }) => activity);
+  const global = await feed('/api/activity/global');
+  assert.deepEqual(strip(global), [a5, a4, a3, a2, a1]);
+  assert.deepEqual(global.map((x) => x.serial), [5, 4, 3, 2, 1]);
+  assert.deepEqual(strip(await feed('/api/activity/global?limit=2')), [a5, a4]);
+  const client7 = await feed('/api/activity/client/7', tokens.ann);
+  assert.deepEqual(strip(client7), [a5, a3, a2]);
+  assert.deepEqual(client7.map((x) => x.serial), [3, 2, 1]);
+  assert.deepEqual(strip(await feed('/api/activity/client/7?limit=1', tokens.bob)), [a5]);
+  assert.deepEqual(strip(await feed('/api/activity/client/8', tokens.cat)), [a4]);
+  assert.deepEqual(strip(await feed('/api/activity/project/1', tokens.bob)), [a5, a3]);
+  assert.deepEqual(strip(await feed('/api/activity/project/1?limit=1', tokens.ann)), [a5]);
+  assert.deepEqual(strip(await feed('/api/activity/project/2', tokens.cat)), [a4]);
+
+  // Only those who may see a client read or write its feeds.
+  await assert.rejects(api('GET', '/api/activity/client/7', { token: tokens.cat }), /: 403/);
+  await assert.rejects(api('GET', '/api/activity/project/1', { token: tokens.dan }), /: 403/);
+  await assert.rejects(api('POST', '/api/activity', { token: tokens.cat, body: { type: 'x', message: 'y', client_id: 7 } }), /: 403/);
+  await assert.rejects(api('GET', '/api/activity/global?limit=0'), /: 422/);
+  assert.equal((await feed('/api/activity/global')).length, 5, 'the refused activity was not recorded');
+
+  // A new subscriber of the global feed is given its last events at once (rewind), in order.
+  const bob = makeEcho(t, { wsPort, appUrl, token: tokens.bob });
+  const rewound = new Inbox('bob: rewound ActivityFeedUpdated');
+  await subscribed(bob.channel('activity').listen('ActivityFeedUpdated', (e) => rewound.push(e)), 'bob: activity');
+  await rewound.waitFor((e) => e.id === a5.id, WAIT, 'the newest rewound');
+  assert.deepEqual(rewound.items, [a1, a2, a3, a4, a5]);
+});

@@ -1,6 +1,7 @@
 // The official Python server SDK (PyPI pusher==3.3.4) against pushbus,
-// observed by a pusher-js client; and pushbus's user-status routes signed by that
-// SDK, with pusher-js clients signed in. Needs tests/python/.venv (see README).
+// observed by a pusher-js client; and pushbus's user-status and channel-history routes
+// signed by that SDK, with pusher-js clients signed in or subscribed. Needs
+// tests/python/.venv (see README).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,9 +15,11 @@ const PY_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
 const PYTHON = `${PY_DIR}.venv/bin/python`;
 const SCRIPT = `${PY_DIR}publish.py`;
 const USER_STATUS_SCRIPT = `${PY_DIR}user_status.py`;
+const HISTORY_SCRIPT = `${PY_DIR}history.py`;
 const HAVE_VENV = existsSync(PYTHON);
 
-const APP = app();
+// Channels named py-history-* keep their last 10 events (see the history test).
+const APP = app({ history: [{ channels: 'py-history-*', events: 10, ttl: 3600 }] });
 let server;
 
 before(async () => {
@@ -144,5 +147,49 @@ test(
     assert.deepEqual(gone, { id: signed, online: false, connections: 0, channels: [] });
     assert.ok(lastSeen >= before - 1000 && lastSeen <= Date.now() + 1000, `last_seen ${lastSeen}`);
     assert.deepEqual(after.json.pages.flatMap((p) => p.users.map((u) => u.id)).filter((id) => id.startsWith(base)), [member]);
+  },
+);
+
+// Each node keeps its own history until the shared store lands (issue #13).
+const ONE_NODE = Number(process.env.PUSHBUS_TEST_NODES || 1) > 1 ? 'history is per node for now (issue #13)' : false;
+
+test(
+  'Python SDK: its triggers kept in a channel history, read back with GET /channels/{c}/events?since=&limit= as it signs them',
+  { timeout: 30000, skip: HAVE_VENV ? ONE_NODE : NO_VENV },
+  async (t) => {
+    const channel = uid('py-history-');
+    const observer = pjs(t, server, APP, { name: 'observer' });
+    await subscribed(observer, channel);
+    const credentials = ['--host', server.host, '--port', String(server.port), '--app-id', APP.id, '--key', APP.key, '--secret', APP.secret];
+    const { code, json } = await runPython([...credentials, '--channel', channel, '--count', '5', '--since', '1', '--limit', '2'], HISTORY_SCRIPT);
+    assert.equal(code, 0, `history.py failed at ${json.step}: ${json.error}`);
+    assert.equal(json.triggered, 5);
+
+    // What pusher-js received live, in order, is what the history keeps.
+    await observer.waitForMessage((m) => m.channel === channel && m.event === 'ActivityFeedUpdated' && m.data?.n === 5, 5000, 'n=5 at pusher-js');
+    const live = observer.messages.items.filter((m) => m.channel === channel && m.event === 'ActivityFeedUpdated').map((m) => m.data.n);
+    assert.deepEqual(live, [1, 2, 3, 4, 5]);
+
+    // No parameters: the server's defaults, every kept event, oldest first.
+    const { all } = json;
+    assert.equal(all.channel, channel);
+    assert.equal(all.serial, 5);
+    assert.match(all.epoch, /^[0-9a-f]{16}$/);
+    assert.deepEqual(all.events.map((e) => [e.serial, e.event, e.data]), [1, 2, 3, 4, 5].map((n) => [n, 'ActivityFeedUpdated', `{"n":${n}}`]));
+    assert.ok(all.events.every((e) => Math.abs(e.time - Date.now()) < 60000), 'times are when they were published');
+    // The same answer as the Node SDK gets.
+    const sdk = rest(server, APP);
+    assert.deepEqual(await (await sdk.get({ path: `/channels/${channel}/events` })).json(), all);
+
+    // since=1&limit=2, then from each page's last serial: [2, 3], [4, 5], [].
+    assert.deepEqual(json.pages.map((p) => p.events.map((e) => e.serial)), [[2, 3], [4, 5], []]);
+    for (const page of json.pages) {
+      assert.equal(page.epoch, all.epoch);
+      assert.equal(page.serial, 5);
+    }
+    assert.deepEqual(json.pages.flatMap((p) => p.events), all.events.slice(1));
+
+    assert.match(json.refused.limit_0, /^PusherBadRequest: .*limit/);
+    assert.match(json.refused.no_rule, /^PusherBadRequest: .*no history rule/);
   },
 );
