@@ -649,7 +649,8 @@ pushbus_result pushbus_server_delivery_log(const struct pushbus_server *server,
 // a string the caller frees with `pushbus_string_free`; on failure leaves it
 // untouched. Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `UNKNOWN_APP`,
 // `INVALID_CHANNEL`, `INVALID_ARGUMENT` (`limit` out of range, or a channel no
-// history rule names), `FORKED`. Threads: any; does not block.
+// history rule names), `TIMEOUT` (a cluster's Redis did not answer in time), `FORKED`.
+// Threads: any; on a cluster it waits for Redis (bounded).
 pushbus_result pushbus_server_history(const struct pushbus_server *server,
                                       const char *app_id,
                                       size_t app_id_len,

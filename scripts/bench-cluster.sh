@@ -21,16 +21,7 @@ wait_port "$RPORT"
 serve() { # port, then extra environment
   local port=$1
   shift
-  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is taken: stop what listens there first" >&2
-    exit 1
-  fi
-  # exec: $! is then the server itself, for --server-pid and for the cleanup.
-  (cd "$work" && exec env -u REVERB_APP_ID -u REVERB_APP_KEY -u REVERB_APP_SECRET PUSHBUS_PORT="$port" "$@" \
-    "$root/$B" serve --config "$root/$CONFIG" >"$work/serve-$port.log" 2>&1) &
-  pids+=("$!")
-  LAST=$!
-  wait_port "$port"
+  serve_config "$port" "$root/$CONFIG" "$@"
 }
 root=$PWD
 serve 8090

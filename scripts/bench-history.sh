@@ -30,18 +30,7 @@ print(json.dumps(config))
 PY
 done
 
-serve() { # port, config
-  local port=$1 config=$2
-  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is taken: stop what listens there first" >&2
-    exit 1
-  fi
-  (cd "$work" && exec env -u REVERB_APP_ID -u REVERB_APP_KEY -u REVERB_APP_SECRET PUSHBUS_PORT="$port" \
-    "$root/$B" serve --config "$config" >"$work/serve-$port.log" 2>&1) &
-  pids+=("$!")
-  LAST=$!
-  wait_port "$port"
-}
+serve() { serve_config "$@"; } # port, config
 serve 8090 "$work/off.json"
 OFF=$LAST
 serve 8091 "$work/all.json"
@@ -72,20 +61,8 @@ printf 'memory\t{"rss_before_kib":%s,"rss_after_kib":%s,"kib_per_1000_events":%s
 
 run "resume: 1,000 clients, 10 channels, 100 missed each" resume --connections 1000 --channels 10 --events 100 --port 8093 --server-pid "$RESUME"
 
-echo
-echo "=== summary"
-python3 - "$results" <<'PY'
-import json, sys
-keys = ["deliveries_per_s", "lost", "duplicates", "out_of_order", "latency_p50_us", "latency_p99_us",
-        "latency_p999_us", "server_cpu_us_per_delivery", "server_cpu_pct", "triggers_per_s", "request_p99_us",
-        "server_cpu_us_per_trigger", "rss_before_kib", "rss_after_kib", "kib_per_1000_events", "replayed",
-        "catch_up_ms", "server_cpu_us_per_replayed_event", "server_rss_mib", "tool_cpu_s"]
-for line in open(sys.argv[1]):
-    label, _, js = line.rstrip("\n").partition("\t")
-    try:
-        r = json.loads(js)
-    except ValueError:
-        print(label, "(no JSON line)", js)
-        continue
-    print(f"{label}: " + ", ".join(f"{k} {r[k]:.4g}" if isinstance(r[k], float) else f"{k} {r[k]}" for k in keys if k in r))
-PY
+summary deliveries_per_s lost duplicates out_of_order latency_p50_us latency_p99_us \
+  latency_p999_us server_cpu_us_per_delivery server_cpu_pct triggers_per_s \
+  request_p99_us server_cpu_us_per_trigger rss_before_kib rss_after_kib \
+  kib_per_1000_events replayed catch_up_ms server_cpu_us_per_replayed_event \
+  server_rss_mib tool_cpu_s

@@ -24,15 +24,7 @@ export SSL_CERT_FILE="$work/ca.pem"
 serve() { # port, then extra environment
   local port=$1
   shift
-  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is taken: stop what listens there first" >&2
-    exit 1
-  fi
-  (cd "$work" && exec env -u REVERB_APP_ID -u REVERB_APP_KEY -u REVERB_APP_SECRET PUSHBUS_PORT="$port" "$@" \
-    "$root/$B" serve --config "$root/$CONFIG" >"$work/serve-$port.log" 2>&1) &
-  pids+=("$!")
-  LAST=$!
-  wait_port "$port"
+  serve_config "$port" "$root/$CONFIG" "$@"
 }
 serve 8090
 PLAIN=$LAST
@@ -68,19 +60,7 @@ run "latency, metrics on" "${LATENCY[@]}" "${METRICS_ARGS[@]}"
 run "fanout, wss" "${FANOUT[@]}" "${TLS_ARGS[@]}"
 run "latency, wss" "${LATENCY[@]}" "${TLS_ARGS[@]}"
 
-echo
-echo "=== summary"
-python3 - "$results" <<'PY'
-import json, sys
-keys = ["deliveries_per_s", "lost", "duplicates", "out_of_order", "latency_p50_us", "latency_p99_us",
-        "latency_p999_us", "server_rss_mib", "server_kib_per_connection", "server_cpu_us_per_delivery",
-        "server_cpu_us_per_connection", "connects_per_s", "server_cpu_pct", "tool_cpu_s", "dropped_by_server"]
-for line in open(sys.argv[1]):
-    label, _, js = line.rstrip("\n").partition("\t")
-    try:
-        r = json.loads(js)
-    except ValueError:
-        print(label, "(no JSON line)", js)
-        continue
-    print(f"{label}: " + ", ".join(f"{k} {r[k]:.4g}" if isinstance(r[k], float) else f"{k} {r[k]}" for k in keys if k in r))
-PY
+summary deliveries_per_s lost duplicates out_of_order latency_p50_us latency_p99_us \
+  latency_p999_us server_rss_mib server_kib_per_connection server_cpu_us_per_delivery \
+  server_cpu_us_per_connection connects_per_s server_cpu_pct tool_cpu_s \
+  dropped_by_server

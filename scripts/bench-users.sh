@@ -32,19 +32,7 @@ RPID=$!
 pids+=("$RPID")
 wait_port "$RPORT"
 
-serve() { # port, config, then extra environment
-  local port=$1 config=$2
-  shift 2
-  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is taken: stop what listens there first" >&2
-    exit 1
-  fi
-  (cd "$work" && exec env -u REVERB_APP_ID -u REVERB_APP_KEY -u REVERB_APP_SECRET PUSHBUS_PORT="$port" "$@" \
-    "$root/$B" serve --config "$config" >"$work/serve-$port.log" 2>&1) &
-  pids+=("$!")
-  LAST=$!
-  wait_port "$port"
-}
+serve() { serve_config "$@"; } # port, config, then extra environment
 serve 8090 "$work/off.json"
 OFF=$LAST
 serve 8091 "$work/digest.json"
@@ -77,21 +65,9 @@ run "users, watchlist 0, 1 node" "${USERS[@]}" --watchlist 0 --port 8090 --serve
 run "users, watchlist 100, 1 node" "${USERS[@]}" --watchlist 100 --port 8091 --server-pid "$DIGEST"
 run "users, watchlist 0, 3 nodes" "${USERS[@]}" --watchlist 0 --port 8093,8094,8095 --publish-port 8093 --server-pid "$CLUSTER_PIDS"
 
-echo
-echo "=== summary"
-python3 - "$results" <<'PY'
-import json, sys
-keys = ["deliveries_per_s", "lost", "duplicates", "out_of_order", "latency_p50_us", "latency_p99_us",
-        "latency_p999_us", "server_cpu_us_per_delivery", "server_cpu_pct", "triggers_per_s",
-        "request_p50_us", "request_p99_us", "server_cpu_us_per_trigger", "signins_per_s",
-        "server_cpu_us_per_signin", "queries_per_s", "status_p50_us", "status_p99_us", "wrong_answers",
-        "server_cpu_us_per_query", "listed_users", "page_p50_us", "page_p99_us", "server_rss_mib", "tool_cpu_s"]
-for line in open(sys.argv[1]):
-    label, _, js = line.rstrip("\n").partition("\t")
-    try:
-        r = json.loads(js)
-    except ValueError:
-        print(label, "(no JSON line)", js)
-        continue
-    print(f"{label}: " + ", ".join(f"{k} {r[k]:.4g}" if isinstance(r[k], float) else f"{k} {r[k]}" for k in keys if k in r))
-PY
+summary deliveries_per_s lost duplicates out_of_order latency_p50_us latency_p99_us \
+  latency_p999_us server_cpu_us_per_delivery server_cpu_pct triggers_per_s \
+  request_p50_us request_p99_us server_cpu_us_per_trigger signins_per_s \
+  server_cpu_us_per_signin queries_per_s status_p50_us status_p99_us wrong_answers \
+  server_cpu_us_per_query listed_users page_p50_us page_p99_us server_rss_mib \
+  tool_cpu_s

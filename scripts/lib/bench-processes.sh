@@ -34,3 +34,39 @@ run() {
   "$B" bench "$@" | tee "$work/out"
   printf '%s\t%s\n' "$label" "$(tail -n 1 "$work/out")" >>"$results"
 }
+
+# serve_config PORT CONFIG [VAR=value ...]: one `pushbus serve` ($B, from $root) on
+# 127.0.0.1:PORT from the config file CONFIG, with the developer's REVERB_* variables
+# removed and the given ones added; waits until it listens and sets LAST to its pid.
+serve_config() {
+  local port=$1 config=$2
+  shift 2
+  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is taken: stop what listens there first" >&2
+    exit 1
+  fi
+  # exec: $! is then the server itself, for --server-pid and for the cleanup.
+  (cd "$work" && exec env -u REVERB_APP_ID -u REVERB_APP_KEY -u REVERB_APP_SECRET PUSHBUS_PORT="$port" "$@" \
+    "$root/$B" serve --config "$config" >"$work/serve-$port.log" 2>&1) &
+  pids+=("$!")
+  LAST=$!
+  wait_port "$port"
+}
+
+# summary KEY...: one line per run in $results with those of its figures it has.
+summary() {
+  echo
+  echo "=== summary"
+  python3 - "$results" "$@" <<'PY'
+import json, sys
+results, keys = sys.argv[1], sys.argv[2:]
+for line in open(results):
+    label, _, js = line.rstrip("\n").partition("\t")
+    try:
+        r = json.loads(js)
+    except ValueError:
+        print(label, "(no JSON line)", js)
+        continue
+    print(f"{label}: " + ", ".join(f"{k} {r[k]:.4g}" if isinstance(r[k], float) else f"{k} {r[k]}" for k in keys if k in r))
+PY
+}

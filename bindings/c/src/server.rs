@@ -560,7 +560,8 @@ pub unsafe extern "C" fn pushbus_server_delivery_log(
 /// a string the caller frees with `pushbus_string_free`; on failure leaves it
 /// untouched. Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `UNKNOWN_APP`,
 /// `INVALID_CHANNEL`, `INVALID_ARGUMENT` (`limit` out of range, or a channel no
-/// history rule names), `FORKED`. Threads: any; does not block.
+/// history rule names), `TIMEOUT` (a cluster's Redis did not answer in time), `FORKED`.
+/// Threads: any; on a cluster it waits for Redis (bounded).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn pushbus_server_history(
@@ -578,7 +579,10 @@ pub unsafe extern "C" fn pushbus_server_history(
         let handle = server_ref(server)?;
         let app_id = str_arg(app_id, app_id_len, "app_id")?;
         let channel = str_arg(channel, channel_len, "channel")?;
-        let history = handle.server.history(app_id, channel, since, limit)?;
+        let history = handle.server.wait_for(
+            handle.server.history(app_id, channel, since, limit),
+            QUERY_TIMEOUT,
+        )?;
         out.write(to_c_string(render(&history, "the history")?)?);
         Ok(())
     })

@@ -708,10 +708,12 @@ impl NativeServer {
             let since = u64::try_from(since).map_err(|_| {
                 JsErr::invalid_argument(format!("since must be 0 or more, not {since}"))
             })?;
-            let history = self
-                .shared
-                .server
-                .history(&app_id, &channel, since, limit as usize)?;
+            let history = self.shared.server.wait_for(
+                self.shared
+                    .server
+                    .history(&app_id, &channel, since, limit as usize),
+                QUERY_TIMEOUT,
+            )?;
             Ok(history.into())
         })
     }

@@ -150,12 +150,10 @@ test(
   },
 );
 
-// Each node keeps its own history until the shared store lands (issue #13).
-const ONE_NODE = Number(process.env.PUSHBUS_TEST_NODES || 1) > 1 ? 'history is per node for now (issue #13)' : false;
 
 test(
   'Python SDK: its triggers kept in a channel history, read back with GET /channels/{c}/events?since=&limit= as it signs them',
-  { timeout: 30000, skip: HAVE_VENV ? ONE_NODE : NO_VENV },
+  { timeout: 30000, skip: HAVE_VENV ? false : NO_VENV },
   async (t) => {
     const channel = uid('py-history-');
     const observer = pjs(t, server, APP, { name: 'observer' });
