@@ -209,3 +209,28 @@ fn bad_config_is_refused() {
         Err(Error::Config(_))
     ));
 }
+
+#[tokio::test]
+async fn a_shutdown_that_interrupts_a_write_still_delivers_everything() {
+    let mut config = config();
+    config.apps[0].outbound_queue = 4000;
+    let server = Server::new(config).unwrap();
+    let addr = server.start().await.unwrap();
+    let mut c = Client::connect(addr).await;
+    c.subscribe("bulk", None).await;
+    // 27 MB the client does not read yet: more than loopback's socket buffers, so the
+    // connection's write blocks, and the shutdown's close arrives in the middle of it.
+    let data = format!("\"{}\"", "x".repeat(9000));
+    for _ in 0..3000 {
+        server
+            .publish("app", &["bulk".into()], "Bulk", &data, None)
+            .unwrap();
+    }
+    // Not a wait for anything: it only gives the write time to block, so that the
+    // close interrupts it (the assertions hold however the two interleave).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (stopped, (seen, code)) = tokio::join!(server.shutdown(), c.until_close());
+    stopped.unwrap();
+    assert_eq!(seen.iter().filter(|e| *e == "Bulk").count(), 3000);
+    assert_eq!(code, 4200);
+}

@@ -459,7 +459,7 @@ impl Session {
         match end {
             End::Gone => {}
             End::Kill(kill) => {
-                let (frames, bytes) = Box::pin(finish(&mut ws, &outbox, kill)).await;
+                let (frames, bytes) = Box::pin(finish(&mut ws, &outbox, kill, batch)).await;
                 if let Some(m) = &metrics {
                     m.wrote(frames, bytes, 0);
                 }
@@ -948,8 +948,11 @@ async fn write_batch<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    while let Some(frame) = batch.pop_front() {
-        ws.feed(Message::Text(frame)).await?;
+    // Taken off the batch once the sink took it: cancelled (a close while writing),
+    // the batch still holds every frame not written, for `finish`.
+    while let Some(frame) = batch.front() {
+        ws.feed(Message::Text(frame.clone())).await?;
+        batch.pop_front();
     }
     ws.flush().await
 }
@@ -957,7 +960,12 @@ where
 /// Closes on the server's initiative: flush what is queued (except for a client too
 /// slow to take it), then `pusher:error` and the close frame with the same code.
 /// Returns the frames and bytes written, for the metrics.
-async fn finish<S>(ws: &mut WebSocketStream<S>, outbox: &Outbox, kill: Kill) -> (usize, usize)
+async fn finish<S>(
+    ws: &mut WebSocketStream<S>,
+    outbox: &Outbox,
+    kill: Kill,
+    unwritten: VecDeque<Utf8Bytes>,
+) -> (usize, usize)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -967,7 +975,9 @@ where
             // Too slow to take them: they would only delay the close.
             outbox.drop_queued();
         } else {
-            let mut queued = outbox.take_all();
+            // What the write the close interrupted had not sent yet comes first.
+            let mut queued = unwritten;
+            queued.append(&mut outbox.take_all());
             let count = (queued.len(), queued.iter().map(|f| f.len()).sum::<usize>());
             if write_batch(ws, &mut queued).await.is_err() {
                 return;
