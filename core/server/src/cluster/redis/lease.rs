@@ -163,15 +163,15 @@ impl LeaseKeeper {
             }
         }
         tracing::warn!(
-            "Redis backend: node {} registered its {} subscriptions and {} users again ({})",
+            "Redis backend: node {} registered its {} subscriptions again ({}), and its {} users",
             self.node,
             subscriptions.len(),
-            users.len(),
             if announce {
                 "the cluster had removed them"
             } else {
                 "Redis had lost them"
-            }
+            },
+            users.len()
         );
         Ok(())
     }
