@@ -400,17 +400,6 @@ async fn an_unreachable_redis_is_a_readable_start_error() {
     assert!(server.local_addr().is_none());
 }
 
-/// A command to the test's Redis, as an operator (or a fault) would send it.
-async fn redis_cmd(redis: &RedisServer, args: &[&str]) -> redis::Value {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query_async(&mut conn).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_for_five_seconds_then_back() {
     let mut redis = RedisServer::start();
