@@ -200,9 +200,7 @@ test('unmodified clients get byte-identical frames on a history channel', { time
   assert.deepEqual(await session(APP, `private-client.${n}`), await session(PLAIN, `private-client.${n}`));
 });
 
-const oneNode = Number(process.env.PUSHBUS_TEST_NODES || 1) > 1 ? 'a cluster keeps history in Redis, bounded by each rule\'s events' : false;
-
-test('filling history past its byte bound keeps the server within it', { timeout: 120000, skip: oneNode }, async () => {
+test('filling history past its byte bound evicts the oldest and keeps the server within it', { timeout: 120000 }, async () => {
   const bounded = app({
     id: 'bounded',
     key: 'bounded-key',
@@ -212,8 +210,12 @@ test('filling history past its byte bound keeps the server within it', { timeout
   });
   const own = await startServer({ apps: [bounded] });
   try {
+    // On one node the history is in the process; on a cluster, in Redis (its bound
+    // shows in what is evicted).
+    const pid = own.proc?.pid;
     const rss = () => {
-      const status = readFileSync(`/proc/${own.proc.pid}/status`, 'utf8');
+      if (!pid) return 0;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
     };
     const b = rest(own, bounded);

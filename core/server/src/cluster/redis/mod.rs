@@ -288,6 +288,7 @@ impl RedisBackend {
                 last_seen,
                 log_add: Script::new(LOG_ADD),
                 history_add: Script::new(HISTORY_ADD),
+                history_max_bytes: app.history_max_bytes,
                 log_size: app.delivery_log.size,
             },
         ));

@@ -305,10 +305,13 @@ return 0
 "#;
 
 pub(super) const HISTORY_ADD: &str = r#"
--- KEYS: the channel's kept events, its history (epoch, last serial), the bus
--- ARGV: node, channel, frame, events kept, ttl (ms), log id ('' none), except ('' none)
+-- KEYS: the channel's kept events, its history (epoch, last serial), the bus, the
+--       app's kept bytes, the app's kept events oldest first
+-- ARGV: node, channel, frame, events kept, ttl (ms), log id ('' none), except ('' none),
+--       the app's bytes at most, the app's key base
 -- Gives the event the channel's next serial (an epoch is made when the history has
--- none: new, or lost with a Redis restart), keeps it, and publishes it to every node,
+-- none: new, or lost with a Redis restart), keeps it within the channel's and the
+-- app's bounds (the app's oldest event goes first), and publishes it to every node,
 -- this one included: all deliver history events in serial order.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -318,8 +321,42 @@ if not epoch then
   redis.call('HSET', KEYS[2], 'epoch', epoch)
 end
 local serial = redis.call('HINCRBY', KEYS[2], 'last', 1)
+-- What an event costs: its frame and the bookkeeping around it.
+local function cost(frame_len) return frame_len + 64 end
+local function order_entry(channel, s, c) return channel .. '\n' .. s .. '\n' .. c end
 redis.call('RPUSH', KEYS[1], serial .. ' ' .. now .. '\n' .. ARGV[3])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[4]), -1)
+local c = cost(string.len(ARGV[3]))
+redis.call('INCRBY', KEYS[4], c)
+redis.call('ZADD', KEYS[5], now, order_entry(ARGV[2], serial, c))
+while redis.call('LLEN', KEYS[1]) > tonumber(ARGV[4]) do
+  local old = redis.call('LPOP', KEYS[1])
+  local nl = string.find(old, '\n', 1, true)
+  local s = string.match(old, '^(%d+) ')
+  if nl and s then
+    local oc = cost(string.len(old) - nl)
+    if redis.call('ZREM', KEYS[5], order_entry(ARGV[2], s, oc)) == 1 then
+      redis.call('DECRBY', KEYS[4], oc)
+    end
+  end
+end
+-- The app's bound: its oldest events go, whichever channel (entries of channels whose
+-- list expired meanwhile are only taken off the count).
+while tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[8]) do
+  local popped = redis.call('ZPOPMIN', KEYS[5])
+  if #popped == 0 then
+    redis.call('SET', KEYS[4], 0)
+    break
+  end
+  local ch, s, oc = string.match(popped[1], '^(.*)\n(%d+)\n(%d+)$')
+  if ch then
+    redis.call('DECRBY', KEYS[4], oc)
+    local list = ARGV[9] .. ':hist:' .. ch
+    local head = redis.call('LINDEX', list, 0)
+    if head and string.match(head, '^(%d+) ') == s then
+      redis.call('LPOP', list)
+    end
+  end
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) * 2)
 redis.call('PUBLISH', KEYS[3], ARGV[1] .. '\nH\n' .. ARGV[2] .. '\n' .. serial .. ' ' .. epoch .. ' '
@@ -405,6 +442,15 @@ impl Keys {
     /// List of `serial time\nframe`: a history channel's kept events, oldest first.
     pub fn history_events(&self, channel: &str) -> String {
         format!("{}:hist:{channel}", self.base)
+    }
+    /// The bytes all the app's history channels keep (see HISTORY_ADD).
+    pub fn history_bytes(&self) -> String {
+        format!("{}:histbytes", self.base)
+    }
+    /// Sorted set by time of `channel\nserial\ncost`: the app's kept history events,
+    /// oldest first, for its byte bound.
+    pub fn history_order(&self) -> String {
+        format!("{}:historder", self.base)
     }
     /// Hash (epoch, last): a history channel's epoch and last serial.
     pub fn history_meta(&self, channel: &str) -> String {

@@ -62,6 +62,8 @@ pub(super) struct WriterScripts {
     pub last_seen: LastSeenBounds,
     pub log_add: ::redis::Script,
     pub history_add: ::redis::Script,
+    /// Bytes the app's channel histories keep at most.
+    pub history_max_bytes: usize,
     /// Delivery-log records kept at most.
     pub log_size: usize,
 }
@@ -176,13 +178,17 @@ pub(super) async fn write_in_order(
                     call.key(keys.history_events(&channel))
                         .key(keys.history_meta(&channel))
                         .key(keys.bus())
+                        .key(keys.history_bytes())
+                        .key(keys.history_order())
                         .arg(&*node)
                         .arg(&channel)
                         .arg(frame.as_str())
                         .arg(events)
                         .arg(ttl_ms)
                         .arg(log_id.as_deref().unwrap_or(""))
-                        .arg(except.map(|s| s.to_string()).unwrap_or_default());
+                        .arg(except.map(|s| s.to_string()).unwrap_or_default())
+                        .arg(users.history_max_bytes)
+                        .arg(&keys.base);
                     pipe.invoke_script(&call).ignore();
                     continue;
                 }
