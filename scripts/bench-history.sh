@@ -2,7 +2,8 @@
 # The history benchmarks of BENCHMARKS.md, in one run: the cost of history on the hot
 # path (two `pushbus serve` side by side, one keeping every channel's last 100 events,
 # one keeping none; the same fanout and latency workloads against each, twice,
-# alternating), the memory of kept events (100,000 events of 100 B kept on one server,
+# alternating; then the same on two clusters of three nodes on one Redis), the memory
+# of kept events (100,000 events of 100 B kept on one server,
 # its RSS before and after), and 1,000 clients resuming at once after a drop.
 #   bash scripts/bench-history.sh        # release build, about 2 minutes
 set -euo pipefail
@@ -39,6 +40,24 @@ serve 8092 "$work/keep.json"
 KEEP=$LAST
 serve 8093 "$work/resume.json"
 RESUME=$LAST
+# Two clusters of three on one redis-server: history off, and on for every channel.
+RPORT=$(free_port)
+redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+RPID=$!
+pids+=("$RPID")
+wait_port "$RPORT"
+OFF_NODES=()
+ON_NODES=()
+for port in 8094 8095 8096; do
+  serve_config "$port" "$work/off.json" REVERB_SCALING_ENABLED=true REDIS_PORT="$RPORT" REVERB_SCALING_CHANNEL=off
+  OFF_NODES+=("$LAST")
+done
+for port in 8097 8098 8099; do
+  serve_config "$port" "$work/all.json" REVERB_SCALING_ENABLED=true REDIS_PORT="$RPORT" REVERB_SCALING_CHANNEL=on
+  ON_NODES+=("$LAST")
+done
+OFF_CLUSTER=$(IFS=,; echo "${OFF_NODES[*]},$RPID")
+ON_CLUSTER=$(IFS=,; echo "${ON_NODES[*]},$RPID")
 echo "history off pid $OFF on 8090, on for every channel $ALL on 8091; keep $KEEP on 8092; resume $RESUME on 8093"
 
 FANOUT=(fanout --connections 1000 --channels 1 --events 500)
@@ -49,6 +68,10 @@ for round in 1 2; do
 done
 run "latency, history off" "${LATENCY[@]}" --port 8090 --server-pid "$OFF"
 run "latency, history on" "${LATENCY[@]}" --port 8091 --server-pid "$ALL"
+run "fanout, 3 nodes, history off" "${FANOUT[@]}" --port 8094,8095,8096 --publish-port 8094 --server-pid "$OFF_CLUSTER"
+run "fanout, 3 nodes, history on" "${FANOUT[@]}" --port 8097,8098,8099 --publish-port 8097 --server-pid "$ON_CLUSTER"
+run "latency, 3 nodes, history off" "${LATENCY[@]}" --port 8094,8095,8096 --publish-port 8094 --server-pid "$OFF_CLUSTER"
+run "latency, 3 nodes, history on" "${LATENCY[@]}" --port 8097,8098,8099 --publish-port 8097 --server-pid "$ON_CLUSTER"
 run "publish, history off" publish --events 20000 --publishers 4 --port 8090 --server-pid "$OFF"
 run "publish, history on" publish --events 20000 --publishers 4 --port 8091 --server-pid "$ALL"
 
