@@ -7,10 +7,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startServer, app } from '../lib/server.js';
 import { rest } from '../lib/clients.js';
+import { cuttableProxy } from '../lib/cuttable.js';
 import { uid } from '../lib/util.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -75,26 +75,10 @@ async function site(t, wsPort, channel) {
 }
 
 test('a bare Pusher with enableRecovery in chromium gets every event across a cut connection', { timeout: 60000, skip }, async (t) => {
-  const sockets = new Set();
-  let refusing = false;
-  const proxy = net.createServer((client) => {
-    if (refusing) return client.destroy();
-    const upstream = net.connect(server.port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise((r) => {
-    for (const s of sockets) s.destroy();
-    proxy.close(r);
-  }));
+  const via = await cuttableProxy(t, () => server.port);
 
   const channel = uid('feed.');
-  const url = await site(t, proxy.address().port, channel);
+  const url = await site(t, via.port, channel);
   const context = await browser.newContext();
   t.after(() => context.close());
   const page = await context.newPage();
@@ -107,11 +91,10 @@ test('a bare Pusher with enableRecovery in chromium gets every event across a cu
   const sdk = rest(server, APP);
   for (let n = 1; n <= 3; n += 1) await sdk.trigger(channel, 'tick', { n });
   await page.waitForFunction(() => window.got.length === 3);
-  refusing = true;
-  for (const s of sockets) s.destroy();
+  via.cut();
   await page.waitForFunction(() => window.pusher.connection.state !== 'connected');
   for (let n = 4; n <= 23; n += 1) await sdk.trigger(channel, 'tick', { n });
-  refusing = false;
+  via.heal();
   await page.waitForFunction(() => window.got.length >= 23, null, { timeout: 30000 });
   await sdk.trigger(channel, 'tick', { n: 24 });
   await page.waitForFunction(() => window.got.includes(24));

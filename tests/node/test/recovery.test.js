@@ -5,9 +5,8 @@
 // history; unmodified clients' frames unchanged.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { readFileSync } from 'node:fs';
-import { startServer, startNodes, app } from '../lib/server.js';
+import { startServer, app } from '../lib/server.js';
+import { cuttableProxy, subscribed } from '../lib/cuttable.js';
 import { connectRaw } from '../lib/raw.js';
 import { makeEcho, rest } from '../lib/clients.js';
 import { Inbox, uid, waitUntil } from '../lib/util.js';
@@ -38,44 +37,6 @@ after(async () => {
   await server?.stop();
 });
 
-/**
- * A TCP proxy whose connections the test can cut, and hold off: to the server, or to
- * the node `target()` names when each connection opens.
- */
-async function cuttableProxy(t, target = () => server.port) {
-  const sockets = new Set();
-  let refusing = false;
-  const proxy = net.createServer((client) => {
-    if (refusing) return client.destroy();
-    const upstream = net.connect(target(), '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise((r) => {
-    for (const s of sockets) s.destroy();
-    proxy.close(r);
-  }));
-  return {
-    host: '127.0.0.1',
-    port: proxy.address().port,
-    /** Kills every connection (as a network drop would) and refuses new ones. */
-    cut() {
-      refusing = true;
-      for (const s of sockets) s.destroy();
-    },
-    heal() {
-      refusing = false;
-    },
-  };
-}
-
 /** Echo through `via`, with recovery; its subscriptions, and what they heard. */
 function echoWithRecovery(t, via, user, onGap = () => {}) {
   const { echo, client } = makeEcho(t, via, APP, { user });
@@ -83,18 +44,9 @@ function echoWithRecovery(t, via, user, onGap = () => {}) {
   return { echo, client, recovery };
 }
 
-function subscribed(channel, what) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: not subscribed in time`)), 10000);
-    channel.subscribed(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 test('Echo with enableRecovery: 50 events published while its connection is down all arrive, in order, once', { timeout: 60000, skip }, async (t) => {
-  const via = await cuttableProxy(t);
+  const via = await cuttableProxy(t, () => server.port);
   const gaps = [];
   const { echo, client } = echoWithRecovery(t, via, { id: 7, info: { name: 'Nia' } }, (c) => gaps.push(c));
   const [clientChannel, project] = [uid('client.'), uid('project.')];
@@ -129,7 +81,7 @@ test('Echo with enableRecovery: 50 events published while its connection is down
 });
 
 test('a gap the history cannot fill calls onGap and replays nothing wrong', { timeout: 60000, skip }, async (t) => {
-  const via = await cuttableProxy(t);
+  const via = await cuttableProxy(t, () => server.port);
   const gaps = [];
   const { echo, client } = echoWithRecovery(t, via, { id: 8 }, (c, position) => gaps.push({ c, position }));
   const name = uid('small.');
@@ -198,87 +150,4 @@ test('unmodified clients get byte-identical frames on a history channel', { time
   }
   const n = uid('');
   assert.deepEqual(await session(APP, `private-client.${n}`), await session(PLAIN, `private-client.${n}`));
-});
-
-test('filling history past its byte bound evicts the oldest and keeps the server within it', { timeout: 120000 }, async () => {
-  const bounded = app({
-    id: 'bounded',
-    key: 'bounded-key',
-    secret: 'bounded-secret',
-    history: [{ channels: 'feed.*', events: 100000, ttl: 3600 }],
-    history_max_bytes: 4 << 20,
-  });
-  const own = await startServer({ apps: [bounded] });
-  try {
-    // On one node the history is in the process; on a cluster, in Redis (its bound
-    // shows in what is evicted).
-    const pid = own.proc?.pid;
-    const rss = () => {
-      if (!pid) return 0;
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
-    };
-    const b = rest(own, bounded);
-    const data = { pad: 'x'.repeat(1000) };
-    const fill = async (batches) => {
-      for (let i = 0; i < batches; i += 1) {
-        const batch = Array.from({ length: 10 }, (_, k) => ({ channel: `feed.${k}`, name: 'e', data }));
-        await b.triggerBatch(batch);
-      }
-    };
-    // Warm up to the bound, then 5 times as much again: 4 MiB kept at most.
-    await fill(500);
-    const before = rss();
-    await fill(2000);
-    const after = rss();
-    const page = await (await b.get({ path: '/channels/feed.0/events', params: { since: '0', limit: '1000' } })).json();
-    assert.equal(page.serial, 2500, 'every event got a serial');
-    assert.ok(page.events[0].serial > 1000, `the oldest were evicted (first kept: ${page.events[0].serial})`);
-    assert.ok(after - before < 8 << 20, `RSS grew ${((after - before) / 1048576).toFixed(1)} MiB after 20 MB more history`);
-  } finally {
-    await own.stop();
-  }
-});
-
-test('on a 3-node cluster, a reconnect that lands on another node resumes there: 50 missed events, in order, once', { timeout: 60000 }, async (t) => {
-  const cluster = await startNodes(3, { apps: [APP] });
-  t.after(() => cluster.stop());
-  const [a, b, c] = cluster.nodes;
-  let target = a.port;
-  const via = await cuttableProxy(t, () => target);
-  const gaps = [];
-  const { echo, client } = makeEcho(t, via, APP, { user: { id: 9, info: { name: 'Ode' } } });
-  enableRecovery(echo, { onGap: (ch) => gaps.push(ch) });
-  const [clientChannel, project] = [uid('client.'), uid('project.')];
-  const got = { priv: new Inbox('private'), pres: new Inbox('presence') };
-  const priv = echo.private(clientChannel).listen('.tick', (e) => got.priv.push(e.n));
-  const pres = echo.join(project).listen('.tick', (e) => got.pres.push(e.n));
-  await Promise.all([subscribed(priv, 'private'), subscribed(pres, 'presence')]);
-  // Published through every node in turn: one order, Redis's.
-  const sdks = [rest(a, APP), rest(b, APP), rest(c, APP)];
-  const publish = async (n) => {
-    await sdks[n % 3].trigger(`private-${clientChannel}`, 'tick', { n });
-    await sdks[(n + 1) % 3].trigger(`presence-${project}`, 'tick', { n });
-  };
-  for (let n = 1; n <= 5; n += 1) await publish(n);
-  await got.priv.waitFor((n) => n === 5, 5000, 'the first five');
-  await got.pres.waitFor((n) => n === 5, 5000, 'the first five (presence)');
-
-  via.cut();
-  await waitUntil(() => client.pusher.connection.state !== 'connected', 10000, 'the drop noticed');
-  for (let n = 6; n <= 55; n += 1) await publish(n);
-  target = c.port; // it comes back on another node
-  via.heal();
-
-  await got.priv.waitFor((n) => n === 55, 30000, 'event 55 after resuming on node c');
-  await got.pres.waitFor((n) => n === 55, 30000, 'event 55 after resuming on node c (presence)');
-  await publish(56);
-  await got.priv.waitFor((n) => n === 56, 5000, 'a live one');
-  await got.pres.waitFor((n) => n === 56, 5000, 'a live one (presence)');
-  const all = Array.from({ length: 56 }, (_, i) => i + 1);
-  assert.deepEqual(got.priv.items, all, 'private: all, in order, none twice');
-  assert.deepEqual(got.pres.items, all, 'presence: all, in order, none twice');
-  assert.deepEqual(gaps, []);
-  const page = await (await rest(b, APP).get({ path: `/channels/private-${clientChannel}/events`, params: { since: '50' } })).json();
-  assert.deepEqual(page.events.map((e) => JSON.parse(e.data).n), [51, 52, 53, 54, 55, 56], 'REST history from any node');
 });
