@@ -503,10 +503,15 @@ impl Registry {
         except: Option<SocketId>,
         serial: &Serial<'_>,
     ) -> usize {
-        let delivered = match self.channel(channel) {
-            Some(c) => c.deliver_serial(frame, except, serial),
-            None => 0,
-        };
+        let delivered = self
+            .channel(channel)
+            .map_or(0, |c| c.deliver_serial(frame, except, serial));
+        self.shown(channel, frame, delivered)
+    }
+
+    /// Shows the console (when enabled) an event this node delivered to `delivered`
+    /// connections; returns that count.
+    fn shown(&self, channel: &str, frame: &Utf8Bytes, delivered: usize) -> usize {
         if let Some((journal, app_id)) = self.console.get() {
             journal.record_delivery(app_id, channel, frame.as_str(), delivered);
         }
@@ -728,14 +733,10 @@ impl Registry {
 
 impl Inbound for Registry {
     fn deliver(&self, channel: &str, frame: &Utf8Bytes, except: Option<SocketId>) -> usize {
-        let delivered = match self.channel(channel) {
-            Some(c) => c.deliver(frame, except),
-            None => 0,
-        };
-        if let Some((journal, app_id)) = self.console.get() {
-            journal.record_delivery(app_id, channel, frame.as_str(), delivered);
-        }
-        delivered
+        let delivered = self
+            .channel(channel)
+            .map_or(0, |c| c.deliver(frame, except));
+        self.shown(channel, frame, delivered)
     }
 
     fn deliver_membership(&self, channel: &str, frame: &Utf8Bytes, version: Version) {

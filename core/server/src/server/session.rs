@@ -807,19 +807,20 @@ impl Session {
                     .close(ErrorCode::Unauthorized, "Already signed in as another user");
                 return;
             }
-        } else {
-            self.outbox.send(protocol::signin_success(user_data));
-            if user.watchlist_truncated {
-                self.error(
-                    ErrorCode::WatchlistLimit,
-                    "Watchlist limit exceeded. Only the first 100 user IDs are accepted.",
-                );
-            }
-            self.app.sign_in(&self.outbox, &user);
-            self.user = Some(user);
-            return;
         }
         self.outbox.send(protocol::signin_success(user_data));
+        if self.user.is_some() {
+            // Signed in again as the same user: answered again, nothing else changes.
+            return;
+        }
+        if user.watchlist_truncated {
+            self.error(
+                ErrorCode::WatchlistLimit,
+                "Watchlist limit exceeded. Only the first 100 user IDs are accepted.",
+            );
+        }
+        self.app.sign_in(&self.outbox, &user);
+        self.user = Some(user);
     }
 
     /// pushbus's opt-in features (see [`protocol::features`]): enabled as asked,
