@@ -78,6 +78,24 @@ impl ChannelHistory {
     }
 }
 
+/// Whether a client that has everything up to `serial` of `asked_epoch` can be given
+/// what it missed from a history at `epoch` whose last serial is `last` and whose
+/// oldest kept one is `first` (none kept: `None`): the same epoch, not ahead of it, and
+/// the next event it needs still kept (or not published yet). Shared by this node's
+/// histories and a cluster's, read from Redis.
+pub(crate) fn continues(
+    epoch: &str,
+    last: u64,
+    first: Option<u64>,
+    asked_epoch: &str,
+    serial: u64,
+) -> bool {
+    !epoch.is_empty()
+        && epoch == asked_epoch
+        && serial <= last
+        && serial + 1 >= first.unwrap_or(last + 1)
+}
+
 /// The channel's history in `shard`, started (with a new epoch) if it had none; the
 /// name is allocated only then.
 fn entry<'a>(
@@ -177,15 +195,8 @@ impl History {
                 last: 0,
             };
         };
-        if &*h.epoch != epoch || serial > h.last {
-            return Resume::Gap {
-                epoch: h.epoch.clone(),
-                last: h.last,
-            };
-        }
-        let first = h.events.front().map_or(h.last + 1, |k| k.serial);
-        // The next one it needs is serial + 1; it must still be kept (or not exist yet).
-        if serial + 1 < first {
+        let first = h.events.front().map(|k| k.serial);
+        if !continues(&h.epoch, h.last, first, epoch, serial) {
             return Resume::Gap {
                 epoch: h.epoch.clone(),
                 last: h.last,

@@ -263,8 +263,8 @@ impl AppService {
         };
         match resume {
             Some((epoch, serial)) if recovery => {
-                let first = h.events.first().map_or(h.last + 1, |e| e.0);
-                if h.epoch.is_empty() || h.epoch != epoch || serial > h.last || serial + 1 < first {
+                let first = h.events.first().map(|e| e.0);
+                if !crate::app::history::continues(&h.epoch, h.last, first, epoch, serial) {
                     return (
                         vec![protocol::history_gap(channel, &h.epoch, h.last)],
                         h.last,
